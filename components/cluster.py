@@ -1,0 +1,47 @@
+"""Cluster: an ECS cluster with Container Insights and both Fargate capacity providers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._aws import TOKEN_PREFIX
+
+
+@dataclass
+class ClusterArgs:
+    container_insights: str = "enabled"
+    """`enabled` or `enhanced` (per-task metrics, costs more)."""
+    default_capacity_provider: str = "FARGATE"
+    """Capacity provider for tasks that name none."""
+
+
+class Cluster(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+    name: pulumi.Output[str]
+    """The cluster name; resolves only once FARGATE and FARGATE_SPOT are attached to it."""
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"{TOKEN_PREFIX}Cluster", name, None, opts)
+        cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.container_insights)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity-providers",
+            cluster_name=cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                    capacity_provider=args.default_capacity_provider, weight=1),
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = cluster.arn
+        # Services that use a capacity provider strategy fail to create until the providers
+        # are attached; handing out the name through this resource orders them after it.
+        self.name = providers.cluster_name
+        self.register_outputs({"arn": self.arn, "name": self.name})

@@ -1,0 +1,243 @@
+"""FargateService: one app on Fargate — roles, logs, task definition, service, routing, scaling.
+
+A service with a port sits behind the load balancer; one without is a worker (no target group,
+no listener rule, no ingress at all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._aws import TOKEN_PREFIX
+from components.image import container_image
+from components.task_definition import CONTAINER_NAME, define_task
+from components.task_roles import TaskRoles, TaskRolesArgs
+from settings import ServiceSettings
+
+
+@dataclass
+class LoadBalancerAttachment:
+    """What a web service needs from the load balancer."""
+
+    listener_arn: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+    arn_suffix: pulumi.Input[str]
+
+
+@dataclass
+class FargateServiceArgs:
+    service: ServiceSettings
+    """The service's validated settings."""
+    family: str
+    """Task definition family and log group suffix, unique per stack: PROJECT-STACK-SERVICE."""
+    cluster_arn: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    assign_public_ip: bool
+    repository_url: pulumi.Input[str]
+    """The stack's ECR repository, for `imageTag` and `build` images."""
+    registry_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+    load_balancer: LoadBalancerAttachment | None = None
+    """Required for a service with a port."""
+
+
+class FargateService(pulumi.ComponentResource):
+    service_name: pulumi.Output[str]
+    task_definition_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    execution_role_arn: pulumi.Output[str]
+    task_role_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    image: pulumi.Output[str]
+    """The image reference the task definition runs."""
+    target_group_arn: pulumi.Output[str] | None
+    """None for a worker."""
+
+    def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"{TOKEN_PREFIX}FargateService", name, None, opts)
+        svc = args.service
+        task = svc.task
+        child = pulumi.ResourceOptions(parent=self)
+        if not svc.is_worker and args.load_balancer is None:
+            raise ValueError(f"service '{svc.name}' has a port but no load balancer was given")
+
+        roles = TaskRoles(f"{name}-roles", TaskRolesArgs(
+            secret_arns=list(task.secrets.values()),
+            task_role_statements=list(task.task_role_statements),
+            enable_execute_command=task.enable_execute_command,
+        ), child)
+        self.image = container_image(name, task.source, args.repository_url, args.registry_id,
+                                     task.architecture, self)
+        defined = define_task(name, self, task, self.image, roles, args.region, args.family, svc.port)
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"Tasks of {svc.name}: " + ("no ingress (worker)" if svc.is_worker
+                                                     else f"port {svc.port} from the load balancer only"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress",
+            security_group_id=security_group.id,
+            ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
+            description="Outbound: image pulls, logs, secrets and the app's own calls",
+            opts=child,
+        )
+
+        load_balancers = None
+        depends_on: list[pulumi.Resource] = []
+        self.target_group_arn = None
+        if not svc.is_worker:
+            lb = args.load_balancer
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ingress-alb",
+                security_group_id=security_group.id,
+                referenced_security_group_id=lb.security_group_id,
+                ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
+                description="From the load balancer only",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-alb-egress",
+                security_group_id=lb.security_group_id,
+                referenced_security_group_id=security_group.id,
+                ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
+                description=f"Load balancer to the tasks of {svc.name}",
+                opts=child,
+            )
+            target_group = aws.lb.TargetGroup(
+                f"{name}-tg",
+                target_type="ip",
+                protocol="HTTP",
+                port=svc.port,
+                vpc_id=args.vpc_id,
+                deregistration_delay=svc.deregistration_delay_seconds,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    path=svc.health_check_path,
+                    protocol="HTTP",
+                    matcher="200-399",
+                    healthy_threshold=2,
+                    unhealthy_threshold=3,
+                    interval=10,
+                    timeout=5,
+                ),
+                opts=child,
+            )
+            conditions = []
+            if svc.path_patterns:
+                conditions.append(aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(svc.path_patterns))))
+            if svc.host_headers:
+                conditions.append(aws.lb.ListenerRuleConditionArgs(
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(svc.host_headers))))
+            rule = aws.lb.ListenerRule(
+                f"{name}-rule",
+                listener_arn=lb.listener_arn,
+                priority=svc.priority,
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+                conditions=conditions,
+                opts=child,
+            )
+            # ECS refuses a target group that no listener uses yet.
+            depends_on.append(rule)
+            load_balancers = [aws.ecs.ServiceLoadBalancerArgs(
+                target_group_arn=target_group.arn, container_name=CONTAINER_NAME, container_port=svc.port)]
+            self.target_group_arn = target_group.arn
+            self._target_group_arn_suffix = target_group.arn_suffix
+
+        # Once autoscaling owns the count, a deploy must not reset it to the configured value.
+        ignore = ["desiredCount"] if svc.autoscaling else None
+        service = aws.ecs.Service(
+            f"{name}-service",
+            cluster=args.cluster_arn,
+            task_definition=defined.task_definition.arn,
+            desired_count=svc.desired_count,
+            capacity_provider_strategies=[aws.ecs.ServiceCapacityProviderStrategyArgs(
+                capacity_provider=svc.capacity_provider, weight=1)],
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.subnet_ids,
+                security_groups=[security_group.id],
+                assign_public_ip=args.assign_public_ip,
+            ),
+            load_balancers=load_balancers,
+            health_check_grace_period_seconds=None if svc.is_worker else svc.health_check_grace_period_seconds,
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            enable_execute_command=task.enable_execute_command,
+            # `pulumi up` waits for the rollout and fails when the circuit breaker rolls back.
+            wait_for_steady_state=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=ignore),
+        )
+
+        if svc.autoscaling:
+            self._autoscale(name, svc, args, service)
+
+        self.service_name = service.name
+        self.task_definition_arn = defined.task_definition.arn
+        self.log_group_name = defined.log_group.name
+        self.execution_role_arn = roles.execution_role_arn
+        self.task_role_arn = roles.task_role_arn
+        self.security_group_id = security_group.id
+        self.register_outputs({
+            "serviceName": self.service_name,
+            "taskDefinitionArn": self.task_definition_arn,
+            "logGroupName": self.log_group_name,
+            "image": self.image,
+            "executionRoleArn": self.execution_role_arn,
+            "taskRoleArn": self.task_role_arn,
+            "securityGroupId": self.security_group_id,
+        })
+
+    def _autoscale(self, name: str, svc: ServiceSettings, args: FargateServiceArgs,
+                   service: aws.ecs.Service) -> None:
+        scaling = svc.autoscaling
+        child = pulumi.ResourceOptions(parent=self)
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", args.cluster_name, "/", service.name),
+            min_capacity=scaling.min_count,
+            max_capacity=scaling.max_count,
+            opts=child,
+        )
+        metrics = []
+        if scaling.cpu_target_percent is not None:
+            metrics.append(("cpu", scaling.cpu_target_percent, aws.appautoscaling.
+                            PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                                predefined_metric_type="ECSServiceAverageCPUUtilization")))
+        if scaling.requests_per_target is not None:
+            metrics.append(("requests", scaling.requests_per_target, aws.appautoscaling.
+                            PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                                predefined_metric_type="ALBRequestCountPerTarget",
+                                # app/LB/ID/targetgroup/TG/ID: which target group's requests count.
+                                resource_label=pulumi.Output.concat(
+                                    args.load_balancer.arn_suffix, "/",
+                                    self._target_group_arn_suffix))))
+        for metric, value, specification in metrics:
+            aws.appautoscaling.Policy(
+                f"{name}-scale-{metric}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.
+                PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=value,
+                    predefined_metric_specification=specification,
+                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+                ),
+                opts=child,
+            )
+

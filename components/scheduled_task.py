@@ -1,0 +1,150 @@
+"""ScheduledTask: a one-off job run on a schedule by EventBridge Scheduler, not a service.
+
+It either reuses a service's task definition (same image, same roles) with its own command, or
+brings its own image and gets its own task definition and roles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_trust_policy
+from components.image import container_image
+from components.task_definition import CONTAINER_NAME, define_task
+from components.task_roles import ECS_TASKS_PRINCIPAL, TaskRoles, TaskRolesArgs
+from settings import ScheduledTaskSettings
+
+
+@dataclass
+class ServiceTaskReference:
+    """A service's task definition and roles, for a job that reuses them."""
+
+    task_definition_arn: pulumi.Input[str]
+    execution_role_arn: pulumi.Input[str]
+    task_role_arn: pulumi.Input[str]
+
+
+@dataclass
+class ScheduledTaskArgs:
+    job: ScheduledTaskSettings
+    """The job's validated settings."""
+    family: str
+    """Task definition family (when the job has its own): PROJECT-STACK-JOB."""
+    cluster_arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    assign_public_ip: bool
+    repository_url: pulumi.Input[str]
+    registry_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+    service_task: ServiceTaskReference | None = None
+    """Set when `job.service` names a service."""
+
+
+def run_task_input(command: Sequence[str]) -> str:
+    """The RunTask overrides Scheduler sends: replace the container's command, if one is given."""
+    if not command:
+        return json.dumps({})
+    return json.dumps({"containerOverrides": [{"name": CONTAINER_NAME, "command": list(command)}]})
+
+
+def _unversioned(task_definition_arn: str) -> str:
+    """`...:task-definition/FAMILY:REVISION` -> `...:task-definition/FAMILY:*` (every revision)."""
+    return task_definition_arn.rsplit(":", 1)[0] + ":*"
+
+
+class ScheduledTask(pulumi.ComponentResource):
+    schedule_arn: pulumi.Output[str]
+    task_definition_arn: pulumi.Output[str]
+    scheduler_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ScheduledTaskArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"{TOKEN_PREFIX}ScheduledTask", name, None, opts)
+        job = args.job
+        child = pulumi.ResourceOptions(parent=self)
+        if args.service_task is not None:
+            task_definition_arn = pulumi.Output.from_input(args.service_task.task_definition_arn)
+            role_arns = [args.service_task.execution_role_arn, args.service_task.task_role_arn]
+        else:
+            roles = TaskRoles(f"{name}-roles", TaskRolesArgs(
+                secret_arns=list(job.task.secrets.values()),
+                task_role_statements=list(job.task.task_role_statements),
+                enable_execute_command=job.task.enable_execute_command,
+            ), child)
+            image = container_image(name, job.task.source, args.repository_url, args.registry_id,
+                                    job.task.architecture, self)
+            defined = define_task(name, self, job.task, image, roles, args.region, args.family)
+            task_definition_arn = defined.task_definition.arn
+            role_arns = [roles.execution_role_arn, roles.task_role_arn]
+
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", vpc_id=args.vpc_id, description=f"Scheduled task {job.name}: no ingress",
+            opts=child)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress", security_group_id=security_group.id, ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0", description="Outbound: image pulls, logs and the job's own calls",
+            opts=child)
+
+        ctx = aws_context(self)
+        scheduler_role = aws.iam.Role(
+            f"{name}-scheduler",
+            description=f"EventBridge Scheduler: runs the task {job.name}",
+            assume_role_policy=service_trust_policy("scheduler.amazonaws.com", ctx),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-scheduler-run",
+            role=scheduler_role.name,
+            policy=policy_document([
+                {"Sid": "RunTask", "Effect": "Allow", "Action": ["ecs:RunTask", "ecs:TagResource"],
+                 "Resource": [task_definition_arn.apply(_unversioned)],
+                 "Condition": {"ArnLike": {"ecs:cluster": args.cluster_arn}}},
+                {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
+                 "Resource": role_arns,
+                 "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}}},
+            ]),
+            opts=child,
+        )
+        schedule = aws.scheduler.Schedule(
+            f"{name}-schedule",
+            description=f"Runs {job.name}" + (f" with the task definition of {job.service}" if job.service else ""),
+            schedule_expression=job.schedule,
+            schedule_expression_timezone=job.timezone,
+            state="ENABLED" if job.enabled else "DISABLED",
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=args.cluster_arn,
+                role_arn=scheduler_role.arn,
+                input=run_task_input(job.command),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=3, maximum_event_age_in_seconds=3600),
+                ecs_parameters=aws.scheduler.ScheduleTargetEcsParametersArgs(
+                    task_definition_arn=task_definition_arn,
+                    task_count=1,
+                    capacity_provider_strategies=[
+                        aws.scheduler.ScheduleTargetEcsParametersCapacityProviderStrategyArgs(
+                            capacity_provider=job.capacity_provider, weight=1)],
+                    network_configuration=aws.scheduler.ScheduleTargetEcsParametersNetworkConfigurationArgs(
+                        subnets=args.subnet_ids,
+                        security_groups=[security_group.id],
+                        assign_public_ip=args.assign_public_ip,
+                    ),
+                    enable_ecs_managed_tags=True,
+                    propagate_tags="TASK_DEFINITION",
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role]),
+        )
+        self.schedule_arn = schedule.arn
+        self.task_definition_arn = task_definition_arn
+        self.scheduler_role_arn = scheduler_role.arn
+        self.register_outputs({
+            "scheduleArn": self.schedule_arn,
+            "taskDefinitionArn": self.task_definition_arn,
+            "schedulerRoleArn": self.scheduler_role_arn,
+        })

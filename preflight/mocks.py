@@ -1,0 +1,201 @@
+"""Pulumi mocks that answer like AWS: real ARN formats, ids, URLs and the awsx VPC's outputs.
+
+Deterministic: the same resource name always gets the same ids, so tests can compare values.
+In preview mode a resource returns only its inputs; everything the provider would compute is
+unknown, as in a first `pulumi preview` of a stack that has nothing yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+def _hex(seed: str, length: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def physical_name(logical: str, limit: int = 255) -> str:
+    """What Pulumi's autonaming would give: the logical name plus a random-looking suffix."""
+    return f"{logical[: limit - 8]}-{_hex(logical, 7)}"
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str = DEFAULT_REGION, account_id: str = ACCOUNT_ID, preview: bool = False):
+        self.region = region
+        self.account_id = account_id
+        self.preview = preview
+
+    # -- resources ------------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        handler = getattr(self, "_" + args.typ.replace(":", "_").replace("/", "_").replace("-", "_"), None)
+        if not args.custom:
+            # A component's outputs are not its inputs echoed back (awsx's Vpc takes a NAT
+            # config and returns NAT gateway resources); only a remote one has outputs at all.
+            if handler is None or self.preview:
+                return None, {}
+            return handler(args.name, inputs, args.typ)
+        if self.preview:
+            return None, inputs
+        resource_id, outputs = (handler or self._generic)(args.name, inputs, args.typ)
+        return resource_id, {**inputs, **outputs}
+
+    def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        return (f"arn:aws:{service}:{self.region if region else ''}:"
+                f"{self.account_id if account else ''}:{resource}")
+
+    def _generic(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        if typ.startswith("pulumi:providers:"):
+            return _hex(name, 32), {}
+        if not typ.startswith("aws:"):
+            return f"{name}-id", {}
+        service = typ.split(":")[1].split("/")[0]
+        kind = typ.split(":")[-1]
+        resource_name = inputs.get("name") or physical_name(name)
+        return f"{name}-id", {"arn": self._arn(service, f"{kind.lower()}/{resource_name}")}
+
+    def _awsx_ec2_Vpc(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        azs = int(inputs.get("numberOfAvailabilityZones") or 3)
+        kinds = {spec.get("type") for spec in inputs.get("subnetSpecs") or []} or {"Public", "Private"}
+
+        def subnets(kind: str) -> list[str]:
+            return [f"subnet-{_hex(f'{name}-{kind}-{i}', 17)}" for i in range(azs)] if kind in kinds else []
+
+        vpc_id = f"vpc-{_hex(name, 17)}"
+        return f"{name}-id", {
+            "vpcId": vpc_id,
+            "publicSubnetIds": subnets("Public"),
+            "privateSubnetIds": subnets("Private"),
+            "isolatedSubnetIds": subnets("Isolated"),
+        }
+
+    def _docker_build_index_Image(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        digest = f"sha256:{_hex(name + str(inputs.get('tags')), 64)}"
+        tags = inputs.get("tags") or []
+        ref = f"{tags[0]}@{digest}" if tags else digest
+        return f"{name}-id", {"digest": digest, "ref": ref, "contextHash": _hex(name, 64)}
+
+    def _aws_ecr_repository_Repository(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        repo = inputs.get("name") or physical_name(name)
+        return repo, {
+            "name": repo,
+            "arn": self._arn("ecr", f"repository/{repo}"),
+            "registryId": self.account_id,
+            "repositoryUrl": f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repo}",
+        }
+
+    def _aws_iam_role_Role(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        role = inputs.get("name") or physical_name(name, 64)
+        return role, {"name": role, "arn": self._arn("iam", f"role/{role}", region=False),
+                      "uniqueId": "AROA" + _hex(name, 17).upper()}
+
+    def _aws_ecs_cluster_Cluster(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        cluster = inputs.get("name") or physical_name(name)
+        arn = self._arn("ecs", f"cluster/{cluster}")
+        return arn, {"name": cluster, "arn": arn}
+
+    def _aws_ecs_taskDefinition_TaskDefinition(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        family = inputs.get("family") or name
+        unversioned = self._arn("ecs", f"task-definition/{family}")
+        return f"{family}:1", {"arn": f"{unversioned}:1", "arnWithoutRevision": unversioned, "revision": 1}
+
+    def _aws_ecs_service_Service(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        service = inputs.get("name") or physical_name(name)
+        cluster = str(inputs.get("cluster", "")).rsplit("/", 1)[-1]
+        return self._arn("ecs", f"service/{cluster}/{service}"), {"name": service}
+
+    def _aws_lb_loadBalancer_LoadBalancer(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        lb = inputs.get("name") or physical_name(name, 32)
+        suffix = f"app/{lb}/{_hex(name, 16)}"
+        arn = self._arn("elasticloadbalancing", f"loadbalancer/{suffix}")
+        return arn, {"name": lb, "arn": arn, "arnSuffix": suffix, "zoneId": "Z35SXDOTRQ7X7K",
+                     "dnsName": f"{lb}-{int(_hex(name, 8), 16) % 10**10}.{self.region}.elb.amazonaws.com"}
+
+    def _aws_lb_targetGroup_TargetGroup(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        tg = inputs.get("name") or physical_name(name, 32)
+        suffix = f"targetgroup/{tg}/{_hex(name, 16)}"
+        arn = self._arn("elasticloadbalancing", suffix)
+        return arn, {"name": tg, "arn": arn, "arnSuffix": suffix}
+
+    def _aws_lb_listener_Listener(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        lb_suffix = str(inputs.get("loadBalancerArn", "")).split(":loadbalancer/")[-1]
+        arn = self._arn("elasticloadbalancing", f"listener/{lb_suffix}/{_hex(name, 16)}")
+        return arn, {"arn": arn}
+
+    def _aws_lb_listenerRule_ListenerRule(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        listener = str(inputs.get("listenerArn", "")).split(":listener/")[-1]
+        arn = self._arn("elasticloadbalancing", f"listener-rule/{listener}/{_hex(name, 16)}")
+        return arn, {"arn": arn}
+
+    def _aws_ec2_securityGroup_SecurityGroup(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        group_id = f"sg-{_hex(name, 17)}"
+        return group_id, {"arn": self._arn("ec2", f"security-group/{group_id}"),
+                          "name": inputs.get("name") or physical_name(name), "ownerId": self.account_id}
+
+    def _security_group_rule(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        rule_id = f"sgr-{_hex(name, 17)}"
+        return rule_id, {"securityGroupRuleId": rule_id,
+                         "arn": self._arn("ec2", f"security-group-rule/{rule_id}")}
+
+    _aws_vpc_securityGroupIngressRule_SecurityGroupIngressRule = _security_group_rule
+    _aws_vpc_securityGroupEgressRule_SecurityGroupEgressRule = _security_group_rule
+
+    def _aws_cloudwatch_logGroup_LogGroup(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        group = inputs.get("name") or physical_name(name)
+        return group, {"name": group, "arn": self._arn("logs", f"log-group:{group}")}
+
+    def _aws_scheduler_schedule_Schedule(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        schedule = inputs.get("name") or physical_name(name, 64)
+        return f"default/{schedule}", {"name": schedule, "groupName": "default",
+                                       "arn": self._arn("scheduler", f"schedule/default/{schedule}")}
+
+    def _aws_appautoscaling_target_Target(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        return str(inputs.get("resourceId", name)), {
+            "arn": self._arn("application-autoscaling", f"scalable-target/{_hex(name, 32)}")}
+
+    def _aws_appautoscaling_policy_Policy(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        policy = inputs.get("name") or physical_name(name)
+        return policy, {"name": policy, "arn": self._arn(
+            "autoscaling", f"scalingPolicy:{_hex(name, 36)}:resource/ecs/{inputs.get('resourceId')}:policyName/{policy}")}
+
+    def _aws_iam_rolePolicy_RolePolicy(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        policy = inputs.get("name") or physical_name(name)
+        return f"{inputs.get('role')}:{policy}", {"name": policy}
+
+    def _aws_iam_rolePolicyAttachment_RolePolicyAttachment(self, name: str, inputs: dict, typ: str):
+        return f"{inputs.get('role')}-{_hex(name, 8)}", {}
+
+    def _aws_ecr_lifecyclePolicy_LifecyclePolicy(self, name: str, inputs: dict, typ: str):
+        return str(inputs.get("repository")), {"registryId": self.account_id}
+
+    def _aws_ecs_clusterCapacityProviders_ClusterCapacityProviders(self, name: str, inputs: dict, typ: str):
+        return str(inputs.get("clusterName")), {}
+
+    # -- invokes --------------------------------------------------------------------------
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list] | dict:
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": self.account_id, "id": self.account_id,
+                    "arn": f"arn:aws:iam::{self.account_id}:user/preflight", "userId": "AIDA" + _hex("u", 17).upper()}
+        if token == "aws:index/getRegion:getRegion":
+            return {"id": self.region, "name": self.region, "region": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com",
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"id": self.region, "userName": "AWS", "password": "mock-ecr-password",
+                    "authorizationToken": "QVdTOm1vY2s=", "expiresAt": "2030-01-01T00:00:00Z",
+                    "proxyEndpoint": f"https://{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{letter}" for letter in "abcdef"]
+            return {"id": self.region, "names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}
+        return {}

@@ -1,0 +1,137 @@
+"""Run a Pulumi Python program in this process under mocks, and record what it registers.
+
+The program runs exactly as the engine would start it (`__main__.py` in the project directory,
+that directory as the working directory, config from the stack) but every resource registration
+goes to a mock monitor that records the request: type, name, parent, inputs, options.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+from collections.abc import Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from preflight.mocks import AwsMocks
+
+
+@dataclass
+class RenderedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    id: str | None = None
+    protect: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
+    provider: str | None = None
+
+
+@dataclass
+class Rendering:
+    project: str
+    stack: str
+    resources: list[RenderedResource]
+    exports: dict[str, Any]
+
+    def of_type(self, typ: str) -> list[RenderedResource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, name: str | None = None) -> RenderedResource:
+        found = [r for r in self.of_type(typ) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(typ)]
+            raise AssertionError(f"expected one {typ} named {name!r}, found {len(found)} among {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> RenderedResource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def children(self, parent: RenderedResource) -> list[RenderedResource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+
+class RecordingMonitor(runtime_mocks.MockMonitor):
+    """The SDK's mock monitor, keeping each registration's request as well as its result."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[RenderedResource] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        outputs = self.resources[response.urn].state
+        self.registrations.append(RenderedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=request.custom,
+            inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+            outputs=dict(outputs),
+            id=response.id or None,
+            protect=bool(request.protect),
+            ignore_changes=list(request.ignoreChanges),
+            dependencies=list(request.dependencies),
+            provider=request.provider or None,
+        ))
+        return response
+
+
+def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config values as the engine passes them to a program: strings, objects as JSON."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+@contextmanager
+def _program_context(program_dir: Path):
+    previous_cwd = os.getcwd()
+    sys.path.insert(0, str(program_dir))
+    os.chdir(program_dir)
+    try:
+        yield
+    finally:
+        os.chdir(previous_cwd)
+        sys.path.remove(str(program_dir))
+
+
+def render(program_dir: str | os.PathLike, *, project: str, stack: str,
+           config: Mapping[str, Any], secret_keys: tuple[str, ...] = (),
+           preview: bool = False, mocks: pulumi.runtime.Mocks | None = None) -> Rendering:
+    """Run the program in `program_dir` for `stack` with `config`; return what it registered.
+
+    Errors the program raises (a bad config, a bug) propagate after the runtime has settled.
+    """
+    program_dir = Path(program_dir).resolve()
+    region = str(config.get("aws:region") or "us-east-1")
+    monitor = RecordingMonitor(mocks or AwsMocks(region=region, preview=preview))
+    runtime_settings.ROOT.set(None)
+    set_all_config(encode_config(config), list(secret_keys))
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    root = runtime_settings.get_root_resource()
+
+    with _program_context(program_dir):
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"),
+                                                           run_name="__main__")))
+    exports = {key: _sync_await(pulumi.Output.from_input(value).future())
+               for key, value in getattr(root, "outputs", {}).items()}
+    return Rendering(project=project, stack=stack, resources=monitor.registrations, exports=exports)

@@ -1,0 +1,871 @@
+"""The stack's configuration: read once, validated completely, handed to components as plain values.
+
+Every problem in a stack's config is collected and reported together, each under the key path
+a user would edit (``services.api.memory``) with what would be valid. Nothing here creates a
+resource, so a bad config never leaves a half-registered stack behind.
+
+Validation is about well-formedness only. Organisational rules ("no ``:latest`` in prod") live
+in the policy pack, so that dev can still do what prod must not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+
+NAMESPACE = "ecs-fargate"
+ENVIRONMENTS = ("dev", "staging", "prod")
+NAT_STRATEGIES = ("none", "single", "perAz")
+ARCHITECTURES = ("X86_64", "ARM64")
+CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+# Predefined ELB security policies that allow only TLS 1.2 and 1.3.
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+)
+
+
+def _memory_steps(low: int, high: int, step: int) -> tuple[int, ...]:
+    return tuple(range(low, high + 1, step))
+
+
+# Valid Fargate task sizes: cpu units -> memory (MiB), from the ECS developer guide.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: _memory_steps(1024, 4096, 1024),
+    1024: _memory_steps(2048, 8192, 1024),
+    2048: _memory_steps(4096, 16384, 1024),
+    4096: _memory_steps(8192, 30720, 1024),
+    8192: _memory_steps(16384, 61440, 4096),
+    16384: _memory_steps(32768, 122880, 8192),
+}
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Docker image reference grammar (distribution/reference), simplified but strict enough to
+# reject what ECS would fail to pull: [registry[:port]/]path[:tag][@sha256:digest].
+_IMAGE = re.compile(
+    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
+    r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)$"
+)
+_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12})?:.+$|^\*$")
+_SCHEDULE = re.compile(r"^(?:cron\(.+\)|rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|at\(.+\))$")
+_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&()!,;=%]*$")
+_HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
+_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class SettingsError(pulumi.RunError):
+    """A stack config that cannot be deployed. Pulumi prints a RunError without a traceback."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Invalid stack configuration ({count}); nothing was deployed:\n{lines}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The typed settings the components receive.
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Where the tasks and the load balancer live."""
+
+    vpc_cidr: str = "10.0.0.0/16"
+    """CIDR of a new VPC."""
+    availability_zones: int = 2
+    """How many AZs a new VPC spans (2 to 6); the ALB needs at least 2."""
+    nat_gateways: Literal["none", "single", "perAz"] = "none"
+    """`none`: tasks in public subnets with a public IP; otherwise private subnets, no public IP."""
+    vpc_id: str | None = None
+    """An existing VPC instead of a new one."""
+    public_subnet_ids: tuple[str, ...] = ()
+    """With `vpc_id`: the subnets of the load balancer."""
+    private_subnet_ids: tuple[str, ...] = ()
+    """With `vpc_id`: the subnets of the tasks; empty means the public ones with a public IP."""
+
+    @property
+    def tasks_in_public_subnets(self) -> bool:
+        if self.vpc_id:
+            return not self.private_subnet_ids
+        return self.nat_gateways == "none"
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """The stack's private ECR repository."""
+
+    scan_on_push: bool = True
+    immutable_tags: bool = False
+    untagged_expiry_days: int = 14
+    keep_images: int = 50
+    kms_key_arn: str | None = None
+    """Encrypt with this KMS key instead of AES-256."""
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings:
+    certificate_arn: str | None = None
+    allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    idle_timeout_seconds: int = 60
+    ssl_policy: str = TLS_POLICIES[0]
+    deletion_protection: bool = False
+    access_logs_bucket: str | None = None
+    access_logs_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """A Docker build context, built and pushed to the stack's ECR repository."""
+
+    context: str
+    dockerfile: str | None = None
+    target: str | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build."""
+
+    image: str | None = None
+    image_tag: str | None = None
+    build: BuildSettings | None = None
+
+
+@dataclass(frozen=True)
+class ContainerHealthCheck:
+    command: tuple[str, ...]
+    interval_seconds: int = 15
+    timeout_seconds: int = 5
+    retries: int = 3
+    start_period_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class AutoscalingSettings:
+    min_count: int
+    max_count: int
+    cpu_target_percent: int | None = 60
+    requests_per_target: int | None = None
+    scale_in_cooldown_seconds: int = 300
+    scale_out_cooldown_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """What a task definition needs: shared by services and scheduled tasks."""
+
+    source: ImageSource
+    cpu: int = 256
+    memory: int = 512
+    architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    command: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    task_role_statements: tuple[Mapping[str, Any], ...] = ()
+    log_retention_days: int = 30
+    stop_timeout_seconds: int = 30
+    readonly_root_filesystem: bool = True
+    writable_paths: tuple[str, ...] = ("/tmp",)
+    health_check: ContainerHealthCheck | None = None
+    enable_execute_command: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    name: str
+    task: TaskSettings
+    port: int | None = None
+    desired_count: int = 1
+    health_check_path: str = "/health"
+    path_patterns: tuple[str, ...] = ()
+    host_headers: tuple[str, ...] = ()
+    priority: int = 100
+    health_check_grace_period_seconds: int = 60
+    deregistration_delay_seconds: int = 30
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    autoscaling: AutoscalingSettings | None = None
+
+    @property
+    def is_worker(self) -> bool:
+        return self.port is None
+
+
+@dataclass(frozen=True)
+class ScheduledTaskSettings:
+    name: str
+    schedule: str
+    service: str | None = None
+    """Reuse this service's task definition (image and roles), overriding the command."""
+    task: TaskSettings | None = None
+    """Its own task definition, when `service` is not set."""
+    command: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    enabled: bool = True
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    environment: Literal["dev", "staging", "prod"]
+    region: str
+    network: NetworkSettings
+    registry: RegistrySettings
+    load_balancer: LoadBalancerSettings
+    services: tuple[ServiceSettings, ...]
+    scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def needs_load_balancer(self) -> bool:
+        return any(not s.is_worker for s in self.services)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: a small checker that records every problem with its key path and carries on.
+
+_MISSING = object()
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict:
+        """A mapping whose keys are all in `allowed` (None: any string keys)."""
+        if value is None or value is _MISSING:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail(path, f"expected a mapping, got {_describe(value)}")
+            return {}
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    hint = difflib.get_close_matches(str(key), allowed, n=1)
+                    suggestion = f"did you mean '{hint[0]}'? " if hint else ""
+                    self.fail(f"{path}.{key}" if path else str(key),
+                              f"unknown key; {suggestion}valid keys: {', '.join(allowed)}")
+        return dict(value)
+
+    def integer(self, data: Mapping, key: str, path: str, default: int | None,
+                low: int, high: int, allowed: tuple[int, ...] | None = None) -> int | None:
+        value = data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        where = f"{path}.{key}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            else:
+                self.fail(where, f"expected a whole number from {low} to {high}, got {_describe(value)}")
+                return default
+        if allowed is not None and value not in allowed:
+            self.fail(where, f"{value} is not allowed; valid: {', '.join(map(str, allowed))}")
+            return default
+        if not low <= value <= high:
+            self.fail(where, f"{value} is out of range; valid: {low} to {high}")
+            return default
+        return value
+
+    def boolean(self, data: Mapping, key: str, path: str, default: bool) -> bool:
+        value = data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            self.fail(f"{path}.{key}", f"expected true or false, got {_describe(value)}")
+            return default
+        return value
+
+    def string(self, data: Mapping, key: str, path: str, default: str | None = None,
+               pattern: re.Pattern | None = None, expected: str = "",
+               choices: tuple[str, ...] | None = None) -> str | None:
+        value = data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        where = f"{path}.{key}"
+        if not isinstance(value, str) or not value:
+            self.fail(where, f"expected {expected or 'a non-empty string'}, got {_describe(value)}")
+            return default
+        if choices is not None and value not in choices:
+            self.fail(where, f"'{value}' is not one of: {', '.join(choices)}")
+            return default
+        if pattern is not None and not pattern.match(value):
+            self.fail(where, f"'{value}' is not {expected}")
+            return default
+        return value
+
+    def string_list(self, data: Mapping, key: str, path: str,
+                    check: Callable[[str], str | None] | None = None,
+                    min_items: int = 0) -> tuple[str, ...]:
+        value = data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return ()
+        where = f"{path}.{key}"
+        if isinstance(value, str) or not isinstance(value, list) or not all(
+            isinstance(v, str) and v for v in value
+        ):
+            self.fail(where, f"expected a list of non-empty strings, got {_describe(value)}")
+            return ()
+        if len(value) < min_items:
+            self.fail(where, f"expected at least {min_items} item(s), got {len(value)}")
+        for index, item in enumerate(value):
+            error = check(item) if check else None
+            if error:
+                self.fail(f"{where}[{index}]", error)
+        return tuple(value)
+
+    def string_map(self, data: Mapping, key: str, path: str,
+                   check_key: Callable[[str], str | None],
+                   check_value: Callable[[str], str | None] | None = None) -> dict[str, str]:
+        where = f"{path}.{key}"
+        raw = data.get(key)
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.fail(where, f"expected a mapping of names to strings, got {_describe(raw)}")
+            return {}
+        result: dict[str, str] = {}
+        for name, value in raw.items():
+            error = check_key(str(name))
+            if error:
+                self.fail(f"{where}.{name}", error)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                self.fail(f"{where}.{name}", f"expected a string, got {_describe(value)}")
+                continue
+            value = str(value)
+            error = check_value(value) if check_value else None
+            if error:
+                self.fail(f"{where}.{name}", error)
+                continue
+            result[str(name)] = value
+        return result
+
+
+def _describe(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _cidr_error(value: str) -> str | None:
+    try:
+        ipaddress.IPv4Network(value)
+    except ValueError:
+        return f"'{value}' is not an IPv4 CIDR block like 10.0.0.0/16"
+    return None
+
+
+def _env_name_error(name: str) -> str | None:
+    if not _ENV_NAME.match(name):
+        return "not a valid environment variable name (letters, digits and _, not starting with a digit)"
+    return None
+
+
+def _secret_arn_error(value: str) -> str | None:
+    if not _SECRET_ARN.match(value):
+        return ("expected a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, "
+                "optionally with :json-key:version-stage:version-id) or an SSM parameter ARN "
+                f"(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME), got '{value}'")
+    return None
+
+
+def _path_pattern_error(value: str) -> str | None:
+    if len(value) > 128 or not _PATH_PATTERN.match(value):
+        return f"'{value}' is not an ALB path pattern (starts with /, at most 128 characters, * and ? wildcards)"
+    return None
+
+
+def _host_error(value: str) -> str | None:
+    if len(value) > 128 or not _HOST.match(value):
+        return f"'{value}' is not an ALB host header pattern (letters, digits, -, ., * and ?)"
+    return None
+
+
+def _writable_path_error(value: str) -> str | None:
+    if not value.startswith("/") or value == "/":
+        return f"'{value}' is not an absolute path below / inside the container"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The sections.
+
+_NETWORK_KEYS = ("vpcCidr", "availabilityZones", "natGateways", "vpcId", "publicSubnetIds",
+                 "privateSubnetIds")
+_REGISTRY_KEYS = ("scanOnPush", "immutableTags", "untaggedExpiryDays", "keepImages", "kmsKeyArn")
+_LB_KEYS = ("certificateArn", "allowedCidrs", "idleTimeoutSeconds", "sslPolicy",
+            "deletionProtection", "accessLogsBucket", "accessLogsPrefix")
+_TASK_KEYS = ("image", "imageTag", "build", "cpu", "memory", "architecture", "command",
+              "environment", "secrets", "taskRoleStatements", "logRetentionDays",
+              "stopTimeoutSeconds", "readonlyRootFilesystem", "writablePaths", "healthCheck",
+              "enableExecuteCommand")
+_SERVICE_KEYS = _TASK_KEYS + ("port", "desiredCount", "healthCheckPath", "pathPatterns",
+                              "hostHeaders", "priority", "healthCheckGracePeriodSeconds",
+                              "deregistrationDelaySeconds", "capacityProvider", "autoscaling")
+_SCHEDULED_KEYS = _TASK_KEYS + ("service", "schedule", "timezone", "enabled", "capacityProvider")
+_BUILD_KEYS = ("context", "dockerfile", "target", "args")
+_HEALTH_KEYS = ("command", "intervalSeconds", "timeoutSeconds", "retries", "startPeriodSeconds")
+_AUTOSCALING_KEYS = ("minCount", "maxCount", "cpuTargetPercent", "requestsPerTarget",
+                     "scaleInCooldownSeconds", "scaleOutCooldownSeconds")
+_STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+# Names of the stack's own components: a service or job named like one would clash with it.
+RESERVED_NAMES = ("network", "registry", "cluster", "alb", "aws")
+TOP_LEVEL_KEYS = ("environment", "network", "registry", "loadBalancer", "services",
+                  "scheduledTasks", "tags")
+
+
+def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
+    path = "network"
+    data = c.mapping(raw, path, _NETWORK_KEYS)
+    is_prod = environment == "prod"
+    default_nat = {"dev": "none", "staging": "single", "prod": "perAz"}.get(environment, "none")
+    vpc_id = c.string(data, "vpcId", path, pattern=re.compile(r"^vpc-[0-9a-f]{8,17}$"),
+                      expected="a VPC id like vpc-0123456789abcdef0")
+    subnet = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+
+    def subnet_error(value: str) -> str | None:
+        return None if subnet.match(value) else f"'{value}' is not a subnet id like subnet-0123abcd"
+
+    public = c.string_list(data, "publicSubnetIds", path, subnet_error)
+    private = c.string_list(data, "privateSubnetIds", path, subnet_error)
+    if vpc_id:
+        for key in ("vpcCidr", "availabilityZones", "natGateways"):
+            if key in data:
+                c.fail(f"{path}.{key}", "only applies to a new VPC; remove it or remove network.vpcId")
+        if len(public) < 2:
+            c.fail(f"{path}.publicSubnetIds",
+                   "with network.vpcId, list at least 2 public subnets in different AZs (the ALB needs 2)")
+        return NetworkSettings(vpc_id=vpc_id, public_subnet_ids=public, private_subnet_ids=private)
+    for key in ("publicSubnetIds", "privateSubnetIds"):
+        if key in data:
+            c.fail(f"{path}.{key}", "only applies to an existing VPC; set network.vpcId too")
+    cidr = c.string(data, "vpcCidr", path, "10.0.0.0/16")
+    if cidr and (error := _cidr_error(cidr)):
+        c.fail(f"{path}.vpcCidr", error)
+    elif cidr and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 24:
+        c.fail(f"{path}.vpcCidr", f"'{cidr}' must have a prefix from /16 to /24 (AWS VPC limits, room for subnets)")
+    return NetworkSettings(
+        vpc_cidr=cidr or "10.0.0.0/16",
+        availability_zones=c.integer(data, "availabilityZones", path, 3 if is_prod else 2, 2, 6),
+        nat_gateways=c.string(data, "natGateways", path, default_nat, choices=NAT_STRATEGIES),
+    )
+
+
+def _registry(c: _Checker, raw: Any, environment: str) -> RegistrySettings:
+    path = "registry"
+    data = c.mapping(raw, path, _REGISTRY_KEYS)
+    return RegistrySettings(
+        scan_on_push=c.boolean(data, "scanOnPush", path, True),
+        immutable_tags=c.boolean(data, "immutableTags", path, environment == "prod"),
+        untagged_expiry_days=c.integer(data, "untaggedExpiryDays", path, 14, 1, 3650),
+        keep_images=c.integer(data, "keepImages", path, 50, 1, 10000),
+        kms_key_arn=c.string(data, "kmsKeyArn", path, pattern=re.compile(r"^arn:aws[a-z-]*:kms:"),
+                             expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
+    )
+
+
+def _load_balancer(c: _Checker, raw: Any, environment: str) -> LoadBalancerSettings:
+    path = "loadBalancer"
+    data = c.mapping(raw, path, _LB_KEYS)
+    cidrs = c.string_list(data, "allowedCidrs", path, _cidr_error) if "allowedCidrs" in data else ("0.0.0.0/0",)
+    if "allowedCidrs" in data and not cidrs:
+        c.fail(f"{path}.allowedCidrs", "an empty list would make the load balancer unreachable; list at least one CIDR")
+    bucket = c.string(data, "accessLogsBucket", path, pattern=_S3_BUCKET, expected="an S3 bucket name")
+    if "accessLogsPrefix" in data and not bucket:
+        c.fail(f"{path}.accessLogsPrefix", "only applies with loadBalancer.accessLogsBucket")
+    return LoadBalancerSettings(
+        certificate_arn=c.string(data, "certificateArn", path, pattern=_CERT_ARN,
+                                 expected="an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
+        allowed_cidrs=cidrs,
+        idle_timeout_seconds=c.integer(data, "idleTimeoutSeconds", path, 60, 1, 4000),
+        ssl_policy=c.string(data, "sslPolicy", path, TLS_POLICIES[0], choices=TLS_POLICIES),
+        deletion_protection=c.boolean(data, "deletionProtection", path, environment == "prod"),
+        access_logs_bucket=bucket,
+        access_logs_prefix=c.string(data, "accessLogsPrefix", path),
+    )
+
+
+def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
+    given = [key for key in ("image", "imageTag", "build") if data.get(key) is not None]
+    if len(given) != 1:
+        found = f"found {', '.join(given)}" if given else "found none"
+        c.fail(path, f"set exactly one of image (a full image reference), imageTag (a tag in this "
+                     f"stack's ECR repository) or build (a Docker build context); {found}")
+        return None
+    if given == ["image"]:
+        image = c.string(data, "image", path)
+        if image and not _IMAGE.match(image):
+            c.fail(f"{path}.image", f"'{image}' is not an image reference like "
+                                    "registry/name:tag or registry/name@sha256:<64 hex>")
+            return None
+        return ImageSource(image=image)
+    if given == ["imageTag"]:
+        tag = c.string(data, "imageTag", path, pattern=_TAG,
+                       expected="an image tag (letters, digits, _ . -, at most 128 characters)")
+        return ImageSource(image_tag=tag) if tag else None
+    raw = data["build"]
+    where = f"{path}.build"
+    if isinstance(raw, str):
+        raw = {"context": raw}
+    build = c.mapping(raw, where, _BUILD_KEYS)
+    context = c.string(build, "context", where)
+    if not context:
+        c.fail(f"{where}.context", "set the Docker build context directory, e.g. ./app")
+        return None
+    if not os.path.isdir(context):
+        c.fail(f"{where}.context", f"'{context}' is not a directory (paths are relative to the project directory)")
+        return None
+    dockerfile = c.string(build, "dockerfile", where)
+    if not os.path.isfile(os.path.join(context, dockerfile or "Dockerfile")):
+        c.fail(f"{where}.dockerfile", f"no {dockerfile or 'Dockerfile'} in '{context}'")
+        return None
+    return ImageSource(build=BuildSettings(
+        context=context,
+        dockerfile=dockerfile,
+        target=c.string(build, "target", where),
+        args=c.string_map(build, "args", where, lambda k: None),
+    ))
+
+
+def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any], ...]:
+    where = f"{path}.taskRoleStatements"
+    raw = data.get("taskRoleStatements")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.fail(where, f"expected a list of IAM policy statements, got {_describe(raw)}")
+        return ()
+    statements = []
+    for index, statement in enumerate(raw):
+        at = f"{where}[{index}]"
+        before = len(c.problems)
+        body = c.mapping(statement, at, _STATEMENT_KEYS)
+        if body.get("Effect") not in ("Allow", "Deny"):
+            c.fail(f"{at}.Effect", "expected Allow or Deny")
+        if ("Action" in body) == ("NotAction" in body):
+            c.fail(at, "set exactly one of Action or NotAction")
+        if ("Resource" in body) == ("NotResource" in body):
+            c.fail(at, "set exactly one of Resource or NotResource (e.g. an ARN, or \"*\")")
+        for key in ("Action", "NotAction"):
+            for action in _as_list(body.get(key)):
+                if not isinstance(action, str) or not (action == "*" or re.match(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$", action)):
+                    c.fail(f"{at}.{key}", f"'{action}' is not an IAM action like s3:GetObject")
+        for key in ("Resource", "NotResource"):
+            for resource in _as_list(body.get(key)):
+                if not isinstance(resource, str) or not _ARN.match(resource):
+                    c.fail(f"{at}.{key}", f"'{resource}' is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:...) or \"*\"")
+        if len(c.problems) == before:
+            statements.append(body)
+    return tuple(statements)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _health_check(c: _Checker, raw: Any, path: str) -> ContainerHealthCheck | None:
+    if raw is None:
+        return None
+    where = f"{path}.healthCheck"
+    data = c.mapping(raw, where, _HEALTH_KEYS)
+    command = c.string_list(data, "command", where, min_items=1)
+    if command and command[0] not in ("CMD", "CMD-SHELL"):
+        c.fail(f"{where}.command", "must start with CMD (exec form) or CMD-SHELL (shell form), "
+                                   "e.g. [CMD, python, /app/healthcheck.py]")
+    elif not command and "command" not in data:
+        c.fail(f"{where}.command", "required: the command the container runs to report its health")
+    return ContainerHealthCheck(
+        command=command,
+        interval_seconds=c.integer(data, "intervalSeconds", where, 15, 5, 300),
+        timeout_seconds=c.integer(data, "timeoutSeconds", where, 5, 2, 60),
+        retries=c.integer(data, "retries", where, 3, 1, 10),
+        start_period_seconds=c.integer(data, "startPeriodSeconds", where, 10, 0, 300),
+    )
+
+
+def _task(c: _Checker, data: Mapping, path: str, source: ImageSource,
+          defaults: TaskSettings | None = None) -> TaskSettings:
+    base = defaults or TaskSettings(source=source)
+    cpu = c.integer(data, "cpu", path, base.cpu, 256, 16384, allowed=tuple(FARGATE_SIZES))
+    memory = c.integer(data, "memory", path, base.memory, 512, 122880)
+    if cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
+        valid = ", ".join(map(str, FARGATE_SIZES[cpu]))
+        c.fail(f"{path}.memory", f"{memory} is not a valid Fargate memory size for cpu {cpu}; valid: {valid}")
+    architecture = c.string(data, "architecture", path, base.architecture, choices=ARCHITECTURES)
+    if architecture == "ARM64" and c.string(data, "capacityProvider", path) == "FARGATE_SPOT":
+        # Fargate Spot runs only X86_64 tasks.
+        c.fail(f"{path}.capacityProvider", "FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64")
+    environment = c.string_map(data, "environment", path, _env_name_error)
+    secrets = c.string_map(data, "secrets", path, _env_name_error, _secret_arn_error)
+    for name in sorted(set(environment) & set(secrets)):
+        c.fail(f"{path}.secrets.{name}", "also set in environment; a variable comes from one or the other")
+    return TaskSettings(
+        source=source,
+        cpu=cpu,
+        memory=memory,
+        architecture=architecture,
+        command=c.string_list(data, "command", path) or base.command,
+        environment=environment,
+        secrets=secrets,
+        task_role_statements=_statements(c, data, path),
+        log_retention_days=c.integer(data, "logRetentionDays", path, base.log_retention_days, 1, 3653,
+                                     allowed=LOG_RETENTION_DAYS),
+        stop_timeout_seconds=c.integer(data, "stopTimeoutSeconds", path, base.stop_timeout_seconds, 2, 120),
+        readonly_root_filesystem=c.boolean(data, "readonlyRootFilesystem", path, base.readonly_root_filesystem),
+        writable_paths=(c.string_list(data, "writablePaths", path, _writable_path_error)
+                        if "writablePaths" in data else base.writable_paths),
+        health_check=_health_check(c, data.get("healthCheck"), path),
+        enable_execute_command=c.boolean(data, "enableExecuteCommand", path, base.enable_execute_command),
+    )
+
+
+def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSettings | None:
+    if raw is None:
+        return None
+    where = f"{path}.autoscaling"
+    data = c.mapping(raw, where, _AUTOSCALING_KEYS)
+    for key in ("minCount", "maxCount"):
+        if key not in data:
+            c.fail(f"{where}.{key}", "required when autoscaling is set")
+    low = c.integer(data, "minCount", where, 1, 0, 1000)
+    high = c.integer(data, "maxCount", where, max(low or 1, 1), 1, 1000)
+    if low is not None and high is not None and low > high:
+        c.fail(f"{where}.maxCount", f"{high} is below minCount {low}")
+    requests = c.integer(data, "requestsPerTarget", where, None, 1, 1_000_000)
+    if requests is not None and not web:
+        c.fail(f"{where}.requestsPerTarget", "only applies to a service with a port behind the load balancer")
+    cpu = c.integer(data, "cpuTargetPercent", where, 60, 10, 95)
+    return AutoscalingSettings(
+        min_count=low, max_count=high, cpu_target_percent=cpu, requests_per_target=requests,
+        scale_in_cooldown_seconds=c.integer(data, "scaleInCooldownSeconds", where, 300, 0, 3600),
+        scale_out_cooldown_seconds=c.integer(data, "scaleOutCooldownSeconds", where, 60, 0, 3600),
+    )
+
+
+def _check_name(c: _Checker, path: str, name: str) -> None:
+    if not _NAME.match(name):
+        c.fail(path, "names are 2 to 32 lowercase letters, digits and -, starting with a letter")
+    elif name in RESERVED_NAMES:
+        c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
+
+
+def _service(c: _Checker, name: str, raw: Any, environment: str, index: int) -> ServiceSettings | None:
+    path = f"services.{name}"
+    _check_name(c, path, name)
+    data = c.mapping(raw, path, _SERVICE_KEYS)
+    if not isinstance(raw, Mapping):
+        return None
+    source = _image_source(c, data, path)
+    task = _task(c, data, path, source or ImageSource(image="invalid"))
+    port = c.integer(data, "port", path, None, 1, 65535)
+    web = port is not None
+    if not web:
+        for key in ("healthCheckPath", "pathPatterns", "hostHeaders", "priority",
+                    "healthCheckGracePeriodSeconds", "deregistrationDelaySeconds"):
+            if key in data:
+                c.fail(f"{path}.{key}", "only applies to a service with a port; without one it is a worker")
+    health_path = c.string(data, "healthCheckPath", path, "/health", pattern=re.compile(r"^/[^\s]{0,1023}$"),
+                           expected="a URL path starting with /")
+    patterns = c.string_list(data, "pathPatterns", path, _path_pattern_error)
+    hosts = c.string_list(data, "hostHeaders", path, _host_error)
+    if web and not patterns and not hosts:
+        patterns = ("/*",)
+    if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
+        c.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
+    autoscaling = _autoscaling(c, data.get("autoscaling"), path, web)
+    default_count = autoscaling.min_count if autoscaling else (2 if environment == "prod" else 1)
+    desired = c.integer(data, "desiredCount", path, default_count, 0, 1000)
+    if autoscaling and desired is not None and not autoscaling.min_count <= desired <= autoscaling.max_count:
+        c.fail(f"{path}.desiredCount", f"{desired} is outside autoscaling.minCount..maxCount "
+                                       f"({autoscaling.min_count}..{autoscaling.max_count})")
+    return ServiceSettings(
+        name=name,
+        task=task,
+        port=port,
+        desired_count=desired,
+        health_check_path=health_path,
+        path_patterns=patterns,
+        host_headers=hosts,
+        priority=c.integer(data, "priority", path, 100 * (index + 1), 1, 50000),
+        health_check_grace_period_seconds=c.integer(data, "healthCheckGracePeriodSeconds", path, 60, 0, 2_147_483_647),
+        deregistration_delay_seconds=c.integer(data, "deregistrationDelaySeconds", path, 30, 0, 3600),
+        capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
+        autoscaling=autoscaling,
+    )
+
+
+def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSettings]
+                    ) -> ScheduledTaskSettings | None:
+    path = f"scheduledTasks.{name}"
+    _check_name(c, path, name)
+    if name in services:
+        c.fail(path, f"'{name}' is also a service; give the job a name of its own")
+    data = c.mapping(raw, path, _SCHEDULED_KEYS)
+    if not isinstance(raw, Mapping):
+        return None
+    schedule = c.string(data, "schedule", path, pattern=_SCHEDULE,
+                        expected="a schedule expression: cron(0 3 * * ? *), rate(1 hour) or at(2030-01-01T00:00:00)")
+    if "schedule" not in data:
+        c.fail(f"{path}.schedule", "required: cron(...), rate(...) or at(...)")
+    service = c.string(data, "service", path)
+    task = None
+    if service:
+        if service not in services:
+            valid = ", ".join(sorted(services)) or "none are configured"
+            c.fail(f"{path}.service", f"'{service}' is not a service of this stack; valid: {valid}")
+        # The task runs the service's task definition, so only the command may differ.
+        for key in _TASK_KEYS:
+            if key in data and key != "command":
+                c.fail(f"{path}.{key}", "cannot be set together with service; the task reuses the "
+                                        "service's task definition and overrides only the command")
+    else:
+        source = _image_source(c, data, path)
+        task = _task(c, data, path, source or ImageSource(image="invalid"))
+    return ScheduledTaskSettings(
+        name=name,
+        schedule=schedule or "",
+        service=service,
+        task=task,
+        command=c.string_list(data, "command", path),
+        timezone=c.string(data, "timezone", path, "UTC", pattern=re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*$"),
+                          expected="an IANA time zone like UTC or Europe/Berlin"),
+        enabled=c.boolean(data, "enabled", path, True),
+        capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
+    )
+
+
+def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None) -> Settings:
+    """Validate the `ecs-fargate:*` config (keys without the namespace) into Settings.
+
+    Raises SettingsError listing every problem found.
+    """
+    c = _Checker()
+    c.mapping(raw, "", TOP_LEVEL_KEYS)
+    environment = c.string(raw, "environment", "", choices=ENVIRONMENTS)
+    if "environment" not in raw:
+        c.fail("environment", f"required: one of {', '.join(ENVIRONMENTS)} "
+                              f"(pulumi config set {NAMESPACE}:environment dev)")
+    environment = environment or "dev"
+    if not region:
+        c.fail("aws:region", "required: the AWS region to deploy to (pulumi config set aws:region us-east-1)")
+    elif not _REGION.match(region):
+        c.fail("aws:region", f"'{region}' is not an AWS region name like us-east-1")
+
+    network = _network(c, raw.get("network"), environment)
+    registry = _registry(c, raw.get("registry"), environment)
+    load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment)
+
+    services_raw = c.mapping(raw.get("services"), "services")
+    if not services_raw:
+        c.fail("services", "required: at least one service, e.g. services: {web: {build: ./app, port: 3000}}")
+    services = {}
+    for index, (name, value) in enumerate(services_raw.items()):
+        service = _service(c, str(name), value, environment, index)
+        if service:
+            services[service.name] = service
+    priorities: dict[int, str] = {}
+    for service in services.values():
+        if service.is_worker:
+            continue
+        if service.priority in priorities:
+            c.fail(f"services.{service.name}.priority",
+                   f"{service.priority} is already used by services.{priorities[service.priority]}; "
+                   "listener rule priorities must be unique")
+        priorities[service.priority] = service.name
+
+    scheduled_raw = c.mapping(raw.get("scheduledTasks"), "scheduledTasks")
+    scheduled = []
+    for name, value in scheduled_raw.items():
+        task = _scheduled_task(c, str(name), value, services)
+        if task:
+            scheduled.append(task)
+
+    tags = c.string_map(raw, "tags", "", lambda k: None if 0 < len(k) <= 128 and not k.startswith("aws:")
+                        else "tag keys are 1 to 128 characters and must not start with aws:")
+
+    if c.problems:
+        raise SettingsError(c.problems)
+    return Settings(
+        project=project,
+        stack=stack,
+        environment=environment,
+        region=region,
+        network=network,
+        registry=registry,
+        load_balancer=load_balancer,
+        services=tuple(services.values()),
+        scheduled_tasks=tuple(scheduled),
+        tags=tags,
+    )
+
+
+def _namespace_config() -> dict[str, Any]:
+    """Every `ecs-fargate:*` key the engine passed, objects decoded, so typos can be reported."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    prefix = f"{NAMESPACE}:"
+    result: dict[str, Any] = {}
+    for key in sorted(keys):
+        if not key.startswith(prefix):
+            continue
+        short = key[len(prefix):]
+        value = runtime_config.get_config(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass  # a plain string value, like environment: prod
+        result[short] = value
+    return result
+
+
+def load() -> Settings:
+    """Read this stack's config from the Pulumi engine and validate it."""
+    return parse(
+        _namespace_config(),
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=pulumi.Config("aws").get("region"),
+    )
