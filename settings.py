@@ -280,7 +280,7 @@ class _Checker:
                 if key not in allowed:
                     hint = difflib.get_close_matches(str(key), allowed, n=1)
                     suggestion = f"did you mean '{hint[0]}'? " if hint else ""
-                    self.fail(f"{path}.{key}" if path else str(key),
+                    self.fail(_join(path, str(key)),
                               f"unknown key; {suggestion}valid keys: {', '.join(allowed)}")
         return dict(value)
 
@@ -289,7 +289,7 @@ class _Checker:
         value = data.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
-        where = f"{path}.{key}"
+        where = _join(path, key)
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value)
@@ -311,7 +311,7 @@ class _Checker:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool):
-            self.fail(f"{path}.{key}", f"expected true or false, got {_describe(value)}")
+            self.fail(_join(path, key), f"expected true or false, got {_describe(value)}")
             return default
         return value
 
@@ -321,7 +321,7 @@ class _Checker:
         value = data.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
-        where = f"{path}.{key}"
+        where = _join(path, key)
         if not isinstance(value, str) or not value:
             self.fail(where, f"expected {expected or 'a non-empty string'}, got {_describe(value)}")
             return default
@@ -339,7 +339,7 @@ class _Checker:
         value = data.get(key, _MISSING)
         if value is _MISSING or value is None:
             return ()
-        where = f"{path}.{key}"
+        where = _join(path, key)
         if isinstance(value, str) or not isinstance(value, list) or not all(
             isinstance(v, str) and v for v in value
         ):
@@ -356,7 +356,7 @@ class _Checker:
     def string_map(self, data: Mapping, key: str, path: str,
                    check_key: Callable[[str], str | None],
                    check_value: Callable[[str], str | None] | None = None) -> dict[str, str]:
-        where = f"{path}.{key}"
+        where = _join(path, key)
         raw = data.get(key)
         if raw is None:
             return {}
@@ -379,6 +379,10 @@ class _Checker:
                 continue
             result[str(name)] = value
         return result
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
 
 def _describe(value: Any) -> str:

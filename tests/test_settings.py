@@ -1,0 +1,168 @@
+"""Config validation: every problem reported at once, under its key path, with what is valid."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+import settings
+from conftest import render_config
+from settings import SettingsError, parse
+
+WEB = {"image": "nginx:1.27", "port": 80}
+
+
+def problems(raw: dict, region: str | None = "us-east-1") -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        parse(raw, project="ecs-fargate", stack="test", region=region)
+    return caught.value.problems
+
+
+def valid(**overrides) -> dict:
+    return {"environment": "dev", "services": {"web": dict(WEB)}, **overrides}
+
+
+@pytest.mark.parametrize("raw, key, hint", [
+    ({"services": {"web": WEB}}, "environment", "required: one of dev, staging, prod"),
+    (valid(environment="production"), "environment", "not one of: dev, staging, prod"),
+    (valid(services={}), "services", "at least one service"),
+    (valid(servcies={}), "servcies", "did you mean 'services'"),
+    (valid(services={"web": {**WEB, "memroy": 512}}), "services.web.memroy", "did you mean 'memory'"),
+    (valid(services={"web": {**WEB, "cpu": 512, "memory": 512}}), "services.web.memory",
+     "not a valid Fargate memory size for cpu 512; valid: 1024, 2048, 3072, 4096"),
+    (valid(services={"web": {**WEB, "cpu": 300}}), "services.web.cpu", "valid: 256, 512, 1024"),
+    (valid(services={"web": {"port": 80}}), "services.web", "set exactly one of image"),
+    (valid(services={"web": {**WEB, "imageTag": "1.0"}}), "services.web", "found image, imageTag"),
+    (valid(services={"web": {"image": "Not A Ref!", "port": 80}}), "services.web.image", "not an image reference"),
+    (valid(services={"web": {"imageTag": "bad tag", "port": 80}}), "services.web.imageTag", "an image tag"),
+    (valid(services={"web": {"build": "./missing", "port": 80}}), "services.web.build.context", "not a directory"),
+    (valid(services={"web": {**WEB, "port": 70000}}), "services.web.port", "valid: 1 to 65535"),
+    (valid(services={"web": {**WEB, "port": "http"}}), "services.web.port", "expected a whole number"),
+    (valid(services={"web": {**WEB, "secrets": {"DB": "plaintext-password"}}}), "services.web.secrets.DB",
+     "Secrets Manager secret ARN"),
+    (valid(services={"web": {**WEB, "environment": {"1BAD": "x"}}}), "services.web.environment.1BAD",
+     "environment variable name"),
+    (valid(services={"web": {**WEB, "environment": {"DB": "x"},
+                             "secrets": {"DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"}}}),
+     "services.web.secrets.DB", "also set in environment"),
+    (valid(services={"web": {**WEB, "logRetentionDays": 10}}), "services.web.logRetentionDays",
+     "valid: 1, 3, 5, 7, 14, 30"),
+    (valid(services={"web": {**WEB, "architecture": "arm"}}), "services.web.architecture", "X86_64, ARM64"),
+    (valid(services={"web": {**WEB, "architecture": "ARM64", "capacityProvider": "FARGATE_SPOT"}}),
+     "services.web.capacityProvider", "FARGATE_SPOT does not run ARM64"),
+    (valid(services={"web": {**WEB, "autoscaling": {"minCount": 5, "maxCount": 2}}}),
+     "services.web.autoscaling.maxCount", "below minCount 5"),
+    (valid(services={"web": {**WEB, "autoscaling": {"maxCount": 2}}}),
+     "services.web.autoscaling.minCount", "required"),
+    (valid(services={"w": {"image": "busybox:1", "autoscaling": {"minCount": 1, "maxCount": 2,
+                                                                 "requestsPerTarget": 100}}}),
+     "services.w", "names are 2 to 32"),
+    (valid(services={"worker": {"image": "busybox:1", "healthCheckPath": "/h"}}),
+     "services.worker.healthCheckPath", "only applies to a service with a port"),
+    (valid(services={"web": {**WEB, "pathPatterns": ["api/*"]}}), "services.web.pathPatterns[0]",
+     "not an ALB path pattern"),
+    (valid(services={"web": {**WEB, "healthCheck": {"command": ["curl", "x"]}}}),
+     "services.web.healthCheck.command", "must start with CMD"),
+    (valid(services={"web": {**WEB, "taskRoleStatements": [{"Effect": "Allow", "Action": "s3:GetObject"}]}}),
+     "services.web.taskRoleStatements[0]", "exactly one of Resource or NotResource"),
+    (valid(services={"web": {**WEB, "taskRoleStatements": [{"Effect": "Allow", "Action": "getobject",
+                                                             "Resource": "*"}]}}),
+     "services.web.taskRoleStatements[0].Action", "not an IAM action"),
+    (valid(services={"a1": WEB, "b1": {**WEB, "priority": 100}}), "services.b1.priority", "already used by services.a1"),
+    (valid(services={"alb": WEB}), "services.alb", "reserved"),
+    (valid(network={"natGateways": "two"}), "network.natGateways", "none, single, perAz"),
+    (valid(network={"vpcCidr": "10.0.0.0/33"}), "network.vpcCidr", "not an IPv4 CIDR"),
+    (valid(network={"vpcCidr": "10.0.0.0/8"}), "network.vpcCidr", "prefix from /16 to /24"),
+    (valid(network={"availabilityZones": 1}), "network.availabilityZones", "valid: 2 to 6"),
+    (valid(network={"vpcId": "vpc-0123456789abcdef0", "publicSubnetIds": ["subnet-0123abcd"]}),
+     "network.publicSubnetIds", "at least 2 public subnets"),
+    (valid(network={"vpcId": "vpc-0123456789abcdef0", "natGateways": "single",
+                    "publicSubnetIds": ["subnet-0123abcd", "subnet-4567abcd"]}),
+     "network.natGateways", "only applies to a new VPC"),
+    (valid(network={"privateSubnetIds": ["subnet-0123abcd"]}), "network.privateSubnetIds", "set network.vpcId too"),
+    (valid(registry={"keepImages": 0}), "registry.keepImages", "valid: 1 to 10000"),
+    (valid(registry={"immutableTags": "yes"}), "registry.immutableTags", "expected true or false"),
+    (valid(loadBalancer={"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}),
+     "loadBalancer.certificateArn", "an ACM certificate ARN"),
+    (valid(loadBalancer={"allowedCidrs": []}), "loadBalancer.allowedCidrs", "unreachable"),
+    (valid(loadBalancer={"sslPolicy": "ELBSecurityPolicy-2016-08"}), "loadBalancer.sslPolicy",
+     "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    (valid(scheduledTasks={"job": {"service": "nope", "schedule": "rate(1 hour)"}}),
+     "scheduledTasks.job.service", "'nope' is not a service of this stack; valid: web"),
+    (valid(scheduledTasks={"job": {"service": "web", "schedule": "every night"}}),
+     "scheduledTasks.job.schedule", "cron(0 3 * * ? *)"),
+    (valid(scheduledTasks={"job": {"service": "web"}}), "scheduledTasks.job.schedule", "required"),
+    (valid(scheduledTasks={"job": {"service": "web", "schedule": "rate(1 day)", "cpu": 512}}),
+     "scheduledTasks.job.cpu", "cannot be set together with service"),
+    (valid(scheduledTasks={"job": {"schedule": "rate(1 day)"}}), "scheduledTasks.job", "set exactly one of image"),
+    (valid(scheduledTasks={"web": {"service": "web", "schedule": "rate(1 day)"}}), "scheduledTasks.web",
+     "also a service"),
+    (valid(tags={"aws:owner": "me"}), "tags.aws:owner", "must not start with aws:"),
+])
+def test_each_bad_value_is_reported_under_its_key(raw, key, hint):
+    found = problems(raw)
+    matching = [p for p in found if p.startswith(f"{key}: ")]
+    assert matching, f"no problem reported for {key}; got {found}"
+    assert any(hint in p for p in matching), f"{key}: expected '{hint}' in {matching}"
+
+
+def test_region_is_required_and_checked():
+    assert any(p.startswith("aws:region: required") for p in problems(valid(), region=None))
+    assert any("not an AWS region" in p for p in problems(valid(), region="mars-1"))
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems({"environment": "qa", "network": {"natGateways": "x"},
+                      "services": {"api": {"image": "nginx:1", "cpu": 512, "memory": 512, "port": 0}}})
+    assert {p.split(":")[0] for p in found} == {
+        "environment", "network.natGateways", "services.api.memory", "services.api.port"}
+
+
+def test_defaults_are_safe_and_depend_on_the_environment():
+    dev = parse(valid(), project="p", stack="dev", region="us-east-1")
+    prod = parse(valid(environment="prod"), project="p", stack="prod", region="us-east-1")
+    assert (dev.network.nat_gateways, prod.network.nat_gateways) == ("none", "perAz")
+    assert (dev.registry.immutable_tags, prod.registry.immutable_tags) == (False, True)
+    assert (dev.load_balancer.deletion_protection, prod.load_balancer.deletion_protection) == (False, True)
+    assert (dev.services[0].desired_count, prod.services[0].desired_count) == (1, 2)
+    web = prod.services[0]
+    assert web.path_patterns == ("/*",) and web.health_check_path == "/health"
+    assert web.deregistration_delay_seconds == 30 and web.task.log_retention_days == 30
+    assert web.task.readonly_root_filesystem and web.task.writable_paths == ("/tmp",)
+    assert not web.task.enable_execute_command
+
+
+def test_autoscaling_sets_the_initial_count_to_its_minimum():
+    parsed = parse(valid(services={"web": {**WEB, "autoscaling": {"minCount": 3, "maxCount": 9}}}),
+                   project="p", stack="s", region="us-east-1")
+    assert parsed.services[0].desired_count == 3
+
+
+def test_settings_error_is_a_run_error_so_pulumi_prints_no_traceback():
+    with pytest.raises(SettingsError) as caught:
+        parse({}, project="p", stack="s", region="us-east-1")
+    assert isinstance(caught.value, pulumi.RunError)
+    message = str(caught.value)
+    assert message.startswith("Invalid stack configuration (2 problems); nothing was deployed:")
+    assert "  - environment: required" in message and "  - services: required" in message
+
+
+def test_a_bad_stack_registers_nothing():
+    """The program validates before creating anything: no half-registered stack."""
+    from pulumi.runtime import settings as runtime_settings
+
+    with pytest.raises(SettingsError) as caught:
+        render_config({"ecs-fargate:environment": "prod",
+                       "ecs-fargate:services": {"api": {"image": "nginx:1", "memory": 3}},
+                       "ecs-fargate:registyr": {"scanOnPush": True}})
+    assert "services.api.memory" in str(caught.value)
+    assert "registyr: unknown key; did you mean 'registry'?" in str(caught.value)
+    monitor = runtime_settings.SETTINGS.monitor
+    assert monitor.registrations == [], [r.urn for r in monitor.registrations]
+
+
+def test_fargate_sizes_match_the_documented_table():
+    assert settings.FARGATE_SIZES[256] == (512, 1024, 2048)
+    assert settings.FARGATE_SIZES[4096][-1] == 30720
+    assert settings.FARGATE_SIZES[8192] == tuple(range(16384, 61441, 4096))
+    assert settings.FARGATE_SIZES[16384][0] == 32768 and settings.FARGATE_SIZES[16384][-1] == 122880
