@@ -29,6 +29,7 @@ network = Network("network", NetworkArgs(
 ), opts)
 
 registry = Registry("registry", RegistryArgs(
+    name=f"{cfg.project}-{cfg.stack}".lower(),
     scan_on_push=cfg.registry.scan_on_push,
     immutable_tags=cfg.registry.immutable_tags,
     untagged_expiry_days=cfg.registry.untagged_expiry_days,

@@ -16,16 +16,20 @@ class AwsContext:
     account_id: pulumi.Output[str]
     region: pulumi.Output[str]
     partition: pulumi.Output[str]
+    dns_suffix: pulumi.Output[str]
+    """amazonaws.com, or the partition's own (amazonaws.com.cn, ...)."""
 
 
 def aws_context(parent: pulumi.Resource) -> AwsContext:
     """Look up the account, region and partition through the parent's provider."""
     opts = pulumi.InvokeOutputOptions(parent=parent)
     identity = aws.get_caller_identity_output(opts=opts)
+    partition = aws.get_partition_output(opts=opts)
     return AwsContext(
         account_id=identity.account_id,
         region=aws.get_region_output(opts=opts).region,
-        partition=aws.get_partition_output(opts=opts).partition,
+        partition=partition.partition,
+        dns_suffix=partition.dns_suffix,
     )
 
 

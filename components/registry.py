@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components._aws import TOKEN_PREFIX
+from components._aws import TOKEN_PREFIX, aws_context
 
 
 @dataclass
 class RegistryArgs:
+    name: str
+    """Repository name, unique in the account and region (e.g. PROJECT-STACK)."""
     scan_on_push: bool = True
     """Scan every pushed image for CVEs."""
     immutable_tags: bool = False
@@ -52,7 +54,12 @@ def lifecycle_policy(untagged_expiry_days: int, keep_images: int) -> str:
 
 class Registry(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
-    """`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`: push here, and reference images from here."""
+    """`ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME`: push here, and reference images from here.
+
+    Built from the account, region and the fixed name, so it is known even in the first preview
+    and policies can check image tags before anything exists. Pushes still wait for the
+    repository: they log in with `registry_id`, which only the created repository has.
+    """
     repository_name: pulumi.Output[str]
     registry_id: pulumi.Output[str]
     """The account id of the registry (for `aws ecr get-login-password`)."""
@@ -66,6 +73,7 @@ class Registry(pulumi.ComponentResource):
         )
         repository = aws.ecr.Repository(
             f"{name}-repo",
+            name=args.name,
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                 scan_on_push=args.scan_on_push),
             image_tag_mutability="IMMUTABLE" if args.immutable_tags else "MUTABLE",
@@ -79,7 +87,9 @@ class Registry(pulumi.ComponentResource):
             policy=lifecycle_policy(args.untagged_expiry_days, args.keep_images),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.repository_url = repository.repository_url
+        ctx = aws_context(self)
+        self.repository_url = pulumi.Output.concat(
+            ctx.account_id, ".dkr.ecr.", ctx.region, ".", ctx.dns_suffix, "/", args.name)
         self.repository_name = repository.name
         self.registry_id = repository.registry_id
         self.register_outputs({

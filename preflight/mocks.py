@@ -11,6 +11,7 @@ import hashlib
 from typing import Any
 
 import pulumi
+from pulumi.runtime import rpc
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -23,6 +24,10 @@ def _hex(seed: str, length: int) -> str:
 def physical_name(logical: str, limit: int = 255) -> str:
     """What Pulumi's autonaming would give: the logical name plus a random-looking suffix."""
     return f"{logical[: limit - 8]}-{_hex(logical, 7)}"
+
+
+def _unknown(outputs: dict) -> dict:
+    return {key: rpc.UNKNOWN for key in outputs}
 
 
 class AwsMocks(pulumi.runtime.Mocks):
@@ -39,13 +44,16 @@ class AwsMocks(pulumi.runtime.Mocks):
         if not args.custom:
             # A component's outputs are not its inputs echoed back (awsx's Vpc takes a NAT
             # config and returns NAT gateway resources); only a remote one has outputs at all.
-            if handler is None or self.preview:
+            if handler is None:
                 return None, {}
-            return handler(args.name, inputs, args.typ)
-        if self.preview:
-            return None, inputs
+            resource_id, outputs = handler(args.name, inputs, args.typ)
+            return (None, _unknown(outputs)) if self.preview else (resource_id, outputs)
         resource_id, outputs = (handler or self._generic)(args.name, inputs, args.typ)
-        return resource_id, {**inputs, **outputs}
+        computed = {key: value for key, value in outputs.items() if key not in inputs}
+        if self.preview:
+            # Before the first deployment the provider cannot know what it will compute.
+            return None, {**inputs, **_unknown(computed)}
+        return resource_id, {**inputs, **computed}
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return (f"arn:aws:{service}:{self.region if region else ''}:"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from google.protobuf import json_format
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
@@ -42,6 +43,10 @@ class RenderedResource:
     ignore_changes: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
     provider: str | None = None
+    wire_inputs: dict[str, Any] = field(default_factory=dict)
+    """The inputs as the engine receives them (unknowns and secrets in their wire encoding)."""
+    wire_outputs: dict[str, Any] = field(default_factory=dict)
+    """The outputs in the same encoding: what AnalyzeStack is given."""
 
 
 @dataclass
@@ -77,9 +82,9 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            return response
-        outputs = self.resources[response.urn].state
+        # The SDK's mock monitor keeps no state for the root stack; the engine still sees it.
+        registration = self.resources.get(response.urn)
+        outputs = registration.state if registration else {}
         self.registrations.append(RenderedResource(
             urn=response.urn,
             type=request.type,
@@ -93,6 +98,8 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             ignore_changes=list(request.ignoreChanges),
             dependencies=list(request.dependencies),
             provider=request.provider or None,
+            wire_inputs=json_format.MessageToDict(request.object),
+            wire_outputs=json_format.MessageToDict(_sync_await(rpc.serialize_properties(outputs, {}))),
         ))
         return response
 

@@ -356,3 +356,10 @@ def test_exports_name_what_a_user_needs(prod):
     assert exports["repositoryUrl"].startswith(f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/")
     assert set(exports["services"]) == {"api", "worker"}
     assert exports["services"]["api"]["logGroupName"] == "/ecs/ecs-fargate-prod-api"
+
+
+def test_repository_url_known_before_deploy_is_the_repositorys_own(prod):
+    """The URL is computed from account, region and name so previews know it; it must match."""
+    repo = prod.one(ECR)
+    assert repo.inputs["name"] == "ecs-fargate-prod", repo.urn
+    assert prod.exports["repositoryUrl"] == repo.outputs["repositoryUrl"]

@@ -1,0 +1,115 @@
+"""preflight: render a Pulumi Python program offline and run a policy pack on it.
+
+    python -m preflight --stack prod [--cwd DIR] [--policy-pack DIR] [--policy-config FILE]
+                        [--preview] [--json]
+
+Exit status: 0 no mandatory violation, 1 at least one, 2 the program, its config or the pack is
+broken (one message on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import pulumi
+
+from preflight.policy_engine import (
+    PolicyPackError, configure, evaluate, load_pack, read_config_file, reconcile_config,
+)
+from preflight.render import render
+from preflight.report import Result, to_json, to_text
+from preflight.stack_config import StackConfigError, load_stack_config
+
+DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policies"
+ENVIRONMENT_KEY = "ecs-fargate:environment"
+
+
+class PreflightError(Exception):
+    """Anything that stops preflight from judging the stack: reported as one message, exit 2."""
+
+
+def _program_failure(error: BaseException, program_dir: Path) -> str:
+    if isinstance(error, pulumi.RunError):
+        return str(error)
+    # Name the program's own line that failed, not the SDK's internals.
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if Path(f.filename).resolve().is_relative_to(program_dir) and ".venv" not in f.filename]
+    where = f" (at {Path(frames[-1].filename).relative_to(program_dir)}:{frames[-1].lineno})" if frames else ""
+    return f"the program failed{where}: {type(error).__name__}: {error}"
+
+
+def _environment(config: dict, project: str) -> str | None:
+    value = config.get(ENVIRONMENT_KEY, config.get(f"{project}:environment"))
+    return value if isinstance(value, str) else None
+
+
+def run(args: argparse.Namespace) -> Result:
+    program_dir = Path(args.cwd).resolve()
+    try:
+        stack = load_stack_config(program_dir, args.stack)
+    except StackConfigError as error:
+        raise PreflightError(str(error)) from None
+    if not (program_dir / "__main__.py").is_file():
+        raise PreflightError(f"{program_dir}: no __main__.py (preflight runs Pulumi Python programs)")
+
+    environment = _environment(stack.config, stack.project)
+    policy_config = args.policy_config
+    pack_dir = Path(args.policy_pack).resolve()
+    if policy_config is None and environment:
+        policy_config = str(pack_dir / "config" / f"{environment}.json")
+        if not Path(policy_config).is_file():
+            raise PreflightError(f"no policy config for environment '{environment}' ({policy_config}); "
+                                 "pass --policy-config FILE")
+    try:
+        pack = load_pack(pack_dir)
+        file_config = read_config_file(policy_config) if policy_config else {}
+        unknown = sorted(set(file_config) - set(pack.policy_names) - {"all"})
+        if unknown:
+            # The CLI ignores these silently; a typo here would silently disable a rule's config.
+            print(f"warning: {policy_config} names policies the pack does not have: {', '.join(unknown)}",
+                  file=sys.stderr)
+        configure(pack, reconcile_config(pack, file_config))
+    except PolicyPackError as error:
+        raise PreflightError(str(error)) from None
+
+    try:
+        # The program's own prints must not mix with the report (or the JSON document).
+        with contextlib.redirect_stdout(sys.stderr):
+            rendering = render(program_dir, project=stack.project, stack=stack.stack, config=stack.config,
+                               secret_keys=stack.secret_keys, preview=args.preview)
+    except Exception as error:  # noqa: BLE001 - reported as one message, exit 2
+        raise PreflightError(_program_failure(error, program_dir)) from None
+    return Result(rendering=rendering, environment=environment, pack_name=pack.name,
+                  policy_config=policy_config, preview=args.preview,
+                  diagnostics=evaluate(pack, rendering))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m preflight", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
+    parser.add_argument("--policy-pack", default=str(DEFAULT_PACK), help="policy pack directory")
+    parser.add_argument("--policy-config", help="CrossGuard config file (default: "
+                                                "<pack>/config/<ecs-fargate:environment>.json)")
+    parser.add_argument("--preview", action="store_true",
+                        help="first-time preview: outputs of resources not yet created are unknown")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    try:
+        result = run(args)
+    except PreflightError as error:
+        if args.json:
+            print(json.dumps({"stack": args.stack, "error": str(error)}, indent=2))
+        print(f"preflight: {error}", file=sys.stderr)
+        return 2
+    print(to_json(result) if args.json else to_text(result))
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
