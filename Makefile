@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: test setup preview up destroy clean
+.PHONY: test setup preflight preview up destroy clean pulumi-cli
 
 test: setup ## Install pinned dependencies and run the tests offline, under Pulumi mocks
 	$(PY) -m pytest
@@ -23,9 +23,12 @@ pulumi-cli:
 	  echo "'pulumi login --local' (or log in to your team's backend) and try again."; \
 	  exit 127; }
 
-preview: setup pulumi-cli ## Show what `pulumi up` would change (STACK=dev|prod|...)
+preflight: setup ## Render STACK offline under mocks and run the policy pack on it (no AWS, no CLI)
+	$(PY) -m preflight --stack $(STACK)
+
+preview: setup pulumi-cli ## `pulumi preview` with the policy pack at the stack's environment's levels
 	pulumi preview --stack $(STACK) --diff --policy-pack policies \
-	  --policy-pack-config policies/config/$$($(PY) -c "import yaml,sys; print(yaml.safe_load(open('Pulumi.$(STACK).yaml'))['config']['ecs-fargate:environment'])").json
+	  --policy-pack-config "$$($(PY) -m preflight --stack $(STACK) --print-policy-config)"
 
 up: setup pulumi-cli ## Deploy the stack
 	pulumi up --stack $(STACK)

@@ -48,6 +48,20 @@ def _environment(config: dict, project: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def policy_config_for(args: argparse.Namespace) -> str:
+    """The config file CI passes with --policy-pack-config: the stack's environment's file."""
+    if args.policy_config:
+        return args.policy_config
+    try:
+        stack = load_stack_config(Path(args.cwd), args.stack)
+    except StackConfigError as error:
+        raise PreflightError(str(error)) from None
+    environment = _environment(stack.config, stack.project)
+    if not environment:
+        raise PreflightError(f"stack {args.stack} sets no {ENVIRONMENT_KEY}; pass --policy-config FILE")
+    return str(Path(args.policy_pack) / "config" / f"{environment}.json")
+
+
 def run(args: argparse.Namespace) -> Result:
     program_dir = Path(args.cwd).resolve()
     try:
@@ -60,13 +74,13 @@ def run(args: argparse.Namespace) -> Result:
     environment = _environment(stack.config, stack.project)
     policy_config = args.policy_config
     pack_dir = Path(args.policy_pack).resolve()
-    if policy_config is None and environment:
-        policy_config = str(pack_dir / "config" / f"{environment}.json")
-        if not Path(policy_config).is_file():
-            raise PreflightError(f"no policy config for environment '{environment}' ({policy_config}); "
-                                 "pass --policy-config FILE")
     try:
         pack = load_pack(pack_dir)
+        if policy_config is None and environment:
+            policy_config = str(pack_dir / "config" / f"{environment}.json")
+            if not Path(policy_config).is_file():
+                raise PolicyPackError(f"no policy config for environment '{environment}' ({policy_config}); "
+                                      "pass --policy-config FILE")
         file_config = read_config_file(policy_config) if policy_config else {}
         unknown = sorted(set(file_config) - set(pack.policy_names) - {"all"})
         if unknown:
@@ -99,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preview", action="store_true",
                         help="first-time preview: outputs of resources not yet created are unknown")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--print-policy-config", action="store_true",
+                        help="only print the policy config file this stack uses (for `pulumi preview`)")
     args = parser.parse_args(argv)
     try:
+        if args.print_policy_config:
+            print(policy_config_for(args))
+            return 0
         result = run(args)
     except PreflightError as error:
         if args.json:

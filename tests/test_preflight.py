@@ -1,0 +1,186 @@
+"""preflight: our stacks and a foreign program, judged by the pack with the engine's semantics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from preflight.__main__ import main
+
+LEGACY = ROOT / "tests" / "fixtures" / "legacy-program"
+PROGRAM_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "settings.py")
+
+
+def preflight(capsys, *args: str) -> tuple[int, dict]:
+    code = main([*args, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def project_copy(tmp_path: Path, stack: str, change) -> Path:
+    """Our program in a temporary directory, with `change(config)` applied to one stack file."""
+    for name in PROGRAM_FILES:
+        shutil.copy(ROOT / name, tmp_path / name)
+    for directory in ("components", "app"):
+        shutil.copytree(ROOT / directory, tmp_path / directory, ignore=shutil.ignore_patterns("__pycache__"))
+    stack_file = tmp_path / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    change(document["config"])
+    stack_file.write_text(yaml.safe_dump(document))
+    return tmp_path
+
+
+def with_api_image(**image):
+    def change(config):
+        api = config["ecs-fargate:services"].get("api") or config["ecs-fargate:services"]["web"]
+        for key in ("image", "imageTag", "build"):
+            api.pop(key, None)
+        api.update(image)
+    return change
+
+
+def violations(document: dict, policy: str) -> list[dict]:
+    return [v for v in document["violations"] if v["policy"] == policy]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("preview", [False, True])
+def test_shipped_stacks_have_no_mandatory_violation(capsys, stack, preview):
+    code, document = preflight(capsys, "--stack", stack, "--cwd", str(ROOT), *(["--preview"] if preview else []))
+    assert document["summary"]["mandatory"] == 0, [v for v in document["violations"]
+                                                   if v["enforcementLevel"] == "mandatory"]
+    assert code == 0
+    assert document["environment"] == stack
+    assert document["policyConfig"].endswith(f"policies/config/{stack}.json")
+
+
+@pytest.mark.parametrize("preview", [False, True])
+@pytest.mark.parametrize("image", [{"imageTag": "latest"}, {"image": "public.ecr.aws/nginx/nginx"}])
+def test_latest_or_untagged_image_fails_prod(capsys, tmp_path, image, preview):
+    program = project_copy(tmp_path, "prod", with_api_image(**image))
+    code, document = preflight(capsys, "--stack", "prod", "--cwd", str(program), *(["--preview"] if preview else []))
+    assert code == 1
+    [violation] = violations(document, "ecs-image-no-latest-tag")
+    assert violation["enforcementLevel"] == "mandatory"
+    assert violation["urn"].endswith("aws:ecs/taskDefinition:TaskDefinition::api-task")
+
+
+def test_latest_in_dev_is_only_advisory(capsys, tmp_path):
+    program = project_copy(tmp_path, "dev", with_api_image(imageTag="latest"))
+    code, document = preflight(capsys, "--stack", "dev", "--cwd", str(program))
+    assert code == 0
+    [violation] = violations(document, "ecs-image-no-latest-tag")
+    assert violation["enforcementLevel"] == "advisory"
+
+
+def test_disabled_rules_are_skipped_and_all_escalates(capsys, tmp_path):
+    program = project_copy(tmp_path, "prod", with_api_image(imageTag="latest"))
+    disabled = tmp_path / "disabled.json"
+    disabled.write_text(json.dumps({"ecs-image-no-latest-tag": {"enforcementLevel": "disabled"}}))
+    code, document = preflight(capsys, "--stack", "prod", "--cwd", str(program), "--policy-config", str(disabled))
+    assert violations(document, "ecs-image-no-latest-tag") == []
+    # Without the prod file, every other rule runs at its default level: the pack's own choice.
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"all": "mandatory"}))
+    code, document = preflight(capsys, "--stack", "dev", "--cwd", str(ROOT), "--policy-config", str(strict))
+    assert code == 1, "dev's advisories become mandatory under all: mandatory"
+    assert {v["enforcementLevel"] for v in document["violations"]} == {"mandatory"}
+
+
+def test_rule_config_comes_from_the_file_and_is_validated(capsys, tmp_path):
+    config = json.loads((ROOT / "policies" / "config" / "prod.json").read_text())
+    config["ecs-service-min-tasks"] = {"enforcementLevel": "mandatory", "minimum": 4}
+    path = tmp_path / "prod.json"
+    path.write_text(json.dumps(config))
+    code, document = preflight(capsys, "--stack", "prod", "--cwd", str(ROOT), "--policy-config", str(path))
+    assert code == 1
+    assert {v["urn"].rsplit("::", 1)[-1] for v in violations(document, "ecs-service-min-tasks")} == \
+        {"api-service", "worker-service"}
+
+    config["ecs-service-min-tasks"]["minimum"] = "two"
+    path.write_text(json.dumps(config))
+    assert main(["--stack", "prod", "--cwd", str(ROOT), "--policy-config", str(path)]) == 2
+    assert "ecs-service-min-tasks: minimum: 'two' is not of type 'integer'" in capsys.readouterr().err
+
+
+def test_a_foreign_program_is_judged_by_the_same_pack(capsys):
+    code, document = preflight(capsys, "--stack", "test", "--cwd", str(LEGACY),
+                               "--policy-config", str(ROOT / "policies" / "config" / "prod.json"))
+    assert code == 1
+    assert document["project"] == "legacy-api"
+    found = {(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in document["violations"]
+             if v["enforcementLevel"] == "mandatory"}
+    assert {("ecs-taskdef-execution-role-required", "app"), ("ecs-image-no-latest-tag", "app"),
+            ("ecs-taskdef-logging", "app"), ("ecr-scan-on-push", "images"), ("ecr-immutable-tags", "images"),
+            ("iam-ecs-trust-scoped", "app")} <= found, found
+    assert any(policy == "ecr-lifecycle-policy" for policy, _ in found)
+
+
+def test_secure_config_values_travel_as_secrets_and_still_reach_the_rules(capsys):
+    """A `secure:` value reaches the program as a placeholder marked secret, as the engine would."""
+    from preflight.render import render
+    from preflight.stack_config import SECRET_PLACEHOLDER, load_stack_config
+
+    loaded = load_stack_config(LEGACY, "test")
+    assert loaded.config["legacy-api:dbPassword"] == SECRET_PLACEHOLDER
+    assert loaded.secret_keys == ("legacy-api:dbPassword",)
+    rendering = render(LEGACY, project=loaded.project, stack="test", config=loaded.config,
+                       secret_keys=loaded.secret_keys)
+    wire = rendering.one("aws:ecs/taskDefinition:TaskDefinition").wire_inputs["containerDefinitions"]
+    assert wire["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270", \
+        "the container definitions hold a secret, so the engine sends them as a secret value"
+    code, document = preflight(capsys, "--stack", "test", "--cwd", str(LEGACY),
+                               "--policy-config", str(ROOT / "policies" / "config" / "prod.json"))
+    [plaintext] = violations(document, "ecs-taskdef-no-plaintext-secrets")
+    assert "DB_PASSWORD" in plaintext["message"]
+
+
+def test_broken_config_exits_2_with_one_message(capsys, tmp_path):
+    def break_memory(config):
+        config["ecs-fargate:services"]["api"]["memory"] = 3000
+    program = project_copy(tmp_path, "prod", break_memory)
+    assert main(["--stack", "prod", "--cwd", str(program)]) == 2
+    err = capsys.readouterr().err
+    assert "services.api.memory: 3000 is not a valid Fargate memory size for cpu 512" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--stack", "nope"], "Pulumi.nope.yaml: not found"),
+    (["--stack", "prod", "--policy-pack", "/nonexistent"], "no __main__.py"),
+])
+def test_missing_inputs_exit_2(capsys, args, message):
+    assert main([*args, "--cwd", str(ROOT)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_crashing_program_names_its_own_line(capsys, tmp_path):
+    shutil.copy(LEGACY / "Pulumi.yaml", tmp_path)
+    shutil.copy(LEGACY / "Pulumi.test.yaml", tmp_path)
+    (tmp_path / "__main__.py").write_text("import pulumi\n\nvalue = {}['missing']\n")
+    assert main(["--stack", "test", "--cwd", str(tmp_path), "--policy-config",
+                 str(ROOT / "policies" / "config" / "dev.json")]) == 2
+    assert "the program failed (at __main__.py:3): KeyError: 'missing'" in capsys.readouterr().err
+
+
+def test_cli_as_a_process_prints_a_report_and_exit_codes(tmp_path):
+    """The real entry point, as CI calls it: text report, summary line, status 1 on a violation."""
+    program = project_copy(tmp_path, "prod", with_api_image(imageTag="latest"))
+    result = subprocess.run([sys.executable, "-m", "preflight", "--stack", "prod", "--cwd", str(program)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "Mandatory violations (1)" in result.stdout
+    assert "[ecs-image-no-latest-tag] aws:ecs/taskDefinition:TaskDefinition api-task" in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 52 resources, 1 mandatory")
+    assert "Traceback" not in result.stderr
+
+
+def test_print_policy_config_names_the_environments_file(capsys):
+    assert main(["--stack", "prod", "--cwd", str(ROOT), "--policy-pack", "policies", "--print-policy-config"]) == 0
+    assert capsys.readouterr().out.strip() == "policies/config/prod.json"
