@@ -1,0 +1,292 @@
+"""Compliant sample resources and helpers to run one rule on them through the SDK's objects.
+
+Importing this kit also makes the pack's rules importable: the engine runs the pack with
+`policies/` as its program directory, so the rules import as `ecs_fargate_rules`, and the tests
+do the same. (There is deliberately no conftest.py here: a second, package-less conftest would
+replace the `conftest` module that tests/ imports from.) Test modules import this kit before
+`ecs_fargate_rules`.
+
+Samples hold the camelCase inputs a pulumi-aws 7.x program sends (container definitions and
+IAM documents as JSON strings). Each builder returns a compliant resource; tests pass keyword
+overrides to make it violate exactly one thing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+POLICY_PACK = Path(__file__).resolve().parents[2] / "policies"
+if str(POLICY_PACK) not in sys.path:
+    sys.path.insert(0, str(POLICY_PACK))
+
+from ecs_fargate_rules import POLICIES_BY_NAME  # noqa: E402 - after the path setup
+from ecs_fargate_rules._common import (  # noqa: E402
+    ECR_LIFECYCLE_POLICY,
+    ECR_REPOSITORY,
+    ECS_CLUSTER,
+    ECS_SERVICE,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    LOG_GROUP,
+    SECURITY_GROUP,
+    SECURITY_GROUP_INGRESS_RULE,
+    SECURITY_GROUP_RULE,
+    TASK_DEFINITION,
+)
+from ecs_fargate_rules.evaluation import (  # noqa: E402
+    Violation,
+    evaluate,
+    policy_resource,
+    resource_args,
+    stack_args,
+    urn_for,
+)
+from ecs_fargate_rules.reference import config_file  # noqa: E402
+from preflight.policy_engine import (  # noqa: E402
+    Diagnostic,
+    configure,
+    load_pack,
+    read_config_file,
+    reconcile_config,
+)
+from preflight.policy_engine import evaluate as evaluate_pack  # noqa: E402
+from preflight.render import RenderedResource, Rendering  # noqa: E402
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+REPOSITORY_URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web"
+DIGEST = "sha256:" + "ab" * 32
+EXECUTION_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/web-execution"
+TASK_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/web-task"
+ALB_SG = "sg-0a1b2c3d4e5f60001"
+TASK_SG = "sg-0a1b2c3d4e5f60002"
+
+
+def violations(policy_name: str, resource_type: str, props: dict[str, Any],
+               config: dict[str, Any] | None = None) -> list[str]:
+    """Messages one resource rule reports for one resource, run as the SDK's server runs it."""
+    policy = POLICIES_BY_NAME[policy_name]
+    return [v.message for v in evaluate(policy, resource_args(resource_type, props, config=config))]
+
+
+def stack_violations(policy_name: str, resources: list[tuple[str, str, dict[str, Any]]],
+                     config: dict[str, Any] | None = None) -> list[Violation]:
+    """Violations a stack rule reports for (type, name, outputs) resources."""
+    policy = POLICIES_BY_NAME[policy_name]
+    stack = [policy_resource(type_, props, name=name) for type_, name, props in resources]
+    return evaluate(policy, stack_args(stack, config=config))
+
+
+def environment_config(environment: str) -> dict[str, tuple[str | None, dict[str, Any]]]:
+    """An environment's `--policy-pack-config` file, parsed as preflight (and the CLI) parse it."""
+    return read_config_file(config_file(environment))
+
+
+def analyze(resources: list[tuple[str, str, dict[str, Any]]],
+            config: dict[str, tuple[str | None, dict[str, Any]]]) -> list[Diagnostic]:
+    """The whole pack's diagnostics under a parsed config, as `python -m preflight` reports them.
+
+    preflight drives the SDK's analyzer servicer as the engine does (Configure, Analyze per
+    resource, AnalyzeStack); each resource's props serve as both its inputs and its outputs.
+    """
+    pack = load_pack(POLICY_PACK)
+    configure(pack, reconcile_config(pack, config))
+    rendered = [RenderedResource(urn=urn_for(type_, name), type=type_, name=name, parent=None,
+                                 custom=True, inputs=props, outputs=props, wire_inputs=props,
+                                 wire_outputs=props)
+                for type_, name, props in resources]
+    return evaluate_pack(pack, Rendering(project="ecs-fargate", stack="dev", resources=rendered, exports={}))
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS
+
+
+def container(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "app",
+        "image": f"{REPOSITORY_URL}:web-3f2a1b@{DIGEST}",
+        "essential": True,
+        "environment": [{"name": "PORT", "value": "8080"}, {"name": "LOG_LEVEL", "value": "info"}],
+        "secrets": [{"name": "DB_PASSWORD",
+                     "valueFrom": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}],
+        "logConfiguration": {"logDriver": "awslogs", "options": {
+            "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": "web"}},
+        "readonlyRootFilesystem": True,
+        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+        **overrides,
+    }
+
+
+def task_definition(containers: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
+    return {
+        "family": "ecs-fargate-dev-web",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
+        "executionRoleArn": EXECUTION_ROLE_ARN,
+        "taskRoleArn": TASK_ROLE_ARN,
+        "containerDefinitions": json.dumps(containers if containers is not None else [container()]),
+        **overrides,
+    }
+
+
+def service(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "web",
+        "cluster": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/main",
+        "taskDefinition": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:3",
+        "desiredCount": 2,
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "deploymentController": {"type": "ECS"},
+        "networkConfiguration": {"assignPublicIp": False, "securityGroups": [TASK_SG],
+                                 "subnets": ["subnet-0aaa1111", "subnet-0bbb2222"]},
+        **overrides,
+    }
+
+
+def cluster(**overrides: Any) -> dict[str, Any]:
+    return {"name": "main", "settings": [{"name": "containerInsights", "value": "enabled"}], **overrides}
+
+
+# ---------------------------------------------------------------------------------------------
+# ECR
+
+
+def repository(**overrides: Any) -> dict[str, Any]:
+    return {"name": "web", "imageScanningConfiguration": {"scanOnPush": True},
+            "imageTagMutability": "IMMUTABLE", **overrides}
+
+
+def lifecycle_policy(repository_name: str = "web") -> dict[str, Any]:
+    return {"repository": repository_name, "policy": json.dumps({"rules": [{
+        "rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                         "countUnit": "days", "countNumber": 14},
+        "action": {"type": "expire"}}]})}
+
+
+# ---------------------------------------------------------------------------------------------
+# Load balancing and network
+
+
+def load_balancer(**overrides: Any) -> dict[str, Any]:
+    return {"loadBalancerType": "application", "internal": False, "securityGroups": [ALB_SG],
+            "subnets": ["subnet-0aaa1111", "subnet-0bbb2222"], "dropInvalidHeaderFields": True,
+            "enableDeletionProtection": True, **overrides}
+
+
+def redirect_action(protocol: str = "HTTPS") -> dict[str, Any]:
+    return {"type": "redirect", "redirect": {"protocol": protocol, "port": "443", "statusCode": "HTTP_301"}}
+
+
+ALB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/web/50dc6c495c0c9188"
+CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012"
+
+
+def http_listener(**overrides: Any) -> dict[str, Any]:
+    return {"loadBalancerArn": ALB_ARN,
+            "port": 80, "protocol": "HTTP", "defaultActions": [redirect_action()], **overrides}
+
+
+def https_listener(**overrides: Any) -> dict[str, Any]:
+    return {"loadBalancerArn": ALB_ARN,
+            "port": 443, "protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "certificateArn": CERTIFICATE_ARN,
+            "defaultActions": [{"type": "fixed-response", "fixedResponse": {
+                "contentType": "text/plain", "messageBody": "Not Found", "statusCode": "404"}}],
+            **overrides}
+
+
+def security_group(group_id: str, ingress: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"id": group_id, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{group_id}",
+            "vpcId": "vpc-0123456789abcdef0", "ingress": ingress or [], "egress": []}
+
+
+# A security group of no service, described by its ARN only.
+ARN_ONLY_GROUP = {k: v for k, v in security_group("sg-0ddddddddddddddd1").items() if k != "id"}
+
+
+def ingress_rule(**overrides: Any) -> dict[str, Any]:
+    """An aws.vpc.SecurityGroupIngressRule on the task group, from the ALB's group."""
+    return {"securityGroupId": TASK_SG, "referencedSecurityGroupId": ALB_SG, "ipProtocol": "tcp",
+            "fromPort": 8080, "toPort": 8080, **overrides}
+
+
+def compliant_network_stack() -> list[tuple[str, str, dict[str, Any]]]:
+    """A service whose task group admits only the ALB's group, as the stack's outputs."""
+    return [
+        (ECS_SERVICE, "web-service", service()),
+        ("aws:lb/loadBalancer:LoadBalancer", "web-alb", load_balancer()),
+        (SECURITY_GROUP, "web-alb-sg", security_group(ALB_SG, [
+            {"cidrBlocks": ["0.0.0.0/0"], "fromPort": 443, "toPort": 443, "protocol": "tcp"}])),
+        (SECURITY_GROUP, "web-sg", security_group(TASK_SG, [
+            {"securityGroups": [ALB_SG], "fromPort": 8080, "toPort": 8080, "protocol": "tcp"}])),
+        (SECURITY_GROUP_INGRESS_RULE, "web-ingress-alb", ingress_rule()),
+        (SECURITY_GROUP_RULE, "web-alb-to-tasks", {
+            "type": "egress", "securityGroupId": ALB_SG, "sourceSecurityGroupId": TASK_SG,
+            "fromPort": 8080, "toPort": 8080, "protocol": "tcp"}),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM and logs
+
+
+def ecs_trust_policy(**statement_overrides: Any) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                      "ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"}},
+        **statement_overrides,
+    }]})
+
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+READ_SECRET = {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+               "Resource": [f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"]}
+ADMIN = {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def role(**overrides: Any) -> dict[str, Any]:
+    return {"name": "web-task", "assumeRolePolicy": ecs_trust_policy(),
+            "inlinePolicies": [{"name": "read-secrets", "policy": policy_document(READ_SECRET)}],
+            **overrides}
+
+
+def log_group(**overrides: Any) -> dict[str, Any]:
+    return {"name": "/ecs/web", "retentionInDays": 30, **overrides}
+
+
+# Every resource type the pack checks, with a compliant sample: the tests that sweep all rules
+# (unknown values, property names) run each rule on these.
+COMPLIANT_SAMPLES: dict[str, dict[str, Any]] = {
+    TASK_DEFINITION: task_definition(),
+    ECS_SERVICE: service(),
+    ECS_CLUSTER: cluster(),
+    ECR_REPOSITORY: repository(),
+    ECR_LIFECYCLE_POLICY: lifecycle_policy(),
+    "aws:lb/loadBalancer:LoadBalancer": load_balancer(),
+    "aws:alb/loadBalancer:LoadBalancer": load_balancer(),
+    "aws:lb/listener:Listener": https_listener(),
+    "aws:alb/listener:Listener": http_listener(),
+    IAM_ROLE: role(managedPolicyArns=["arn:aws:iam::aws:policy/ReadOnlyAccess"]),
+    IAM_ROLE_POLICY: {"role": "web-task", "policy": policy_document(READ_SECRET)},
+    IAM_POLICY: {"name": "read-secrets", "policy": policy_document(READ_SECRET)},
+    "aws:iam/userPolicy:UserPolicy": {"user": "ci", "policy": policy_document(READ_SECRET)},
+    "aws:iam/groupPolicy:GroupPolicy": {"group": "ops", "policy": policy_document(READ_SECRET)},
+    IAM_ROLE_POLICY_ATTACHMENT: {"role": "web-execution", "policyArn":
+                                 "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"},
+    LOG_GROUP: log_group(),
+}
