@@ -80,6 +80,16 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[RenderedResource] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine builds URNs: the parent's whole qualified type chain, and nothing for
+        # children of the root stack (the SDK's mock keeps only the last parent type).
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "::".join(["urn:pulumi:" + runtime_settings.get_stack(), runtime_settings.get_project(),
+                          type_, name])
+
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         # The SDK's mock monitor keeps no state for the root stack; the engine still sees it.
@@ -105,8 +115,12 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
 
 
 def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
-    """Config values as the engine passes them to a program: strings, objects as JSON."""
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    """Config values as the engine passes them to a program: strings, objects as JSON.
+
+    The CLI marshals objects from Go maps, so their keys arrive sorted, not in file order.
+    """
+    return {key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            for key, value in config.items()}
 
 
 @contextmanager
