@@ -13,8 +13,10 @@ from components.scheduled_task import ServiceTaskReference
 
 cfg = settings.load()
 
-provider = aws.Provider("aws", region=cfg.region, default_tags=aws.ProviderDefaultTagsArgs(tags={
-    "Project": cfg.project, "Stack": cfg.stack, "Environment": cfg.environment,
+provider_settings = dict(cfg.aws_provider)
+user_default_tags = provider_settings.pop("default_tags", {}).get("tags", {})
+provider = aws.Provider("aws", region=cfg.region, **provider_settings, default_tags=aws.ProviderDefaultTagsArgs(tags={
+    **user_default_tags, "Project": cfg.project, "Stack": cfg.stack, "Environment": cfg.environment,
     "ManagedBy": "pulumi", **cfg.tags,
 }))
 opts = pulumi.ResourceOptions(providers=[provider])

@@ -16,7 +16,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pulumi
@@ -209,6 +209,7 @@ class ServiceSettings:
     path_patterns: tuple[str, ...] = ()
     host_headers: tuple[str, ...] = ()
     priority: int = 100
+    """Listener rule priority; by default more specific rules (host headers, longer paths) first."""
     health_check_grace_period_seconds: int = 60
     deregistration_delay_seconds: int = 30
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
@@ -245,6 +246,8 @@ class Settings:
     services: tuple[ServiceSettings, ...]
     scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    aws_provider: Mapping[str, Any] = field(default_factory=dict)
+    """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments."""
 
     @property
     def is_prod(self) -> bool:
@@ -628,9 +631,8 @@ def _health_check(c: _Checker, raw: Any, path: str) -> ContainerHealthCheck | No
     )
 
 
-def _task(c: _Checker, data: Mapping, path: str, source: ImageSource,
-          defaults: TaskSettings | None = None) -> TaskSettings:
-    base = defaults or TaskSettings(source=source)
+def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSettings:
+    base = TaskSettings(source=source)
     cpu = c.integer(data, "cpu", path, base.cpu, 256, 16384, allowed=tuple(FARGATE_SIZES))
     memory = c.integer(data, "memory", path, base.memory, 512, 122880)
     if cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
@@ -644,6 +646,12 @@ def _task(c: _Checker, data: Mapping, path: str, source: ImageSource,
     secrets = c.string_map(data, "secrets", path, _env_name_error, _secret_arn_error)
     for name in sorted(set(environment) & set(secrets)):
         c.fail(f"{path}.secrets.{name}", "also set in environment; a variable comes from one or the other")
+    readonly = c.boolean(data, "readonlyRootFilesystem", path, base.readonly_root_filesystem)
+    execute_command = c.boolean(data, "enableExecuteCommand", path, base.enable_execute_command)
+    if execute_command and readonly:
+        # The SSM agent ECS Exec injects writes to the root filesystem; it cannot start otherwise.
+        c.fail(f"{path}.enableExecuteCommand", "ECS Exec needs a writable root filesystem: also set "
+                                               "readonlyRootFilesystem: false (an explicit loosening)")
     return TaskSettings(
         source=source,
         cpu=cpu,
@@ -656,11 +664,11 @@ def _task(c: _Checker, data: Mapping, path: str, source: ImageSource,
         log_retention_days=c.integer(data, "logRetentionDays", path, base.log_retention_days, 1, 3653,
                                      allowed=LOG_RETENTION_DAYS),
         stop_timeout_seconds=c.integer(data, "stopTimeoutSeconds", path, base.stop_timeout_seconds, 2, 120),
-        readonly_root_filesystem=c.boolean(data, "readonlyRootFilesystem", path, base.readonly_root_filesystem),
+        readonly_root_filesystem=readonly,
         writable_paths=(c.string_list(data, "writablePaths", path, _writable_path_error)
                         if "writablePaths" in data else base.writable_paths),
         health_check=_health_check(c, data.get("healthCheck"), path),
-        enable_execute_command=c.boolean(data, "enableExecuteCommand", path, base.enable_execute_command),
+        enable_execute_command=execute_command,
     )
 
 
@@ -694,7 +702,7 @@ def _check_name(c: _Checker, path: str, name: str) -> None:
         c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
 
 
-def _service(c: _Checker, name: str, raw: Any, environment: str, index: int) -> ServiceSettings | None:
+def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSettings | None:
     path = f"services.{name}"
     _check_name(c, path, name)
     data = c.mapping(raw, path, _SERVICE_KEYS)
@@ -731,12 +739,41 @@ def _service(c: _Checker, name: str, raw: Any, environment: str, index: int) -> 
         health_check_path=health_path,
         path_patterns=patterns,
         host_headers=hosts,
-        priority=c.integer(data, "priority", path, 100 * (index + 1), 1, 50000),
+        priority=c.integer(data, "priority", path, 0, 1, 50000),
         health_check_grace_period_seconds=c.integer(data, "healthCheckGracePeriodSeconds", path, 60, 0, 2_147_483_647),
         deregistration_delay_seconds=c.integer(data, "deregistrationDelaySeconds", path, 30, 0, 3600),
         capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
         autoscaling=autoscaling,
     )
+
+
+def _specificity(service: ServiceSettings) -> tuple:
+    """Sort key: host-header rules, then longer literal path prefixes, before catch-alls."""
+    longest = max((len(p.split("*")[0]) for p in service.path_patterns), default=0)
+    return (not service.host_headers, -longest, service.name)
+
+
+def _assign_priorities(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
+    """Give web services without a `priority` one, most specific first, avoiding explicit ones.
+
+    Not config order: the CLI hands object config to the program with its keys sorted.
+    """
+    taken: dict[int, str] = {}
+    for service in services.values():
+        if service.is_worker or not service.priority:
+            continue
+        if service.priority in taken:
+            c.fail(f"services.{service.name}.priority",
+                   f"{service.priority} is already used by services.{taken[service.priority]}; "
+                   "listener rule priorities must be unique")
+        taken[service.priority] = service.name
+    candidates = (p for p in range(100, 50001, 100) if p not in taken)
+    assigned = {}
+    for service in sorted(services.values(), key=_specificity):
+        if not service.is_worker and not service.priority:
+            service = replace(service, priority=next(candidates))
+        assigned[service.name] = service
+    return {name: assigned[name] for name in services}
 
 
 def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSettings]
@@ -758,6 +795,9 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
         if service not in services:
             valid = ", ".join(sorted(services)) or "none are configured"
             c.fail(f"{path}.service", f"'{service}' is not a service of this stack; valid: {valid}")
+        elif services[service].task.architecture == "ARM64" and data.get("capacityProvider") == "FARGATE_SPOT":
+            c.fail(f"{path}.capacityProvider", f"FARGATE_SPOT does not run ARM64 tasks, and services.{service} "
+                                               "is ARM64; use FARGATE")
         # The task runs the service's task definition, so only the command may differ.
         for key in _TASK_KEYS:
             if key in data and key != "command":
@@ -779,9 +819,45 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     )
 
 
-def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None) -> Settings:
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _aws_provider(c: _Checker, aws_config: Mapping[str, Any]) -> dict[str, Any]:
+    """`aws:*` keys become arguments of the program's explicit AWS provider.
+
+    An explicit provider reads none of the stack's `aws:*` config by itself, so a profile or an
+    assumed role set with `pulumi config set aws:profile ...` would otherwise be ignored.
+    """
+    import inspect
+
+    import pulumi_aws
+
+    accepted = set(inspect.signature(pulumi_aws.Provider._internal_init).parameters) - {
+        "__self__", "resource_name", "opts", "__props__", "region"}
+    arguments = {}
+    for key, value in aws_config.items():
+        name = _snake(key)
+        if key == "region":
+            continue
+        if name not in accepted:
+            hint = difflib.get_close_matches(name, accepted, n=1)
+            c.fail(f"aws:{key}", "not an AWS provider setting" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            continue
+        arguments[name] = value
+    default_tags = arguments.get("default_tags")
+    if default_tags is not None and not (isinstance(default_tags, Mapping)
+                                         and isinstance(default_tags.get("tags", {}), Mapping)):
+        c.fail("aws:defaultTags", "expected {tags: {KEY: VALUE}}")
+        arguments.pop("default_tags")
+    return arguments
+
+
+def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None,
+          aws_config: Mapping[str, Any] | None = None) -> Settings:
     """Validate the `ecs-fargate:*` config (keys without the namespace) into Settings.
 
+    `aws_config` holds the stack's `aws:*` keys (without the namespace).
     Raises SettingsError listing every problem found.
     """
     c = _Checker()
@@ -804,19 +880,11 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     if not services_raw:
         c.fail("services", "required: at least one service, e.g. services: {web: {build: ./app, port: 3000}}")
     services = {}
-    for index, (name, value) in enumerate(services_raw.items()):
-        service = _service(c, str(name), value, environment, index)
+    for name, value in services_raw.items():
+        service = _service(c, str(name), value, environment)
         if service:
             services[service.name] = service
-    priorities: dict[int, str] = {}
-    for service in services.values():
-        if service.is_worker:
-            continue
-        if service.priority in priorities:
-            c.fail(f"services.{service.name}.priority",
-                   f"{service.priority} is already used by services.{priorities[service.priority]}; "
-                   "listener rule priorities must be unique")
-        priorities[service.priority] = service.name
+    services = _assign_priorities(c, services)
 
     scheduled_raw = c.mapping(raw.get("scheduledTasks"), "scheduledTasks")
     scheduled = []
@@ -827,6 +895,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
 
     tags = c.string_map(raw, "tags", "", lambda k: None if 0 < len(k) <= 128 and not k.startswith("aws:")
                         else "tag keys are 1 to 128 characters and must not start with aws:")
+
+    aws_provider = _aws_provider(c, aws_config or {})
 
     if c.problems:
         raise SettingsError(c.problems)
@@ -841,15 +911,16 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         services=tuple(services.values()),
         scheduled_tasks=tuple(scheduled),
         tags=tags,
+        aws_provider=aws_provider,
     )
 
 
-def _namespace_config() -> dict[str, Any]:
-    """Every `ecs-fargate:*` key the engine passed, objects decoded, so typos can be reported."""
+def _namespace_config(namespace: str) -> dict[str, Any]:
+    """Every `NAMESPACE:*` key the engine passed, objects decoded, so typos can be reported."""
     from pulumi.runtime import config as runtime_config
 
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    prefix = f"{NAMESPACE}:"
+    prefix = f"{namespace}:"
     result: dict[str, Any] = {}
     for key in sorted(keys):
         if not key.startswith(prefix):
@@ -868,8 +939,9 @@ def _namespace_config() -> dict[str, Any]:
 def load() -> Settings:
     """Read this stack's config from the Pulumi engine and validate it."""
     return parse(
-        _namespace_config(),
+        _namespace_config(NAMESPACE),
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=pulumi.Config("aws").get("region"),
+        aws_config=_namespace_config("aws"),
     )

@@ -135,6 +135,7 @@ class ScheduledTask(pulumi.ComponentResource):
                         assign_public_ip=args.assign_public_ip,
                     ),
                     enable_ecs_managed_tags=True,
+                    enable_execute_command=bool(job.task and job.task.enable_execute_command),
                     propagate_tags="TASK_DEFINITION",
                 ),
             ),

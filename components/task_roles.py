@@ -10,6 +10,7 @@ plumbing, and the secrets the execution role reads are never readable by the app
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,11 +42,16 @@ class TaskRolesArgs:
 
 
 def _secret_resource(arn: str) -> str:
-    """The IAM resource for a `valueFrom`: drop the `:json-key:stage:version` suffix ECS accepts."""
+    """The IAM resource for a `valueFrom`: drop the `:json-key:stage:version` suffix ECS accepts.
+
+    A partial secret ARN (without the 6 random characters Secrets Manager appends to the name)
+    does not match the secret's real ARN in IAM, so it gets the `-??????` wildcard AWS documents.
+    """
     parts = arn.split(":")
-    if parts[2] == "secretsmanager":
-        return ":".join(parts[:7])
-    return arn
+    if parts[2] != "secretsmanager":
+        return arn
+    secret = ":".join(parts[:7])
+    return secret if re.search(r"-[A-Za-z0-9]{6}$", parts[6]) else f"{secret}-??????"
 
 
 def secret_read_statements(secret_arns: Sequence[str]) -> list[dict]:

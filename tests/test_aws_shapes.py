@@ -55,6 +55,7 @@ def test_a_fully_loaded_task_definition_is_a_valid_request():
             "healthCheck": {"command": ["CMD-SHELL", "wget -q -O- localhost:8080/health"],
                             "startPeriodSeconds": 30},
             "writablePaths": ["/tmp", "/var/cache/app"], "enableExecuteCommand": True,
+            "readonlyRootFilesystem": False,
             "stopTimeoutSeconds": 120}},
         "ecs-fargate:scheduledTasks": {"cleanup": {"image": "busybox:1.36", "command": ["true"],
                                                    "schedule": "rate(1 day)"}},

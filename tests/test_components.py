@@ -52,7 +52,8 @@ def test_workers_only_create_no_load_balancer():
 
 
 def test_ecs_exec_grants_the_ssm_channels_to_the_task_role_only():
-    rendering = render_config(stack({"web": {"image": "nginx:1.27", "port": 80, "enableExecuteCommand": True}}))
+    rendering = render_config(stack({"web": {"image": "nginx:1.27", "port": 80, "enableExecuteCommand": True,
+                                             "readonlyRootFilesystem": False}}))
     assert rendering.one(SERVICE).inputs["enableExecuteCommand"] is True
     [exec_policy] = [p for p in rendering.of_type(ROLE_POLICY) if p.name == "web-roles-task-exec"]
     task_role = next(r for r in rendering.of_type("aws:iam/role:Role") if r.name == "web-roles-task")
@@ -66,12 +67,16 @@ def test_ecs_exec_grants_the_ssm_channels_to_the_task_role_only():
 
 def test_execution_role_reads_secret_arns_without_their_json_key_and_ssm_parameters():
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+    partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api/token"
     parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/app/api-key"
     rendering = render_config(stack({"web": {"image": "nginx:1.27", "port": 80, "secrets": {
-        "DB_PASSWORD": f"{secret}:password::", "DB_USER": f"{secret}:username::", "API_KEY": parameter}}}))
+        "DB_PASSWORD": f"{secret}:password::", "DB_USER": f"{secret}:username::", "API_KEY": parameter,
+        "TOKEN": partial}}}))
     [policy] = [p for p in rendering.of_type(ROLE_POLICY) if p.name == "web-roles-execution-secrets"]
     assert json.loads(policy.inputs["policy"])["Statement"] == [
-        {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [secret]},
+        {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         # A partial ARN lacks the random suffix of the real one: IAM needs the wildcard.
+         "Resource": [secret, f"{partial}-??????"]},
         {"Sid": "ReadParameters", "Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": [parameter]},
     ]
     secrets = container(rendering.one("aws:ecs/taskDefinition:TaskDefinition"))["secrets"]
@@ -93,16 +98,39 @@ def test_scheduled_task_with_its_own_image_gets_its_own_roles_and_task_definitio
     assert schedule.inputs["target"]["ecsParameters"]["taskDefinitionArn"] == task_definition.outputs["arn"]
 
 
-def test_host_headers_and_paths_route_and_priorities_follow_config_order():
+def test_host_headers_and_paths_route_and_specific_rules_come_first():
     rendering = render_config(stack({
-        "api": {"image": "nginx:1.27", "port": 80, "pathPatterns": ["/api/*"], "hostHeaders": ["api.example.com"]},
-        "site": {"image": "nginx:1.27", "port": 80},
+        "aaa-site": {"image": "nginx:1.27", "port": 80},
+        "api": {"image": "nginx:1.27", "port": 80, "pathPatterns": ["/api/*"]},
+        "zzz-admin": {"image": "nginx:1.27", "port": 80, "pathPatterns": ["/admin/*"],
+                      "hostHeaders": ["admin.example.com"]},
+        "worker": {"image": "busybox:1.36"},
     }))
     rules = {r.name: r.inputs for r in rendering.of_type("aws:lb/listenerRule:ListenerRule")}
-    assert rules["api-rule"]["conditions"] == [{"pathPattern": {"values": ["/api/*"]}},
-                                               {"hostHeader": {"values": ["api.example.com"]}}]
-    # The first service's more specific rule is evaluated before the catch-all.
-    assert (rules["api-rule"]["priority"], rules["site-rule"]["priority"]) == (100, 200)
+    assert rules["zzz-admin-rule"]["conditions"] == [{"pathPattern": {"values": ["/admin/*"]}},
+                                                     {"hostHeader": {"values": ["admin.example.com"]}}]
+    # Whatever the names or the file order, the catch-all is evaluated last.
+    assert [rules[f"{name}-rule"]["priority"] for name in ("zzz-admin", "api", "aaa-site")] == [100, 200, 300]
+
+
+def test_scheduled_job_with_ecs_exec_enables_it_on_the_run():
+    rendering = render_config(stack({"web": {"image": "nginx:1.27", "port": 80}}, scheduledTasks={
+        "debug": {"image": "busybox:1.36", "schedule": "rate(1 day)", "enableExecuteCommand": True,
+                  "readonlyRootFilesystem": False}}))
+    schedule = rendering.one("aws:scheduler/schedule:Schedule")
+    assert schedule.inputs["target"]["ecsParameters"]["enableExecuteCommand"] is True
+
+
+def test_stack_aws_settings_reach_the_explicit_provider():
+    """An explicit provider ignores `aws:*` stack config unless the program passes it on."""
+    rendering = render_config({**stack({"web": {"image": "nginx:1.27", "port": 80}}),
+                               "aws:profile": "deployer", "aws:allowedAccountIds": ["123456789012"],
+                               "aws:defaultTags": {"tags": {"Owner": "team-a"}}})
+    provider = rendering.one("pulumi:providers:aws")
+    assert provider.inputs["profile"] == "deployer"
+    assert json.loads(provider.inputs["allowedAccountIds"]) == ["123456789012"]
+    tags = json.loads(provider.inputs["defaultTags"])["tags"]
+    assert tags["Owner"] == "team-a" and tags["Environment"] == "staging"
 
 
 def test_load_balancer_cidrs_access_logs_and_kms_registry():

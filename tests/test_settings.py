@@ -68,7 +68,8 @@ def valid(**overrides) -> dict:
     (valid(services={"web": {**WEB, "taskRoleStatements": [{"Effect": "Allow", "Action": "getobject",
                                                              "Resource": "*"}]}}),
      "services.web.taskRoleStatements[0].Action", "not an IAM action"),
-    (valid(services={"a1": WEB, "b1": {**WEB, "priority": 100}}), "services.b1.priority", "already used by services.a1"),
+    (valid(services={"a1": {**WEB, "priority": 7}, "b1": {**WEB, "priority": 7}}), "services.b1.priority",
+     "already used by services.a1"),
     (valid(services={"alb": WEB}), "services.alb", "reserved"),
     (valid(network={"natGateways": "two"}), "network.natGateways", "none, single, perAz"),
     (valid(network={"vpcCidr": "10.0.0.0/33"}), "network.vpcCidr", "not an IPv4 CIDR"),
@@ -98,12 +99,23 @@ def valid(**overrides) -> dict:
     (valid(scheduledTasks={"web": {"service": "web", "schedule": "rate(1 day)"}}), "scheduledTasks.web",
      "also a service"),
     (valid(tags={"aws:owner": "me"}), "tags.aws:owner", "must not start with aws:"),
+    (valid(services={"web": {**WEB, "enableExecuteCommand": True}}), "services.web.enableExecuteCommand",
+     "readonlyRootFilesystem: false"),
+    (valid(services={"api": {"image": "nginx:1", "architecture": "ARM64"}},
+           scheduledTasks={"job": {"service": "api", "schedule": "rate(1 day)", "capacityProvider": "FARGATE_SPOT"}}),
+     "scheduledTasks.job.capacityProvider", "services.api is ARM64"),
 ])
 def test_each_bad_value_is_reported_under_its_key(raw, key, hint):
     found = problems(raw)
     matching = [p for p in found if p.startswith(f"{key}: ")]
     assert matching, f"no problem reported for {key}; got {found}"
     assert any(hint in p for p in matching), f"{key}: expected '{hint}' in {matching}"
+
+
+def test_unknown_aws_provider_settings_are_errors():
+    with pytest.raises(SettingsError) as caught:
+        parse(valid(), project="p", stack="s", region="us-east-1", aws_config={"profil": "x"})
+    assert caught.value.problems == ["aws:profil: not an AWS provider setting; did you mean 'profile'?"]
 
 
 def test_region_is_required_and_checked():
@@ -130,6 +142,12 @@ def test_defaults_are_safe_and_depend_on_the_environment():
     assert web.deregistration_delay_seconds == 30 and web.task.log_retention_days == 30
     assert web.task.readonly_root_filesystem and web.task.writable_paths == ("/tmp",)
     assert not web.task.enable_execute_command
+
+
+def test_default_priorities_avoid_explicit_ones():
+    parsed = parse(valid(services={"a1": WEB, "b1": {**WEB, "priority": 100}}), project="p", stack="s",
+                   region="us-east-1")
+    assert {s.name: s.priority for s in parsed.services} == {"a1": 200, "b1": 100}
 
 
 def test_autoscaling_sets_the_initial_count_to_its_minimum():
