@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: test setup preflight preview up destroy clean pulumi-cli
+.PHONY: test setup preflight policy-table preview up destroy clean pulumi-cli
 
 test: setup ## Install pinned dependencies and run the tests offline, under Pulumi mocks
 	$(PY) -m pytest
@@ -25,6 +25,9 @@ pulumi-cli:
 
 preflight: setup ## Render STACK offline under mocks and run the policy pack on it (no AWS, no CLI)
 	$(PY) -m preflight --stack $(STACK)
+
+policy-table: setup ## Regenerate the README's policy reference table from the rules and configs
+	PYTHONPATH=policies:. $(PY) -m ecs_fargate_rules.reference README.md
 
 preview: setup pulumi-cli ## `pulumi preview` with the policy pack at the stack's environment's levels
 	pulumi preview --stack $(STACK) --diff --policy-pack policies \

@@ -80,3 +80,32 @@ def markdown_table(policies: Iterable[ResourceRule | StackRule] = ALL_POLICIES,
                _cell(policy.rationale)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
+
+
+README_START = "<!-- policy-table:start -->\n"
+README_END = "<!-- policy-table:end -->"
+
+
+def readme_table(readme: str) -> str:
+    """The table as it stands in a README, between the policy-table markers."""
+    start = readme.index(README_START) + len(README_START)
+    return readme[start:readme.index(README_END, start)]
+
+
+def update_readme(path: Path) -> bool:
+    """Rewrite the README's table from the rules; True when it changed."""
+    readme = path.read_text()
+    current = readme_table(readme)
+    table = markdown_table()
+    if current == table:
+        return False
+    start = readme.index(README_START) + len(README_START)
+    path.write_text(readme[:start] + table + readme[start + len(current):])
+    return True
+
+
+if __name__ == "__main__":
+    import sys
+
+    changed = update_readme(Path(sys.argv[1]) if len(sys.argv) > 1 else PACK_DIR.parent / "README.md")
+    print("README policy table updated" if changed else "README policy table already up to date")

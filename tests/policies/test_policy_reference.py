@@ -34,3 +34,13 @@ def test_rows_show_description_rationale_types_and_config_overrides():
     for policy in ALL_POLICIES:
         assert rows[policy.name][1] == policy.description
         assert rows[policy.name][-1] == policy.rationale
+
+
+def test_readme_table_is_generated_from_the_rules():
+    """The README must say what is enforced: regenerate it with `make policy-table`."""
+    from pathlib import Path
+
+    from ecs_fargate_rules.reference import readme_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert readme_table(readme) == markdown_table(), "README policy table is stale: run `make policy-table`"
