@@ -10,6 +10,7 @@ from components import (
 )
 from components.fargate_service import LoadBalancerAttachment
 from components.scheduled_task import ServiceTaskReference
+from components.task_definition import Placement
 
 cfg = settings.load()
 
@@ -59,15 +60,15 @@ if cfg.needs_load_balancer:
     pulumi.export("url", load_balancer.url)
     pulumi.export("loadBalancerDnsName", load_balancer.dns_name)
 
-placement = {
-    "cluster_arn": cluster.arn,
-    "vpc_id": network.vpc_id,
-    "subnet_ids": network.task_subnet_ids,
-    "assign_public_ip": network.assign_public_ip,
-    "repository_url": registry.repository_url,
-    "registry_id": registry.registry_id,
-    "region": cfg.region,
-}
+placement = Placement(
+    cluster_arn=cluster.arn,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.task_subnet_ids,
+    assign_public_ip=network.assign_public_ip,
+    repository_url=registry.repository_url,
+    registry_id=registry.registry_id,
+    region=cfg.region,
+)
 
 services = {}
 for svc in cfg.services:
@@ -80,7 +81,7 @@ for svc in cfg.services:
             security_group_id=load_balancer.security_group_id,
             arn_suffix=load_balancer.arn_suffix,
         ),
-        **placement,
+        placement=placement,
     ), pulumi.ResourceOptions(providers=[provider], depends_on=[cluster]))
 
 for job in cfg.scheduled_tasks:
@@ -93,7 +94,7 @@ for job in cfg.scheduled_tasks:
             execution_role_arn=reused.execution_role_arn,
             task_role_arn=reused.task_role_arn,
         ) if reused else None,
-        **placement,
+        placement=placement,
     ), opts)
 
 pulumi.export("environment", cfg.environment)

@@ -6,16 +6,13 @@ no listener rule, no ingress at all).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
-from components.image import container_image
-from components.task_definition import CONTAINER_NAME, define_task
-from components.task_roles import TaskRoles, TaskRolesArgs
+from components.task_definition import CONTAINER_NAME, Placement, define_task, egress_only_security_group
 from settings import ServiceSettings
 
 
@@ -34,15 +31,9 @@ class FargateServiceArgs:
     """The service's validated settings."""
     family: str
     """Task definition family and log group suffix, unique per stack: PROJECT-STACK-SERVICE."""
-    cluster_arn: pulumi.Input[str]
+    placement: Placement
     cluster_name: pulumi.Input[str]
-    vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[str]]
-    assign_public_ip: bool
-    repository_url: pulumi.Input[str]
-    """The stack's ECR repository, for `imageTag` and `build` images."""
-    registry_id: pulumi.Input[str]
-    region: pulumi.Input[str]
+    """For the autoscaling target's resource id (service/CLUSTER/SERVICE)."""
     load_balancer: LoadBalancerAttachment | None = None
     """Required for a service with a port."""
 
@@ -67,29 +58,16 @@ class FargateService(pulumi.ComponentResource):
         if not svc.is_worker and args.load_balancer is None:
             raise ValueError(f"service '{svc.name}' has a port but no load balancer was given")
 
-        roles = TaskRoles(f"{name}-roles", TaskRolesArgs(
-            secret_arns=list(task.secrets.values()),
-            task_role_statements=list(task.task_role_statements),
-            enable_execute_command=task.enable_execute_command,
-        ), child)
-        self.image = container_image(name, task.source, args.repository_url, args.registry_id,
-                                     task.architecture, self)
-        defined = define_task(name, self, task, self.image, roles, args.region, args.family, svc.port)
+        placement = args.placement
+        defined = define_task(name, self, task, placement, args.family, svc.port)
+        roles = defined.roles
+        self.image = defined.image
 
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            description=f"Tasks of {svc.name}: " + ("no ingress (worker)" if svc.is_worker
-                                                     else f"port {svc.port} from the load balancer only"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=security_group.id,
-            ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
-            description="Outbound: image pulls, logs, secrets and the app's own calls",
-            opts=child,
-        )
+        # Workers admit nothing; web services add one ingress rule from the load balancer below.
+        security_group = egress_only_security_group(
+            name, self, placement.vpc_id,
+            f"Tasks of {svc.name}: " + ("no ingress (worker)" if svc.is_worker
+                                        else f"port {svc.port} from the load balancer only"))
 
         load_balancers = None
         depends_on: list[pulumi.Resource] = []
@@ -117,7 +95,7 @@ class FargateService(pulumi.ComponentResource):
                 target_type="ip",
                 protocol="HTTP",
                 port=svc.port,
-                vpc_id=args.vpc_id,
+                vpc_id=placement.vpc_id,
                 deregistration_delay=svc.deregistration_delay_seconds,
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
                     path=svc.health_check_path,
@@ -156,15 +134,15 @@ class FargateService(pulumi.ComponentResource):
         ignore = ["desiredCount"] if svc.autoscaling else None
         service = aws.ecs.Service(
             f"{name}-service",
-            cluster=args.cluster_arn,
+            cluster=placement.cluster_arn,
             task_definition=defined.task_definition.arn,
             desired_count=svc.desired_count,
             capacity_provider_strategies=[aws.ecs.ServiceCapacityProviderStrategyArgs(
                 capacity_provider=svc.capacity_provider, weight=1)],
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                subnets=args.subnet_ids,
+                subnets=placement.subnet_ids,
                 security_groups=[security_group.id],
-                assign_public_ip=args.assign_public_ip,
+                assign_public_ip=placement.assign_public_ip,
             ),
             load_balancers=load_balancers,
             health_check_grace_period_seconds=None if svc.is_worker else svc.health_check_grace_period_seconds,

@@ -14,9 +14,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_trust_policy
-from components.image import container_image
-from components.task_definition import CONTAINER_NAME, define_task
-from components.task_roles import ECS_TASKS_PRINCIPAL, TaskRoles, TaskRolesArgs
+from components.task_definition import CONTAINER_NAME, Placement, define_task, egress_only_security_group
+from components.task_roles import ECS_TASKS_PRINCIPAL
 from settings import ScheduledTaskSettings
 
 
@@ -35,13 +34,7 @@ class ScheduledTaskArgs:
     """The job's validated settings."""
     family: str
     """Task definition family (when the job has its own): PROJECT-STACK-JOB."""
-    cluster_arn: pulumi.Input[str]
-    vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[str]]
-    assign_public_ip: bool
-    repository_url: pulumi.Input[str]
-    registry_id: pulumi.Input[str]
-    region: pulumi.Input[str]
+    placement: Placement
     service_task: ServiceTaskReference | None = None
     """Set when `job.service` names a service."""
 
@@ -66,29 +59,18 @@ class ScheduledTask(pulumi.ComponentResource):
     def __init__(self, name: str, args: ScheduledTaskArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{TOKEN_PREFIX}ScheduledTask", name, None, opts)
         job = args.job
+        placement = args.placement
         child = pulumi.ResourceOptions(parent=self)
         if args.service_task is not None:
             task_definition_arn = pulumi.Output.from_input(args.service_task.task_definition_arn)
             role_arns = [args.service_task.execution_role_arn, args.service_task.task_role_arn]
         else:
-            roles = TaskRoles(f"{name}-roles", TaskRolesArgs(
-                secret_arns=list(job.task.secrets.values()),
-                task_role_statements=list(job.task.task_role_statements),
-                enable_execute_command=job.task.enable_execute_command,
-            ), child)
-            image = container_image(name, job.task.source, args.repository_url, args.registry_id,
-                                    job.task.architecture, self)
-            defined = define_task(name, self, job.task, image, roles, args.region, args.family)
+            defined = define_task(name, self, job.task, placement, args.family)
             task_definition_arn = defined.task_definition.arn
-            role_arns = [roles.execution_role_arn, roles.task_role_arn]
+            role_arns = [defined.roles.execution_role_arn, defined.roles.task_role_arn]
 
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", vpc_id=args.vpc_id, description=f"Scheduled task {job.name}: no ingress",
-            opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress", security_group_id=security_group.id, ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0", description="Outbound: image pulls, logs and the job's own calls",
-            opts=child)
+        security_group = egress_only_security_group(name, self, placement.vpc_id,
+                                                    f"Scheduled task {job.name}: no ingress")
 
         ctx = aws_context(self)
         scheduler_role = aws.iam.Role(
@@ -103,7 +85,7 @@ class ScheduledTask(pulumi.ComponentResource):
             policy=policy_document([
                 {"Sid": "RunTask", "Effect": "Allow", "Action": ["ecs:RunTask", "ecs:TagResource"],
                  "Resource": [task_definition_arn.apply(_unversioned)],
-                 "Condition": {"ArnLike": {"ecs:cluster": args.cluster_arn}}},
+                 "Condition": {"ArnLike": {"ecs:cluster": placement.cluster_arn}}},
                 {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
                  "Resource": role_arns,
                  "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}}},
@@ -118,7 +100,7 @@ class ScheduledTask(pulumi.ComponentResource):
             state="ENABLED" if job.enabled else "DISABLED",
             flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
             target=aws.scheduler.ScheduleTargetArgs(
-                arn=args.cluster_arn,
+                arn=placement.cluster_arn,
                 role_arn=scheduler_role.arn,
                 input=run_task_input(job.command),
                 retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
@@ -130,9 +112,9 @@ class ScheduledTask(pulumi.ComponentResource):
                         aws.scheduler.ScheduleTargetEcsParametersCapacityProviderStrategyArgs(
                             capacity_provider=job.capacity_provider, weight=1)],
                     network_configuration=aws.scheduler.ScheduleTargetEcsParametersNetworkConfigurationArgs(
-                        subnets=args.subnet_ids,
+                        subnets=placement.subnet_ids,
                         security_groups=[security_group.id],
-                        assign_public_ip=args.assign_public_ip,
+                        assign_public_ip=placement.assign_public_ip,
                     ),
                     enable_ecs_managed_tags=True,
                     enable_execute_command=bool(job.task and job.task.enable_execute_command),

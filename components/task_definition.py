@@ -4,19 +4,38 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components.task_roles import TaskRoles
+from components.image import container_image
+from components.task_roles import TaskRoles, TaskRolesArgs
 from settings import TaskSettings
 
 CONTAINER_NAME = "app"
 
 
 @dataclass
+class Placement:
+    """Where a task runs and where its image lives: shared by services and scheduled tasks."""
+
+    cluster_arn: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    assign_public_ip: bool
+    """True only for tasks in public subnets (no NAT gateway)."""
+    repository_url: pulumi.Input[str]
+    """The stack's ECR repository, for `imageTag` and `build` images."""
+    registry_id: pulumi.Input[str]
+    region: pulumi.Input[str]
+
+
+@dataclass
 class TaskDefinitionResources:
+    roles: TaskRoles
+    image: pulumi.Output[str]
     log_group: aws.cloudwatch.LogGroup
     task_definition: aws.ecs.TaskDefinition
 
@@ -72,18 +91,24 @@ def container_definition(task: TaskSettings, image: str, log_group: str, region:
     return definition
 
 
-def define_task(name: str, parent: pulumi.Resource, task: TaskSettings, image: pulumi.Input[str],
-                roles: TaskRoles, region: pulumi.Input[str], family: str,
-                port: int | None = None) -> TaskDefinitionResources:
-    """A log group `/ecs/FAMILY` and the task definition FAMILY, children of `parent`."""
+def define_task(name: str, parent: pulumi.Resource, task: TaskSettings, placement: Placement,
+                family: str, port: int | None = None) -> TaskDefinitionResources:
+    """The task's two roles, its image, a log group `/ecs/FAMILY` and the task definition FAMILY."""
     child = pulumi.ResourceOptions(parent=parent)
+    roles = TaskRoles(f"{name}-roles", TaskRolesArgs(
+        secret_arns=list(task.secrets.values()),
+        task_role_statements=list(task.task_role_statements),
+        enable_execute_command=task.enable_execute_command,
+    ), child)
+    image = container_image(name, task.source, placement.repository_url, placement.registry_id,
+                            task.architecture, parent)
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=f"/ecs/{family}",
         retention_in_days=task.log_retention_days,
         opts=child,
     )
-    containers = pulumi.Output.all(image, log_group.name, region).apply(
+    containers = pulumi.Output.all(image, log_group.name, placement.region).apply(
         lambda values: json.dumps([container_definition(task, values[0], values[1], values[2],
                                                         family, port)]))
     task_definition = aws.ecs.TaskDefinition(
@@ -101,4 +126,16 @@ def define_task(name: str, parent: pulumi.Resource, task: TaskSettings, image: p
         volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(p)) for p in task.writable_paths],
         opts=child,
     )
-    return TaskDefinitionResources(log_group=log_group, task_definition=task_definition)
+    return TaskDefinitionResources(roles=roles, image=image, log_group=log_group,
+                                   task_definition=task_definition)
+
+
+def egress_only_security_group(name: str, parent: pulumi.Resource, vpc_id: pulumi.Input[str],
+                               description: str) -> aws.ec2.SecurityGroup:
+    """A task security group with no ingress and all outbound traffic (ECR, logs, AWS APIs)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=vpc_id, description=description, opts=child)
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-egress", security_group_id=group.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
+        description="Outbound: image pulls, logs, secrets and the task's own calls", opts=child)
+    return group
