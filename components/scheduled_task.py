@@ -51,6 +51,11 @@ def _unversioned(task_definition_arn: str) -> str:
     return task_definition_arn.rsplit(":", 1)[0] + ":*"
 
 
+def _tasks_of_cluster(cluster_arn: str) -> str:
+    """`...:cluster/NAME` -> `...:task/NAME/*`."""
+    return cluster_arn.replace(":cluster/", ":task/", 1) + "/*"
+
+
 class ScheduledTask(pulumi.ComponentResource):
     schedule_arn: pulumi.Output[str]
     task_definition_arn: pulumi.Output[str]
@@ -83,9 +88,13 @@ class ScheduledTask(pulumi.ComponentResource):
             f"{name}-scheduler-run",
             role=scheduler_role.name,
             policy=policy_document([
-                {"Sid": "RunTask", "Effect": "Allow", "Action": ["ecs:RunTask", "ecs:TagResource"],
+                {"Sid": "RunTask", "Effect": "Allow", "Action": "ecs:RunTask",
                  "Resource": [task_definition_arn.apply(_unversioned)],
                  "Condition": {"ArnLike": {"ecs:cluster": placement.cluster_arn}}},
+                # Managed and propagated tags are applied to the new task, as part of RunTask.
+                {"Sid": "TagNewTasks", "Effect": "Allow", "Action": "ecs:TagResource",
+                 "Resource": [pulumi.Output.from_input(placement.cluster_arn).apply(_tasks_of_cluster)],
+                 "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
                 {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
                  "Resource": role_arns,
                  "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_PRINCIPAL}}},

@@ -328,8 +328,14 @@ def test_scheduler_role_may_run_only_that_family_and_pass_only_its_roles(prod):
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
     [policy] = children_of_type(prod, "nightly-import", ROLE_POLICY)
-    run, pass_role = json.loads(policy.inputs["policy"])["Statement"]
+    run, tag, pass_role = json.loads(policy.inputs["policy"])["Statement"]
+    cluster = prod.one("aws:ecs/cluster:Cluster")
+    assert run["Action"] == "ecs:RunTask"
     assert run["Resource"] == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/ecs-fargate-prod-api:*"]
+    assert run["Condition"] == {"ArnLike": {"ecs:cluster": cluster.outputs["arn"]}}
+    # Tagging only the tasks RunTask creates in this cluster.
+    assert tag["Resource"] == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/{cluster.outputs['name']}/*"]
+    assert tag["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}
     execution, task = roles_of(prod, "api")
     assert sorted(pass_role["Resource"]) == sorted([execution.outputs["arn"], task.outputs["arn"]])
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
