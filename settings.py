@@ -11,6 +11,7 @@ in the policy pack, so that dev can still do what prod must not.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import json
 import os
@@ -56,7 +57,8 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     16384: _memory_steps(32768, 122880, 8192),
 }
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+# Target group names are at most 32 characters: NAME-tg plus Pulumi's 8-character suffix.
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}[a-z0-9]$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # Docker image reference grammar (distribution/reference), simplified but strict enough to
 # reject what ECS would fail to pull: [registry[:port]/]path[:tag][@sha256:digest].
@@ -72,9 +74,12 @@ _SECRET_ARN = re.compile(
     r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)$"
 )
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
-_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(?:\d{12})?:.+$|^\*$")
-_SCHEDULE = re.compile(r"^(?:cron\(.+\)|rate\(\d+ (?:minute|minutes|hour|hours|day|days)\)|at\(.+\))$")
-_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&()!,;=%]*$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:\d{12}|\*)?:.+$|^\*$")
+# EventBridge Scheduler: cron has six fields (minutes hours day-of-month month day-of-week year).
+_SCHEDULE = re.compile(r"^(?:cron\(\S+(?: \S+){5}\)|rate\([1-9]\d* (?:minute|minutes|hour|hours|day|days)\)"
+                       r"|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$")
+# The characters ALB path patterns allow (plus the * and ? wildcards).
+_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
 _HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
 _REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d$")
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -208,8 +213,8 @@ class ServiceSettings:
     health_check_path: str = "/health"
     path_patterns: tuple[str, ...] = ()
     host_headers: tuple[str, ...] = ()
-    priority: int = 100
-    """Listener rule priority; by default more specific rules (host headers, longer paths) first."""
+    priority: int = 0
+    """Listener rule priority; by default derived from the routing (see `default_priority`)."""
     health_check_grace_period_seconds: int = 60
     deregistration_delay_seconds: int = 30
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
@@ -586,6 +591,8 @@ def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any
         at = f"{where}[{index}]"
         before = len(c.problems)
         body = c.mapping(statement, at, _STATEMENT_KEYS)
+        if "Sid" in body and not re.match(r"^[A-Za-z0-9]*$", str(body["Sid"])):
+            c.fail(f"{at}.Sid", "IAM statement ids are letters and digits only")
         if body.get("Effect") not in ("Allow", "Deny"):
             c.fail(f"{at}.Effect", "expected Allow or Deny")
         if ("Action" in body) == ("NotAction" in body):
@@ -665,11 +672,28 @@ def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSet
                                      allowed=LOG_RETENTION_DAYS),
         stop_timeout_seconds=c.integer(data, "stopTimeoutSeconds", path, base.stop_timeout_seconds, 2, 120),
         readonly_root_filesystem=readonly,
-        writable_paths=(c.string_list(data, "writablePaths", path, _writable_path_error)
-                        if "writablePaths" in data else base.writable_paths),
+        writable_paths=_writable_paths(c, data, path, base.writable_paths),
         health_check=_health_check(c, data.get("healthCheck"), path),
         enable_execute_command=execute_command,
     )
+
+
+def volume_name(path: str) -> str:
+    """The task volume backing a writable path: `/var/cache` -> `scratch-var-cache`."""
+    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
+
+
+def _writable_paths(c: _Checker, data: Mapping, path: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    if "writablePaths" not in data:
+        return default
+    paths = c.string_list(data, "writablePaths", path, _writable_path_error)
+    seen: dict[str, str] = {}
+    for index, item in enumerate(paths):
+        name = volume_name(item)
+        if name in seen:
+            c.fail(f"{path}.writablePaths[{index}]", f"'{item}' maps to the same volume as '{seen[name]}'")
+        seen[name] = item
+    return paths
 
 
 def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSettings | None:
@@ -697,7 +721,8 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSett
 
 def _check_name(c: _Checker, path: str, name: str) -> None:
     if not _NAME.match(name):
-        c.fail(path, "names are 2 to 32 lowercase letters, digits and -, starting with a letter")
+        c.fail(path, "names are 2 to 21 lowercase letters, digits and -, starting with a letter "
+                     "(AWS target group names, which embed it, stop at 32 characters)")
     elif name in RESERVED_NAMES:
         c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
 
@@ -747,33 +772,55 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
     )
 
 
-def _specificity(service: ServiceSettings) -> tuple:
-    """Sort key: host-header rules, then longer literal path prefixes, before catch-alls."""
-    longest = max((len(p.split("*")[0]) for p in service.path_patterns), default=0)
-    return (not service.host_headers, -longest, service.name)
+def default_priority(service: ServiceSettings) -> int:
+    """A listener rule priority from the service's own routing, so adding or removing another
+    service never renumbers it (ALB would refuse the concurrent swap with PriorityInUse).
 
-
-def _assign_priorities(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
-    """Give web services without a `priority` one, most specific first, avoiding explicit ones.
-
-    Not config order: the CLI hands object config to the program with its keys sorted.
+    Lower is evaluated first: host-header rules (0..20099) before path-only rules
+    (25000..45099), and within each, longer literal path prefixes first, so `/api/v2/*` wins
+    over `/api/*` and `/*` comes last. The last two digits come from the name, so equal shapes
+    rarely collide; a collision is reported, asking for an explicit priority.
     """
-    taken: dict[int, str] = {}
+    longest = max((len(re.split(r"[*?]", p)[0]) for p in service.path_patterns), default=0)
+    band = 0 if service.host_headers else 25000
+    name_digits = int(hashlib.sha256(service.name.encode()).hexdigest(), 16) % 100
+    return band + max(0, 200 - longest) * 100 + name_digits
+
+
+def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
+    """Fill in default priorities; reject equal priorities and two services with the same routing."""
+    by_priority: dict[int, str] = {}
+    by_route: dict[tuple, str] = {}
+    result = {}
     for service in services.values():
-        if service.is_worker or not service.priority:
-            continue
-        if service.priority in taken:
-            c.fail(f"services.{service.name}.priority",
-                   f"{service.priority} is already used by services.{taken[service.priority]}; "
-                   "listener rule priorities must be unique")
-        taken[service.priority] = service.name
-    candidates = (p for p in range(100, 50001, 100) if p not in taken)
-    assigned = {}
-    for service in sorted(services.values(), key=_specificity):
-        if not service.is_worker and not service.priority:
-            service = replace(service, priority=next(candidates))
-        assigned[service.name] = service
-    return {name: assigned[name] for name in services}
+        if not service.is_worker:
+            if not service.priority:
+                service = replace(service, priority=default_priority(service))
+            if service.priority in by_priority:
+                c.fail(f"services.{service.name}.priority",
+                       f"{service.priority} is already used by services.{by_priority[service.priority]}; "
+                       "listener rule priorities must be unique (set priority explicitly)")
+            by_priority[service.priority] = service.name
+            route = (tuple(sorted(service.path_patterns)), tuple(sorted(service.host_headers)))
+            if route in by_route:
+                c.fail(f"services.{service.name}", f"routes the same requests as services.{by_route[route]} "
+                                                   "(pathPatterns/hostHeaders), so one would never be reached")
+            by_route[route] = service.name
+        result[service.name] = service
+    return result
+
+
+def _timezone(c: _Checker, data: Mapping, path: str) -> str:
+    import zoneinfo
+
+    zone = c.string(data, "timezone", path, "UTC")
+    known = zoneinfo.available_timezones()
+    if zone and known and zone not in known and zone != "UTC":
+        hint = difflib.get_close_matches(zone, sorted(known), n=1)
+        c.fail(f"{path}.timezone", f"'{zone}' is not an IANA time zone like UTC or Europe/Berlin"
+                                   + (f"; did you mean '{hint[0]}'?" if hint else ""))
+        return "UTC"
+    return zone or "UTC"
 
 
 def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSettings]
@@ -812,8 +859,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
         service=service,
         task=task,
         command=c.string_list(data, "command", path),
-        timezone=c.string(data, "timezone", path, "UTC", pattern=re.compile(r"^[A-Za-z_]+(?:/[A-Za-z0-9_+-]+)*$"),
-                          expected="an IANA time zone like UTC or Europe/Berlin"),
+        timezone=_timezone(c, data, path),
         enabled=c.boolean(data, "enabled", path, True),
         capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
     )
@@ -861,6 +907,10 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     Raises SettingsError listing every problem found.
     """
     c = _Checker()
+    for what, value in (("project", project), ("stack", stack)):
+        if not re.match(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", value.lower()):
+            c.fail(what, f"'{value}' cannot name AWS resources (the ECR repository PROJECT-STACK and task "
+                         "definition families): use letters, digits, single - or _ between them")
     c.mapping(raw, "", TOP_LEVEL_KEYS)
     environment = c.string(raw, "environment", "", choices=ENVIRONMENTS)
     if "environment" not in raw:
@@ -884,7 +934,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         service = _service(c, str(name), value, environment)
         if service:
             services[service.name] = service
-    services = _assign_priorities(c, services)
+    services = _routes(c, services)
 
     scheduled_raw = c.mapping(raw.get("scheduledTasks"), "scheduledTasks")
     scheduled = []

@@ -40,8 +40,8 @@ class Cluster(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.arn = cluster.arn
         # Services that use a capacity provider strategy fail to create until the providers
-        # are attached; handing out the name through this resource orders them after it.
+        # are attached: the ARN and name handed out carry that dependency.
+        self.arn = pulumi.Output.all(cluster.arn, providers.id).apply(lambda values: values[0])
         self.name = providers.cluster_name
         self.register_outputs({"arn": self.arn, "name": self.name})

@@ -83,7 +83,7 @@ class FargateService(pulumi.ComponentResource):
                 opts=child,
             )
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-alb-egress",
+                f"{name}-alb-to-tasks",
                 security_group_id=lb.security_group_id,
                 referenced_security_group_id=security_group.id,
                 ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
@@ -152,6 +152,9 @@ class FargateService(pulumi.ComponentResource):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             enable_execute_command=task.enable_execute_command,
+            # Every update rolls new tasks: the provider refuses a capacity provider change
+            # without it, and tasks re-read their secrets (a rotated value) on the way.
+            force_new_deployment=True,
             # `pulumi up` waits for the rollout and fails when the circuit breaker rolls back.
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=ignore),

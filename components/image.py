@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -10,19 +11,21 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from settings import ImageSource
+from settings import BuildSettings, ImageSource
 
 _PLATFORMS = {"X86_64": docker_build.Platform.LINUX_AMD64, "ARM64": docker_build.Platform.LINUX_ARM64}
 
 
-def context_digest(context: str) -> str:
-    """A content hash of a build context, so every different build gets its own tag.
-
-    Unique tags keep builds working with immutable tags, and keep each build tagged (so the
-    untagged-image expiry rule never deletes an image a running task still uses).
+def build_digest(build: BuildSettings, architecture: str) -> str:
+    """A hash of everything that shapes the image: context files, Dockerfile, target, args,
+    platform. Every different build gets its own tag, which keeps builds working with immutable
+    tags and keeps each build tagged (out of reach of the untagged-image expiry rule).
     """
     digest = hashlib.sha256()
-    root = Path(context)
+    dockerfile = Path(build.context, build.dockerfile or "Dockerfile")
+    digest.update(json.dumps({"target": build.target, "args": dict(build.args), "platform": architecture,
+                              "dockerfile": dockerfile.read_text()}, sort_keys=True).encode())
+    root = Path(build.context)
     for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
@@ -42,7 +45,7 @@ def container_image(name: str, source: ImageSource, repository_url: pulumi.Input
     build = source.build
     token = aws.ecr.get_authorization_token_output(
         registry_id=registry_id, opts=pulumi.InvokeOutputOptions(parent=parent))
-    tag = f"{name}-{context_digest(build.context)[:16]}"
+    tag = f"{name}-{build_digest(build, architecture)[:16]}"
     image = docker_build.Image(
         f"{name}-image",
         context=docker_build.BuildContextArgs(location=build.context),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ import pulumi_aws as aws
 
 from components.image import container_image
 from components.task_roles import TaskRoles, TaskRolesArgs
-from settings import TaskSettings
+from settings import TaskSettings, volume_name
 
 CONTAINER_NAME = "app"
 
@@ -40,10 +39,6 @@ class TaskDefinitionResources:
     task_definition: aws.ecs.TaskDefinition
 
 
-def _volume_name(path: str) -> str:
-    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
-
-
 def container_definition(task: TaskSettings, image: str, log_group: str, region: str,
                          stream_prefix: str, port: int | None) -> dict:
     """One container, in RegisterTaskDefinition's shape."""
@@ -69,7 +64,7 @@ def container_definition(task: TaskSettings, image: str, log_group: str, region:
         },
         "stopTimeout": task.stop_timeout_seconds,
         "readonlyRootFilesystem": task.readonly_root_filesystem,
-        "mountPoints": [{"sourceVolume": _volume_name(p), "containerPath": p, "readOnly": False}
+        "mountPoints": [{"sourceVolume": volume_name(p), "containerPath": p, "readOnly": False}
                         for p in task.writable_paths],
         # An init process reaps zombies and forwards signals; ECS Exec needs it too.
         "linuxParameters": {"initProcessEnabled": True},
@@ -123,8 +118,9 @@ def define_task(name: str, parent: pulumi.Resource, task: TaskSettings, placemen
         execution_role_arn=roles.execution_role_arn,
         task_role_arn=roles.task_role_arn,
         container_definitions=containers,
-        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(p)) for p in task.writable_paths],
-        opts=child,
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=volume_name(p)) for p in task.writable_paths],
+        # Tasks start only once the roles can pull, log and read secrets, not just exist.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[roles]),
     )
     return TaskDefinitionResources(roles=roles, image=image, log_group=log_group,
                                    task_definition=task_definition)

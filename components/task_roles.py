@@ -41,22 +41,25 @@ class TaskRolesArgs:
     """Grant the SSM channels ECS Exec needs."""
 
 
-def _secret_resource(arn: str) -> str:
-    """The IAM resource for a `valueFrom`: drop the `:json-key:stage:version` suffix ECS accepts.
+def _secret_resources(arn: str) -> list[str]:
+    """The IAM resources for a `valueFrom`, without the `:json-key:stage:version` suffix.
 
     A partial secret ARN (without the 6 random characters Secrets Manager appends to the name)
-    does not match the secret's real ARN in IAM, so it gets the `-??????` wildcard AWS documents.
+    does not match the secret's real ARN in IAM; it needs the `-??????` wildcard AWS documents.
+    A name ending like a suffix (`db-backup`) may be either, so it gets both forms.
     """
     parts = arn.split(":")
     if parts[2] != "secretsmanager":
-        return arn
+        return [arn]
     secret = ":".join(parts[:7])
-    return secret if re.search(r"-[A-Za-z0-9]{6}$", parts[6]) else f"{secret}-??????"
+    if re.search(r"-[A-Za-z0-9]{6}$", parts[6]):
+        return [secret, f"{secret}-??????"]
+    return [f"{secret}-??????"]
 
 
 def secret_read_statements(secret_arns: Sequence[str]) -> list[dict]:
     """Least-privilege read access to exactly these secrets and parameters."""
-    resources = sorted({_secret_resource(arn) for arn in secret_arns})
+    resources = sorted({resource for arn in secret_arns for resource in _secret_resources(arn)})
     statements = []
     secrets_manager = [r for r in resources if r.split(":")[2] == "secretsmanager"]
     parameters = [r for r in resources if r.split(":")[2] == "ssm"]

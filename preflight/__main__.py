@@ -98,9 +98,12 @@ def run(args: argparse.Namespace) -> Result:
                                secret_keys=stack.secret_keys, preview=args.preview)
     except Exception as error:  # noqa: BLE001 - reported as one message, exit 2
         raise PreflightError(_program_failure(error, program_dir)) from None
+    try:
+        diagnostics = evaluate(pack, rendering)
+    except Exception as error:  # noqa: BLE001 - a crashing rule is a broken pack, exit 2
+        raise PreflightError(f"the policy pack crashed: {type(error).__name__}: {error}") from None
     return Result(rendering=rendering, environment=environment, pack_name=pack.name,
-                  policy_config=policy_config, preview=args.preview,
-                  diagnostics=evaluate(pack, rendering))
+                  policy_config=policy_config, preview=args.preview, diagnostics=diagnostics)
 
 
 def main(argv: list[str] | None = None) -> int:

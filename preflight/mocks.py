@@ -21,9 +21,17 @@ def _hex(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
+class AutonameTooLong(ValueError):
+    """The provider's Check refuses an autoname over the resource type's length limit."""
+
+
 def physical_name(logical: str, limit: int = 255) -> str:
-    """What Pulumi's autonaming would give: the logical name plus a random-looking suffix."""
-    return f"{logical[: limit - 8]}-{_hex(logical, 7)}"
+    """What Pulumi's autonaming gives: the logical name, `-`, 7 random characters; over the
+    type's limit the provider fails the preview, and so does this."""
+    name = f"{logical}-{_hex(logical, 7)}"
+    if len(name) > limit:
+        raise AutonameTooLong(f"name '{logical}-' plus 7 random chars is longer than maximum length {limit}")
+    return name
 
 
 def _unknown(outputs: dict) -> dict:

@@ -191,6 +191,11 @@ def reconcile_config(pack: LoadedPack, file_config: dict) -> dict[str, tuple[str
             problems.append(f"{name}: {where}: {error.message}")
     if problems:
         raise PolicyPackError("policy pack configuration is invalid:\n  " + "\n  ".join(problems))
+    remediating = sorted(name for name, (level, _) in result.items() if level == "remediate")
+    if remediating:
+        # The engine would first let these rewrite the resources; preflight does not remediate.
+        raise PolicyPackError(f"preflight cannot run remediations ({', '.join(remediating)}); "
+                              "give these policies mandatory, advisory or disabled")
     return result
 
 

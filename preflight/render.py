@@ -7,6 +7,7 @@ goes to a mock monitor that records the request: type, name, parent, inputs, opt
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import runpy
@@ -73,6 +74,10 @@ class Rendering:
         return [r for r in self.resources if r.parent == parent.urn]
 
 
+class DuplicateUrnError(Exception):
+    """Two resources with one URN: the engine stops the deployment."""
+
+
 class RecordingMonitor(runtime_mocks.MockMonitor):
     """The SDK's mock monitor, keeping each registration's request as well as its result."""
 
@@ -91,6 +96,10 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                           type_, name])
 
     def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if any(r.urn == urn for r in self.registrations):
+            # The engine refuses a second resource with the same URN; so must a faithful render.
+            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
         response = super().RegisterResource(request)
         # The SDK's mock monitor keeps no state for the root stack; the engine still sees it.
         registration = self.resources.get(response.urn)
@@ -112,6 +121,14 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             wire_outputs=json_format.MessageToDict(_sync_await(rpc.serialize_properties(outputs, {}))),
         ))
         return response
+
+    def RegisterResourceOutputs(self, request):
+        """A component's (or the stack's) registered outputs: its outputs in AnalyzeStack."""
+        for resource in self.registrations:
+            if resource.urn == request.urn:
+                resource.outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+                resource.wire_outputs = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
@@ -135,6 +152,17 @@ def _program_context(program_dir: Path):
         sys.path.remove(str(program_dir))
 
 
+def _cancel_leftover_tasks() -> None:
+    """A failed program leaves registrations in flight; cancel them so that they cannot run
+    (and register resources) during the next rendering in this process."""
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def render(program_dir: str | os.PathLike, *, project: str, stack: str,
            config: Mapping[str, Any], secret_keys: tuple[str, ...] = (),
            preview: bool = False, mocks: pulumi.runtime.Mocks | None = None) -> Rendering:
@@ -148,11 +176,25 @@ def render(program_dir: str | os.PathLike, *, project: str, stack: str,
     runtime_settings.ROOT.set(None)
     set_all_config(encode_config(config), list(secret_keys))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    # As the SDK's own test decorator does: no outputs or RPCs of an earlier rendering linger.
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
     root = runtime_settings.get_root_resource()
 
     with _program_context(program_dir):
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"),
-                                                           run_name="__main__")))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"),
+                                                               run_name="__main__")))
+        except BaseException:
+            _cancel_leftover_tasks()
+            raise
     exports = {key: _sync_await(pulumi.Output.from_input(value).future())
                for key, value in getattr(root, "outputs", {}).items()}
+    # The mock root stack was finished before the program ran, so its exports were never
+    # registered as its outputs; the engine's stack resource carries them.
+    for resource in monitor.registrations:
+        if resource.type == "pulumi:pulumi:Stack":
+            wire = _sync_await(rpc.serialize_properties(getattr(root, "outputs", {}), {}))
+            resource.outputs = dict(exports)
+            resource.wire_outputs = json_format.MessageToDict(wire)
     return Rendering(project=project, stack=stack, resources=monitor.registrations, exports=exports)

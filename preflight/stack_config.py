@@ -44,6 +44,22 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _without_secure(value: Any) -> tuple[Any, bool]:
+    """Replace `{secure: ...}` anywhere in a value by the placeholder; True if there was one.
+
+    The engine marks a whole key secret when any part of its value is (`--path --secret`).
+    """
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        pairs = {k: _without_secure(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_without_secure(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
 def load_stack_config(program_dir: str | Path, stack: str) -> StackConfig:
     program_dir = Path(program_dir)
     project_file = _read_yaml(program_dir / "Pulumi.yaml")
@@ -63,8 +79,8 @@ def load_stack_config(program_dir: str | Path, stack: str) -> StackConfig:
     secret_keys = []
     for key, value in (_read_yaml(stack_path).get("config") or {}).items():
         full = _full_key(key, project)
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            value = SECRET_PLACEHOLDER
+        value, secret = _without_secure(value)
+        if secret:
             secret_keys.append(full)
         config[full] = value
     return StackConfig(project=project, stack=stack, config=config, secret_keys=tuple(secret_keys))

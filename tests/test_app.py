@@ -400,6 +400,19 @@ def test_dockerfile_final_user_is_not_root():
         assert int(user) > 0
 
 
+def test_dockerfile_declares_the_stacks_writable_paths_as_volumes():
+    """The stack mounts writablePaths (default /tmp) over a read-only root filesystem; Fargate
+    makes such a volume writable for a non-root user only if the image declares the VOLUME."""
+    import json
+
+    from settings import TaskSettings, ImageSource
+
+    declared = set()
+    for args in final_stage_values("VOLUME"):
+        declared |= set(json.loads(args)) if args.startswith("[") else set(args.split())
+    assert set(TaskSettings(source=ImageSource(image="x")).writable_paths) <= declared
+
+
 def test_dockerfile_exposes_3000():
     ports = {p.split("/")[0] for args in final_stage_values("EXPOSE") for p in args.split()}
     assert "3000" in ports

@@ -67,16 +67,18 @@ def test_ecs_exec_grants_the_ssm_channels_to_the_task_role_only():
 
 def test_execution_role_reads_secret_arns_without_their_json_key_and_ssm_parameters():
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
-    partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api/token"
+    partial = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-secret"
+    partial_only = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db"
     parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/app/api-key"
     rendering = render_config(stack({"web": {"image": "nginx:1.27", "port": 80, "secrets": {
         "DB_PASSWORD": f"{secret}:password::", "DB_USER": f"{secret}:username::", "API_KEY": parameter,
-        "TOKEN": partial}}}))
+        "TOKEN": partial, "OTHER": f"{partial_only}:key::"}}}))
     [policy] = [p for p in rendering.of_type(ROLE_POLICY) if p.name == "web-roles-execution-secrets"]
     assert json.loads(policy.inputs["policy"])["Statement"] == [
         {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
          # A partial ARN lacks the random suffix of the real one: IAM needs the wildcard.
-         "Resource": [secret, f"{partial}-??????"]},
+         # `prod/api-secret` ends like a random suffix: it may be full or partial, so both.
+         "Resource": [secret, f"{secret}-??????", partial, f"{partial}-??????", f"{partial_only}-??????"]},
         {"Sid": "ReadParameters", "Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": [parameter]},
     ]
     secrets = container(rendering.one("aws:ecs/taskDefinition:TaskDefinition"))["secrets"]
@@ -110,7 +112,8 @@ def test_host_headers_and_paths_route_and_specific_rules_come_first():
     assert rules["zzz-admin-rule"]["conditions"] == [{"pathPattern": {"values": ["/admin/*"]}},
                                                      {"hostHeader": {"values": ["admin.example.com"]}}]
     # Whatever the names or the file order, the catch-all is evaluated last.
-    assert [rules[f"{name}-rule"]["priority"] for name in ("zzz-admin", "api", "aaa-site")] == [100, 200, 300]
+    admin, api, site = (rules[f"{name}-rule"]["priority"] for name in ("zzz-admin", "api", "aaa-site"))
+    assert admin < api < site
 
 
 def test_scheduled_job_with_ecs_exec_enables_it_on_the_run():

@@ -184,3 +184,89 @@ def test_cli_as_a_process_prints_a_report_and_exit_codes(tmp_path):
 def test_print_policy_config_names_the_environments_file(capsys):
     assert main(["--stack", "prod", "--cwd", str(ROOT), "--policy-pack", "policies", "--print-policy-config"]) == 0
     assert capsys.readouterr().out.strip() == "policies/config/prod.json"
+
+
+def foreign_program(tmp_path: Path, main_py: str, stack_yaml: str = "config: {}\n") -> Path:
+    (tmp_path / "Pulumi.yaml").write_text("name: scratch\nruntime: python\n")
+    (tmp_path / "Pulumi.test.yaml").write_text(stack_yaml)
+    (tmp_path / "__main__.py").write_text(main_py)
+    return tmp_path
+
+
+DEV_CONFIG = str(ROOT / "policies" / "config" / "dev.json")
+
+
+def test_duplicate_urns_fail_as_in_the_engine(capsys, tmp_path):
+    program = foreign_program(tmp_path, "import pulumi_aws as aws\n"
+                                        "aws.ecr.Repository('images')\naws.ecr.Repository('images')\n")
+    assert main(["--stack", "test", "--cwd", str(program), "--policy-config", DEV_CONFIG]) == 2
+    assert "Duplicate resource URN 'urn:pulumi:test::scratch::aws:ecr/repository:Repository::images'" \
+        in capsys.readouterr().err
+
+
+def test_autonames_over_the_types_limit_fail_as_the_provider_would(capsys, tmp_path):
+    program = foreign_program(tmp_path, "import pulumi_aws as aws\n"
+                                        "aws.lb.TargetGroup('a-rather-long-target-group-name', port=80, "
+                                        "protocol='HTTP', target_type='ip', vpc_id='vpc-1')\n")
+    assert main(["--stack", "test", "--cwd", str(program), "--policy-config", DEV_CONFIG]) == 2
+    assert "plus 7 random chars is longer than maximum length 32" in capsys.readouterr().err
+
+
+def test_nested_secure_values_are_placeholders_and_mark_the_key_secret(tmp_path):
+    from preflight.stack_config import SECRET_PLACEHOLDER, load_stack_config
+
+    program = foreign_program(tmp_path, "", "config:\n  scratch:db:\n    user: app\n"
+                                            "    password:\n      secure: AAAB\n")
+    loaded = load_stack_config(program, "test")
+    assert loaded.config["scratch:db"] == {"user": "app", "password": SECRET_PLACEHOLDER}
+    assert loaded.secret_keys == ("scratch:db",)
+
+
+def test_stack_rules_see_component_outputs_and_stack_exports():
+    from preflight.render import render
+    from preflight.stack_config import load_stack_config
+
+    loaded = load_stack_config(ROOT, "prod")
+    rendering = render(ROOT, project=loaded.project, stack="prod", config=loaded.config)
+    cluster = rendering.one("ecs-fargate:index:Cluster")
+    assert cluster.outputs["arn"] == rendering.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    stack = rendering.one("pulumi:pulumi:Stack")
+    assert stack.outputs["environment"] == "prod" and "url" in stack.wire_outputs
+
+
+def crashing_pack(tmp_path: Path, level: str = "mandatory") -> Path:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "__main__.py").write_text(
+        "from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy\n"
+        "def validate(args, report):\n"
+        "    if args.resource_type == 'aws:ecr/repository:Repository':\n"
+        "        {}['boom']\n"
+        f"PolicyPack('crashing', [ResourceValidationPolicy(name='crash', description='d', "
+        f"validate=validate, enforcement_level=EnforcementLevel('{level}'))])\n")
+    return pack
+
+
+def test_a_crashing_rule_is_a_broken_pack_exit_2(capsys, tmp_path):
+    assert main(["--stack", "dev", "--cwd", str(ROOT), "--policy-pack", str(crashing_pack(tmp_path)),
+                 "--policy-config", DEV_CONFIG, "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "the policy pack crashed: KeyError: 'boom'" in captured.err
+    assert json.loads(captured.out)["error"].startswith("the policy pack crashed")
+
+
+def test_remediation_levels_are_refused_rather_than_ignored(capsys, tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    assert main(["--stack", "dev", "--cwd", str(ROOT), "--policy-pack", str(crashing_pack(tmp_path, "remediate")),
+                 "--policy-config", str(empty)]) == 2
+    assert "preflight cannot run remediations (crash)" in capsys.readouterr().err
+
+
+def test_first_preview_of_prod_skips_exactly_the_rules_that_need_unknown_values(capsys):
+    code, document = preflight(capsys, "--stack", "prod", "--cwd", str(ROOT), "--preview")
+    skipped = sorted((s["policy"], s["urn"].rsplit("::", 1)[-1]) for s in document["skipped"])
+    # Role ARNs and security group ids exist only once created; everything else is judged.
+    assert skipped == [("ecs-taskdef-distinct-roles", "api-task"), ("ecs-taskdef-distinct-roles", "worker-task"),
+                       ("iam-no-wildcard-admin", "nightly-import-scheduler-run"),
+                       ("sg-task-ingress-from-alb-only", "ecs-fargate-prod")]

@@ -56,7 +56,7 @@ def valid(**overrides) -> dict:
      "services.web.autoscaling.minCount", "required"),
     (valid(services={"w": {"image": "busybox:1", "autoscaling": {"minCount": 1, "maxCount": 2,
                                                                  "requestsPerTarget": 100}}}),
-     "services.w", "names are 2 to 32"),
+     "services.w", "names are 2 to 21"),
     (valid(services={"worker": {"image": "busybox:1", "healthCheckPath": "/h"}}),
      "services.worker.healthCheckPath", "only applies to a service with a port"),
     (valid(services={"web": {**WEB, "pathPatterns": ["api/*"]}}), "services.web.pathPatterns[0]",
@@ -99,6 +99,19 @@ def valid(**overrides) -> dict:
     (valid(scheduledTasks={"web": {"service": "web", "schedule": "rate(1 day)"}}), "scheduledTasks.web",
      "also a service"),
     (valid(tags={"aws:owner": "me"}), "tags.aws:owner", "must not start with aws:"),
+    (valid(services={"a-very-long-service-name": WEB}), "services.a-very-long-service-name", "2 to 21"),
+    (valid(services={"web": {**WEB, "pathPatterns": ["/a(b)"]}}), "services.web.pathPatterns[0]", "ALB path"),
+    (valid(services={"web": {**WEB, "writablePaths": ["/a.b", "/a-b"]}}), "services.web.writablePaths[1]",
+     "same volume as '/a.b'"),
+    (valid(services={"web": {**WEB, "taskRoleStatements": [{"Sid": "read-all", "Effect": "Allow",
+                                                             "Action": "s3:GetObject", "Resource": "*"}]}}),
+     "services.web.taskRoleStatements[0].Sid", "letters and digits"),
+    (valid(scheduledTasks={"job": {"service": "web", "schedule": "cron(0 3 * * *)"}}),
+     "scheduledTasks.job.schedule", "cron(0 3 * * ? *)"),
+    (valid(scheduledTasks={"job": {"service": "web", "schedule": "rate(0 minutes)"}}),
+     "scheduledTasks.job.schedule", "a schedule expression"),
+    (valid(scheduledTasks={"job": {"service": "web", "schedule": "rate(1 day)", "timezone": "Europe/Berln"}}),
+     "scheduledTasks.job.timezone", "did you mean 'Europe/Berlin'"),
     (valid(services={"web": {**WEB, "enableExecuteCommand": True}}), "services.web.enableExecuteCommand",
      "readonlyRootFilesystem: false"),
     (valid(services={"api": {"image": "nginx:1", "architecture": "ARM64"}},
@@ -116,6 +129,19 @@ def test_unknown_aws_provider_settings_are_errors():
     with pytest.raises(SettingsError) as caught:
         parse(valid(), project="p", stack="s", region="us-east-1", aws_config={"profil": "x"})
     assert caught.value.problems == ["aws:profil: not an AWS provider setting; did you mean 'profile'?"]
+
+
+@pytest.mark.parametrize("project, stack, key", [("ecs-fargate", "prod.eu", "stack"), ("My_App_", "dev", "project")])
+def test_project_and_stack_must_make_valid_aws_names(project, stack, key):
+    with pytest.raises(SettingsError) as caught:
+        parse(valid(), project=project, stack=stack, region="us-east-1")
+    assert [p.split(":")[0] for p in caught.value.problems] == [key]
+
+
+def test_wildcard_arns_are_accepted_in_statements():
+    parse(valid(services={"web": {**WEB, "taskRoleStatements": [
+        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:*:*:*"}]}}),
+        project="p", stack="s", region="us-east-1")
 
 
 def test_region_is_required_and_checked():
@@ -144,10 +170,33 @@ def test_defaults_are_safe_and_depend_on_the_environment():
     assert not web.task.enable_execute_command
 
 
-def test_default_priorities_avoid_explicit_ones():
-    parsed = parse(valid(services={"a1": WEB, "b1": {**WEB, "priority": 100}}), project="p", stack="s",
-                   region="us-east-1")
-    assert {s.name: s.priority for s in parsed.services} == {"a1": 200, "b1": 100}
+def priorities(services: dict) -> dict[str, int]:
+    parsed = parse(valid(services=services), project="p", stack="s", region="us-east-1")
+    return {s.name: s.priority for s in parsed.services if s.port}
+
+
+def test_adding_a_service_never_renumbers_the_others():
+    """ALB refuses to swap priorities between rules in one update (PriorityInUse)."""
+    before = priorities({"web": WEB})
+    after = priorities({"web": WEB, "admin": {**WEB, "pathPatterns": ["/admin/*"]},
+                        "api": {**WEB, "hostHeaders": ["api.example.com"]}})
+    assert after["web"] == before["web"]
+    assert after["api"] < after["admin"] < after["web"], "host rules, then longer paths, then /*"
+
+
+def test_longer_path_prefixes_are_evaluated_first():
+    found = priorities({"v1": {**WEB, "pathPatterns": ["/api/*"]}, "v2": {**WEB, "pathPatterns": ["/api/v2/*"]}})
+    assert found["v2"] < found["v1"]
+
+
+def test_explicit_priority_is_kept():
+    assert priorities({"web": {**WEB, "priority": 7}}) == {"web": 7}
+
+
+def test_two_services_with_the_same_routing_are_rejected():
+    found = problems(valid(services={"a1": WEB, "b1": WEB}))
+    assert found == ["services.b1: routes the same requests as services.a1 (pathPatterns/hostHeaders), "
+                     "so one would never be reached"]
 
 
 def test_autoscaling_sets_the_initial_count_to_its_minimum():

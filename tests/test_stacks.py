@@ -96,7 +96,9 @@ def test_execution_role_gets_the_managed_policy_and_exactly_the_referenced_secre
     assert secrets.inputs["role"] == execution.outputs["name"], secrets.urn
     assert json.loads(secrets.inputs["policy"])["Statement"] == [{
         "Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-        "Resource": [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf"],
+        # `db-AbCdEf` may be the full ARN or a partial one of a secret named so: both forms.
+        "Resource": [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf",
+                     f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf-??????"],
     }], secrets.urn
 
 
@@ -223,6 +225,8 @@ def test_service_rolls_out_with_zero_downtime_and_rolls_back_failures(prod, dev)
             assert service.inputs["deploymentMinimumHealthyPercent"] == 100, service.urn
             assert service.inputs["deploymentMaximumPercent"] == 200, service.urn
             assert service.inputs["waitForSteadyState"] is True, service.urn
+            # The provider refuses a capacity provider change without it.
+            assert service.inputs["forceNewDeployment"] is True, service.urn
             assert service.inputs["propagateTags"] == "SERVICE", service.urn
 
 
@@ -369,3 +373,18 @@ def test_repository_url_known_before_deploy_is_the_repositorys_own(prod):
     repo = prod.one(ECR)
     assert repo.inputs["name"] == "ecs-fargate-prod", repo.urn
     assert prod.exports["repositoryUrl"] == repo.outputs["repositoryUrl"]
+
+
+def test_services_wait_for_capacity_providers_and_tasks_for_their_role_policies(prod):
+    """Creation order AWS needs: a capacity provider strategy fails before the providers are
+    attached, and a task started before its role policies exist cannot pull or read secrets."""
+    providers = prod.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+    for service in prod.of_type(SERVICE):
+        assert providers.urn in service.dependencies, service.urn
+    for name in ("api", "worker"):
+        task_definition = one_below(prod, name, TASK_DEF)
+        grants = children_of_type(prod, name, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") + \
+            children_of_type(prod, name, ROLE_POLICY)
+        assert grants
+        for grant in grants:
+            assert grant.urn in task_definition.dependencies, f"{task_definition.urn} before {grant.urn}"
