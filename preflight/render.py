@@ -12,6 +12,7 @@ import json
 import os
 import runpy
 import sys
+import threading
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +85,8 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[RenderedResource] = []
+        self._urns: set[str] = set()
+        self._urns_lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # As the engine builds URNs: the parent's whole qualified type chain, and nothing for
@@ -97,9 +100,11 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
-        if any(r.urn == urn for r in self.registrations):
-            # The engine refuses a second resource with the same URN; so must a faithful render.
-            raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        with self._urns_lock:  # registrations arrive on several threads at once
+            if urn in self._urns:
+                # The engine refuses a second resource with the same URN; so must a faithful render.
+                raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+            self._urns.add(urn)
         response = super().RegisterResource(request)
         # The SDK's mock monitor keeps no state for the root stack; the engine still sees it.
         registration = self.resources.get(response.urn)
