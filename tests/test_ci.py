@@ -35,3 +35,19 @@ def test_previews_run_the_pack_at_the_stacks_environment_levels():
         assert (ROOT / f"Pulumi.{stack}.yaml").is_file()
     [deploy] = [s for s in steps("deploy-dev") if s.get("uses", "").startswith("pulumi/actions@")]
     assert (ROOT / deploy["with"]["policyPackConfigs"]).is_file()
+
+
+def test_deploy_targets_explain_a_missing_pulumi_cli(tmp_path):
+    """`make up` on a machine without the CLI: a clear message and status 127, not a make error."""
+    import shutil
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("make", "sh"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    result = subprocess.run(["make", "-s", "pulumi-cli"], cwd=ROOT, capture_output=True, text=True,
+                            env={"PATH": str(bin_dir)}, timeout=60)
+    assert result.returncode != 0
+    assert "The Pulumi CLI is not installed" in result.stdout + result.stderr
+    assert "pulumi login --local" in result.stdout + result.stderr

@@ -71,8 +71,9 @@ def test_latest_or_untagged_image_fails_prod(capsys, tmp_path, image, preview):
     assert violation["urn"].endswith("aws:ecs/taskDefinition:TaskDefinition::api-task")
 
 
-def test_latest_in_dev_is_only_advisory(capsys, tmp_path):
-    program = project_copy(tmp_path, "dev", with_api_image(imageTag="latest"))
+@pytest.mark.parametrize("image", [{"imageTag": "latest"}, {"image": "public.ecr.aws/nginx/nginx"}])
+def test_latest_in_dev_is_only_advisory(capsys, tmp_path, image):
+    program = project_copy(tmp_path, "dev", with_api_image(**image))
     code, document = preflight(capsys, "--stack", "dev", "--cwd", str(program))
     assert code == 0
     [violation] = violations(document, "ecs-image-no-latest-tag")

@@ -1,0 +1,176 @@
+"""Every rule of the pack on what our own components register under mocks.
+
+Compliant: the shipped prod stack (and dev, where dev is the point). Violating: a real config
+change where the program lets a user make the mistake, otherwise the rendered resource with one
+property changed, the mistake a hand-written program (or a later edit) could make.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from conftest import ROOT, render_stack
+
+sys.path.insert(0, str(ROOT / "tests" / "policies"))
+from policy_testkit import POLICIES_BY_NAME, stack_violations, violations  # noqa: E402
+
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+SERVICE = "aws:ecs/service:Service"
+REPO = "aws:ecr/repository:Repository"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+LOGS = "aws:cloudwatch/logGroup:LogGroup"
+
+_renderings: dict = {}
+
+
+def rendering(stack: str, **overrides):
+    key = (stack, json.dumps(overrides, sort_keys=True))
+    if key not in _renderings:
+        config = {f"ecs-fargate:{k}": v for k, v in overrides.items()}
+        if "services" in overrides:
+            base = render_stack_config(stack)["ecs-fargate:services"]
+            config["ecs-fargate:services"] = _merge(base, overrides["services"])
+        _renderings[key] = render_stack(stack, config)
+    return _renderings[key]
+
+
+def render_stack_config(stack: str) -> dict:
+    from preflight.stack_config import load_stack_config
+    return load_stack_config(ROOT, stack).config
+
+
+def _merge(base: dict, change: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for name, settings in change.items():
+        merged[name] = {**merged.get(name, {}), **settings}
+        for key, value in settings.items():
+            if value is None:
+                merged[name].pop(key)
+    return merged
+
+
+def props_of(stack_rendering, typ: str, name: str) -> dict:
+    return copy.deepcopy(stack_rendering.one(typ, name).inputs)
+
+
+def with_container(props: dict, **changes) -> dict:
+    containers = json.loads(props["containerDefinitions"])
+    for key, value in changes.items():
+        if value is None:
+            containers[0].pop(key, None)
+        else:
+            containers[0][key] = value
+    props["containerDefinitions"] = json.dumps(containers)
+    return props
+
+
+def changed(props: dict, **changes) -> dict:
+    props.update(changes)
+    return props
+
+
+# (policy, resource type, resource name, compliant rendering, violating props maker)
+RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
+    ("ecs-taskdef-execution-role-required", TASK, "api-task", lambda: rendering("prod"),
+     lambda: {k: v for k, v in props_of(rendering("prod"), TASK, "api-task").items() if k != "executionRoleArn"}),
+    ("ecs-image-no-latest-tag", TASK, "api-task", lambda: rendering("prod"),
+     lambda: props_of(rendering("prod", services={"api": {"imageTag": "latest"}}), TASK, "api-task")),
+    ("ecs-taskdef-distinct-roles", TASK, "api-task", lambda: rendering("prod"),
+     lambda: (lambda p: changed(p, taskRoleArn=p["executionRoleArn"]))(props_of(rendering("prod"), TASK, "api-task"))),
+    ("ecs-taskdef-logging", TASK, "worker-task", lambda: rendering("prod"),
+     lambda: with_container(props_of(rendering("prod"), TASK, "worker-task"), logConfiguration=None)),
+    ("ecs-taskdef-no-privileged", TASK, "api-task", lambda: rendering("prod"),
+     lambda: with_container(props_of(rendering("prod"), TASK, "api-task"), privileged=True)),
+    ("ecs-taskdef-awsvpc", TASK, "api-task", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), TASK, "api-task"), networkMode="bridge")),
+    ("ecs-taskdef-no-plaintext-secrets", TASK, "api-task", lambda: rendering("prod"),
+     lambda: props_of(rendering("prod", services={"api": {"environment": {"DB_PASSWORD": "hunter2"}}}),
+                      TASK, "api-task")),
+    ("ecs-taskdef-fargate-size", TASK, "api-task", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), TASK, "api-task"), memory="3000")),
+    ("ecs-taskdef-readonly-rootfs", TASK, "api-task", lambda: rendering("prod"),
+     lambda: props_of(rendering("prod", services={"api": {"readonlyRootFilesystem": False}}), TASK, "api-task")),
+    ("ecs-service-circuit-breaker", SERVICE, "api-service", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), SERVICE, "api-service"),
+                     deploymentCircuitBreaker={"enable": True, "rollback": False})),
+    ("ecs-service-no-public-ip", SERVICE, "api-service", lambda: rendering("prod"),
+     lambda: props_of(rendering("dev"), SERVICE, "web-service")),
+    ("ecs-service-min-tasks", SERVICE, "worker-service", lambda: rendering("prod"),
+     lambda: props_of(rendering("dev"), SERVICE, "web-service")),
+    ("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster", "cluster-cluster", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), "aws:ecs/cluster:Cluster", "cluster-cluster"), settings=[])),
+    ("ecr-scan-on-push", REPO, "registry-repo", lambda: rendering("prod"),
+     lambda: props_of(rendering("prod", registry={"scanOnPush": False}), REPO, "registry-repo")),
+    ("ecr-immutable-tags", REPO, "registry-repo", lambda: rendering("prod"),
+     lambda: props_of(rendering("dev"), REPO, "registry-repo")),
+    ("alb-https-redirect", LISTENER, "alb-http", lambda: rendering("prod"),
+     lambda: props_of(rendering("dev"), LISTENER, "alb-http")),
+    ("alb-tls-policy", LISTENER, "alb-https", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), LISTENER, "alb-https"), sslPolicy="ELBSecurityPolicy-2016-08")),
+    ("alb-drop-invalid-headers", LB, "alb-lb", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), LB, "alb-lb"), dropInvalidHeaderFields=False)),
+    ("alb-deletion-protection", LB, "alb-lb", lambda: rendering("prod"),
+     lambda: props_of(rendering("dev"), LB, "alb-lb")),
+    ("iam-ecs-trust-scoped", ROLE, "api-roles-task", lambda: rendering("prod"),
+     lambda: (lambda p: changed(p, assumeRolePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+         {**json.loads(p["assumeRolePolicy"])["Statement"][0],
+          "Principal": {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]}}]})))(
+         props_of(rendering("prod"), ROLE, "api-roles-task"))),
+    ("iam-no-wildcard-admin", ROLE_POLICY, "api-roles-task-app", lambda: rendering("prod"),
+     lambda: props_of(rendering("prod", services={"api": {"taskRoleStatements": [
+         {"Effect": "Allow", "Action": "*", "Resource": "*"}]}}), ROLE_POLICY, "api-roles-task-app")),
+    ("logs-retention-set", LOGS, "api-logs", lambda: rendering("prod"),
+     lambda: props_of(rendering("prod", services={"api": {"logRetentionDays": 7}}), LOGS, "api-logs")),
+]
+
+
+@pytest.mark.parametrize("policy, typ, name, compliant, violating", RESOURCE_CASES,
+                         ids=[case[0] for case in RESOURCE_CASES])
+def test_resource_rule_on_rendered_resources(policy, typ, name, compliant, violating):
+    good = compliant()
+    assert violations(policy, typ, props_of(good, typ, name)) == [], f"{policy} on {good.one(typ, name).urn}"
+    assert violations(policy, typ, violating()), f"{policy} must flag the changed {typ} {name}"
+
+
+def test_allowed_registries_rule_on_rendered_task_definitions():
+    ecr_only = {"allowedRegistries": ["123456789012.dkr.ecr."]}
+    prod = rendering("prod")
+    assert violations("ecs-image-allowed-registries", TASK, props_of(prod, TASK, "api-task"), ecr_only) == []
+    [message] = violations("ecs-image-allowed-registries", TASK, props_of(prod, TASK, "worker-task"), ecr_only)
+    assert "public.ecr.aws" in message
+
+
+def stack_of(stack_rendering, drop: Callable = lambda r: False, extra: list | None = None):
+    return [(r.type, r.name, copy.deepcopy(r.outputs)) for r in stack_rendering.resources
+            if r.custom and not drop(r)] + (extra or [])
+
+
+def test_lifecycle_stack_rule_on_the_rendered_stack():
+    prod = rendering("prod")
+    assert stack_violations("ecr-lifecycle-policy", stack_of(prod)) == []
+    without = stack_of(prod, drop=lambda r: r.type == "aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert stack_violations("ecr-lifecycle-policy", without)
+
+
+def test_task_ingress_stack_rule_on_the_rendered_stack():
+    prod = rendering("prod")
+    assert stack_violations("sg-task-ingress-from-alb-only", stack_of(prod)) == []
+    api_sg = prod.one("aws:ec2/securityGroup:SecurityGroup", "api-sg").id
+    open_rule = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "api-open",
+                 {"securityGroupId": api_sg, "ipProtocol": "tcp", "fromPort": 3000, "toPort": 3000,
+                  "cidrIpv4": "0.0.0.0/0"})
+    assert stack_violations("sg-task-ingress-from-alb-only", stack_of(prod, extra=[open_rule]))
+
+
+def test_every_rule_of_the_pack_is_exercised_here():
+    covered = {case[0] for case in RESOURCE_CASES} | {
+        "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only"}
+    assert covered == set(POLICIES_BY_NAME)
