@@ -14,12 +14,8 @@ from components.task_definition import Placement
 
 cfg = settings.load()
 
-provider_settings = dict(cfg.aws_provider)
-user_default_tags = provider_settings.pop("default_tags", {}).get("tags", {})
-provider = aws.Provider("aws", region=cfg.region, **provider_settings, default_tags=aws.ProviderDefaultTagsArgs(tags={
-    **user_default_tags, "Project": cfg.project, "Stack": cfg.stack, "Environment": cfg.environment,
-    "ManagedBy": "pulumi", **cfg.tags,
-}))
+provider = aws.Provider("aws", region=cfg.region, **cfg.aws_provider,
+                        default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.default_tags))
 opts = pulumi.ResourceOptions(providers=[provider])
 
 network = Network("network", NetworkArgs(
@@ -82,7 +78,7 @@ for svc in cfg.services:
             arn_suffix=load_balancer.arn_suffix,
         ),
         placement=placement,
-    ), pulumi.ResourceOptions(providers=[provider], depends_on=[cluster]))
+    ), opts)
 
 for job in cfg.scheduled_tasks:
     reused = services.get(job.service)

@@ -116,12 +116,6 @@ class NetworkSettings:
     private_subnet_ids: tuple[str, ...] = ()
     """With `vpc_id`: the subnets of the tasks; empty means the public ones with a public IP."""
 
-    @property
-    def tasks_in_public_subnets(self) -> bool:
-        if self.vpc_id:
-            return not self.private_subnet_ids
-        return self.nat_gateways == "none"
-
 
 @dataclass(frozen=True)
 class RegistrySettings:
@@ -252,7 +246,15 @@ class Settings:
     scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_provider: Mapping[str, Any] = field(default_factory=dict)
-    """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments."""
+    """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
+    except `defaultTags`, which is part of `default_tags`."""
+    aws_provider_default_tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        """Tags on every AWS resource: `aws:defaultTags`, ours, then the stack's `tags`."""
+        return {**self.aws_provider_default_tags, "Project": self.project, "Stack": self.stack,
+                "Environment": self.environment, "ManagedBy": "pulumi", **self.tags}
 
     @property
     def is_prod(self) -> bool:
@@ -891,12 +893,18 @@ def _aws_provider(c: _Checker, aws_config: Mapping[str, Any]) -> dict[str, Any]:
             c.fail(f"aws:{key}", "not an AWS provider setting" + (f"; did you mean '{hint[0]}'?" if hint else ""))
             continue
         arguments[name] = value
-    default_tags = arguments.get("default_tags")
-    if default_tags is not None and not (isinstance(default_tags, Mapping)
-                                         and isinstance(default_tags.get("tags", {}), Mapping)):
-        c.fail("aws:defaultTags", "expected {tags: {KEY: VALUE}}")
-        arguments.pop("default_tags")
     return arguments
+
+
+def _provider_default_tags(c: _Checker, arguments: dict[str, Any]) -> dict[str, str]:
+    """Take `aws:defaultTags` out of the provider arguments: the program merges them with its own."""
+    default_tags = arguments.pop("default_tags", None)
+    if default_tags is None:
+        return {}
+    if not (isinstance(default_tags, Mapping) and isinstance(default_tags.get("tags", {}), Mapping)):
+        c.fail("aws:defaultTags", "expected {tags: {KEY: VALUE}}")
+        return {}
+    return {str(k): str(v) for k, v in default_tags.get("tags", {}).items()}
 
 
 def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None,
@@ -947,6 +955,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
                         else "tag keys are 1 to 128 characters and must not start with aws:")
 
     aws_provider = _aws_provider(c, aws_config or {})
+    provider_default_tags = _provider_default_tags(c, aws_provider)
 
     if c.problems:
         raise SettingsError(c.problems)
@@ -962,6 +971,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         scheduled_tasks=tuple(scheduled),
         tags=tags,
         aws_provider=aws_provider,
+        aws_provider_default_tags=provider_default_tags,
     )
 
 
