@@ -4,10 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: test setup preflight policy-table preview up destroy clean pulumi-cli
+.PHONY: test lint setup preflight policy-table preview up destroy clean pulumi-cli
 
 test: setup ## Install pinned dependencies and run the tests offline, under Pulumi mocks
 	$(PY) -m pytest
+
+lint: setup ## Static checks for real mistakes (undefined/unused names, likely bugs)
+	$(VENV)/bin/ruff check .
 
 setup: $(VENV)/.installed
 

@@ -8,7 +8,6 @@ unknown, as in a first `pulumi preview` of a stack that has nothing yet.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc

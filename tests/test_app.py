@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 

@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     PolicyComplianceFramework,
     PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
-    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
@@ -90,26 +88,18 @@ def _framework(control: str | None) -> PolicyComplianceFramework | None:
 class ResourceRule(ResourceValidationPolicy):
     """A resource policy that runs the check registered for the resource's type.
 
+    `**policy` are the SDK's own arguments (name, description, enforcement_level, severity,
+    remediation_steps, config_schema), passed through unchanged.
+
     Python's SDK has no `validate_resource_of_type`, so the type dispatch lives here, once.
     One rule may check several types, each in the shape that type has (an IAM role carries
     inline policies, a role policy one document). `rationale` (why the rule exists) is plain
     metadata for the reference table.
     """
 
-    def __init__(self, *, name: str, description: str, checks: Mapping[str, ResourceCheck],
-                 enforcement_level: EnforcementLevel, severity: Severity, rationale: str,
-                 remediation_steps: str, config_schema: PolicyConfigSchema | None = None,
-                 security_hub_control: str | None = None) -> None:
-        super().__init__(
-            name=name,
-            description=description,
-            validate=self._validate,
-            enforcement_level=enforcement_level,
-            config_schema=config_schema,
-            severity=severity,
-            framework=_framework(security_hub_control),
-            remediation_steps=remediation_steps,
-        )
+    def __init__(self, *, checks: Mapping[str, ResourceCheck], rationale: str,
+                 security_hub_control: str | None = None, **policy: Any) -> None:
+        super().__init__(validate=self._validate, framework=_framework(security_hub_control), **policy)
         self.checks = dict(checks)
         self.rationale = rationale
 
@@ -128,20 +118,9 @@ class ResourceRule(ResourceValidationPolicy):
 class StackRule(StackValidationPolicy):
     """A stack policy that runs `check(resources, config)` over every resource of the stack."""
 
-    def __init__(self, *, name: str, description: str, check: StackCheck,
-                 enforcement_level: EnforcementLevel, severity: Severity, rationale: str,
-                 remediation_steps: str, config_schema: PolicyConfigSchema | None = None,
-                 security_hub_control: str | None = None) -> None:
-        super().__init__(
-            name=name,
-            description=description,
-            validate=self._validate,
-            enforcement_level=enforcement_level,
-            config_schema=config_schema,
-            severity=severity,
-            framework=_framework(security_hub_control),
-            remediation_steps=remediation_steps,
-        )
+    def __init__(self, *, check: StackCheck, rationale: str, security_hub_control: str | None = None,
+                 **policy: Any) -> None:
+        super().__init__(validate=self._validate, framework=_framework(security_hub_control), **policy)
         self.check = check
         self.rationale = rationale
 

@@ -211,7 +211,7 @@ STACKS = {
 def test_stack_rules_survive_any_single_unknown(policy_name):
     stack = STACKS[policy_name]
     outcomes = set()
-    for index, (resource_type, name, props) in enumerate(stack):
+    for index, (_type, _name, props) in enumerate(stack):
         for variant in _with_one_unknown(props):
             resources = [(t, n, variant if i == index else p) for i, (t, n, p) in enumerate(stack)]
             outcomes.add(_verdict_or_unknown(lambda: stack_violations(policy_name, resources)))
