@@ -179,6 +179,14 @@ class AutoscalingSettings:
 
 
 @dataclass(frozen=True)
+class RollbackAlarmSettings:
+    """Roll a deployment back when the new tasks answer with too many 5xx responses."""
+
+    target_errors_per_minute: int
+    evaluation_minutes: int = 2
+
+
+@dataclass(frozen=True)
 class TaskSettings:
     """What a task definition needs: shared by services and scheduled tasks."""
 
@@ -213,6 +221,7 @@ class ServiceSettings:
     deregistration_delay_seconds: int = 30
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
     autoscaling: AutoscalingSettings | None = None
+    rollback_alarm: RollbackAlarmSettings | None = None
 
     @property
     def is_worker(self) -> bool:
@@ -454,12 +463,14 @@ _TASK_KEYS = ("image", "imageTag", "build", "cpu", "memory", "architecture", "co
               "enableExecuteCommand")
 _SERVICE_KEYS = _TASK_KEYS + ("port", "desiredCount", "healthCheckPath", "pathPatterns",
                               "hostHeaders", "priority", "healthCheckGracePeriodSeconds",
-                              "deregistrationDelaySeconds", "capacityProvider", "autoscaling")
+                              "deregistrationDelaySeconds", "capacityProvider", "autoscaling",
+                              "rollbackAlarm")
 _SCHEDULED_KEYS = _TASK_KEYS + ("service", "schedule", "timezone", "enabled", "capacityProvider")
 _BUILD_KEYS = ("context", "dockerfile", "target", "args")
 _HEALTH_KEYS = ("command", "intervalSeconds", "timeoutSeconds", "retries", "startPeriodSeconds")
 _AUTOSCALING_KEYS = ("minCount", "maxCount", "cpuTargetPercent", "requestsPerTarget",
                      "scaleInCooldownSeconds", "scaleOutCooldownSeconds")
+_ROLLBACK_ALARM_KEYS = ("targetErrorsPerMinute", "evaluationMinutes")
 _STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
 # Names of the stack's own components: a service or job named like one would clash with it.
 RESERVED_NAMES = ("network", "registry", "cluster", "alb", "aws")
@@ -741,7 +752,7 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
     web = port is not None
     if not web:
         for key in ("healthCheckPath", "pathPatterns", "hostHeaders", "priority",
-                    "healthCheckGracePeriodSeconds", "deregistrationDelaySeconds"):
+                    "healthCheckGracePeriodSeconds", "deregistrationDelaySeconds", "rollbackAlarm"):
             if key in data:
                 c.fail(f"{path}.{key}", "only applies to a service with a port; without one it is a worker")
     health_path = c.string(data, "healthCheckPath", path, "/health", pattern=re.compile(r"^/[^\s]{0,1023}$"),
@@ -771,6 +782,21 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
         deregistration_delay_seconds=c.integer(data, "deregistrationDelaySeconds", path, 30, 0, 3600),
         capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
         autoscaling=autoscaling,
+        rollback_alarm=_rollback_alarm(c, data.get("rollbackAlarm"), path) if web else None,
+    )
+
+
+def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings | None:
+    if raw is None:
+        return None
+    where = f"{path}.rollbackAlarm"
+    data = c.mapping(raw, where, _ROLLBACK_ALARM_KEYS)
+    if "targetErrorsPerMinute" not in data:
+        c.fail(f"{where}.targetErrorsPerMinute", "required: the 5xx responses per minute that mean "
+                                                 "a deployment is bad, e.g. 10")
+    return RollbackAlarmSettings(
+        target_errors_per_minute=c.integer(data, "targetErrorsPerMinute", where, 10, 1, 1_000_000),
+        evaluation_minutes=c.integer(data, "evaluationMinutes", where, 2, 1, 10),
     )
 
 

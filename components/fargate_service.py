@@ -70,6 +70,7 @@ class FargateService(pulumi.ComponentResource):
                                         else f"port {svc.port} from the load balancer only"))
 
         load_balancers = None
+        alarms = None
         depends_on: list[pulumi.Resource] = []
         self.target_group_arn = None
         if not svc.is_worker:
@@ -129,6 +130,8 @@ class FargateService(pulumi.ComponentResource):
                 target_group_arn=target_group.arn, container_name=CONTAINER_NAME, container_port=svc.port)]
             self.target_group_arn = target_group.arn
             self._target_group_arn_suffix = target_group.arn_suffix
+            if svc.rollback_alarm:
+                alarms = self._rollback_alarm(name, svc, lb, target_group)
 
         # Once autoscaling owns the count, a deploy must not reset it to the configured value.
         ignore = ["desiredCount"] if svc.autoscaling else None
@@ -145,6 +148,7 @@ class FargateService(pulumi.ComponentResource):
                 assign_public_ip=placement.assign_public_ip,
             ),
             load_balancers=load_balancers,
+            alarms=alarms,
             health_check_grace_period_seconds=None if svc.is_worker else svc.health_check_grace_period_seconds,
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
             deployment_minimum_healthy_percent=100,
@@ -178,6 +182,28 @@ class FargateService(pulumi.ComponentResource):
             "taskRoleArn": self.task_role_arn,
             "securityGroupId": self.security_group_id,
         })
+
+    def _rollback_alarm(self, name: str, svc: ServiceSettings, lb: LoadBalancerAttachment,
+                        target_group: aws.lb.TargetGroup) -> aws.ecs.ServiceAlarmsArgs:
+        """A 5xx alarm on the service's target group that ECS watches during each deployment."""
+        settings = svc.rollback_alarm
+        alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-5xx",
+            alarm_description=(f"{svc.name}: {settings.target_errors_per_minute}+ target 5xx responses a "
+                               f"minute for {settings.evaluation_minutes} minutes; ECS rolls a deployment back"),
+            namespace="AWS/ApplicationELB",
+            metric_name="HTTPCode_Target_5XX_Count",
+            dimensions={"LoadBalancer": lb.arn_suffix, "TargetGroup": target_group.arn_suffix},
+            statistic="Sum",
+            period=60,
+            evaluation_periods=settings.evaluation_minutes,
+            threshold=settings.target_errors_per_minute,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            # No requests means no errors, not an unknown state.
+            treat_missing_data="notBreaching",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.ecs.ServiceAlarmsArgs(alarm_names=[alarm.name], enable=True, rollback=True)
 
     def _autoscale(self, name: str, svc: ServiceSettings, args: FargateServiceArgs,
                    service: aws.ecs.Service) -> None:

@@ -171,6 +171,10 @@ class AwsMocks(pulumi.runtime.Mocks):
         return f"default/{schedule}", {"name": schedule, "groupName": "default",
                                        "arn": self._arn("scheduler", f"schedule/default/{schedule}")}
 
+    def _aws_cloudwatch_metricAlarm_MetricAlarm(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        alarm = inputs.get("name") or physical_name(name)
+        return alarm, {"name": alarm, "arn": self._arn("cloudwatch", f"alarm:{alarm}")}
+
     def _aws_appautoscaling_target_Target(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
         return str(inputs.get("resourceId", name)), {
             "arn": self._arn("application-autoscaling", f"scalable-target/{_hex(name, 32)}")}

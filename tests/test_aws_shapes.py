@@ -43,6 +43,20 @@ def test_every_shipped_task_definition_is_a_valid_request(stack, request):
         assert errors == [], f"{task_definition.urn}: {errors}"
 
 
+def test_the_rollback_alarm_is_a_valid_put_metric_alarm_request(prod):
+    [alarm] = prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    inputs = alarm.inputs
+    request = {
+        "AlarmName": alarm.outputs["name"], "AlarmDescription": inputs["alarmDescription"],
+        "Namespace": inputs["namespace"], "MetricName": inputs["metricName"],
+        "Dimensions": [{"Name": k, "Value": v} for k, v in inputs["dimensions"].items()],
+        "Statistic": inputs["statistic"], "Period": int(inputs["period"]),
+        "EvaluationPeriods": int(inputs["evaluationPeriods"]), "Threshold": inputs["threshold"],
+        "ComparisonOperator": inputs["comparisonOperator"], "TreatMissingData": inputs["treatMissingData"],
+    }
+    assert validation_errors("cloudwatch", "PutMetricAlarm", request) == [], alarm.urn
+
+
 def test_a_fully_loaded_task_definition_is_a_valid_request():
     """Every optional container setting at once: command, secrets, health check, several volumes."""
     rendering = render_config({

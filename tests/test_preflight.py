@@ -178,7 +178,7 @@ def test_cli_as_a_process_prints_a_report_and_exit_codes(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "Mandatory violations (1)" in result.stdout
     assert "[ecs-image-no-latest-tag] aws:ecs/taskDefinition:TaskDefinition api-task" in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 52 resources, 1 mandatory")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 53 resources, 1 mandatory")
     assert "Traceback" not in result.stderr
 
 

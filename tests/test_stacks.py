@@ -244,6 +244,19 @@ def test_web_task_security_group_admits_only_the_alb_on_the_container_port(prod)
     assert service.inputs["healthCheckGracePeriodSeconds"] == 60
 
 
+def test_deployments_roll_back_on_a_5xx_alarm_of_the_services_target_group(prod):
+    alarm = one_below(prod, "api", "aws:cloudwatch/metricAlarm:MetricAlarm")
+    lb = prod.one("aws:lb/loadBalancer:LoadBalancer")
+    tg = one_below(prod, "api", "aws:lb/targetGroup:TargetGroup")
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count")
+    assert alarm.inputs["dimensions"] == {"LoadBalancer": lb.outputs["arnSuffix"], "TargetGroup": tg.outputs["arnSuffix"]}
+    assert (alarm.inputs["threshold"], alarm.inputs["evaluationPeriods"], alarm.inputs["period"]) == (10, 2, 60)
+    assert alarm.inputs["treatMissingData"] == "notBreaching", "idle services must not roll back"
+    service = one_below(prod, "api", SERVICE)
+    assert service.inputs["alarms"] == {"alarmNames": [alarm.outputs["name"]], "enable": True, "rollback": True}
+    assert "alarms" not in one_below(prod, "worker", SERVICE).inputs
+
+
 def test_worker_has_no_load_balancer_and_no_ingress(prod):
     worker_sg = one_below(prod, "worker", SG)
     assert [r for r in prod.of_type(INGRESS) if r.inputs["securityGroupId"] == worker_sg.id] == []
