@@ -452,3 +452,12 @@ def test_dockerfile_copies_existing_files_not_dockerignored():
     for src in sources:
         assert (APP_DIR / src).is_file(), f"COPY source missing: app/{src}"
         assert not ignored(src), f"COPY source excluded by .dockerignore: {src}"
+
+
+def test_nightly_import_job_logs_json_and_exits_0():
+    """The prod stack's scheduled task runs this file in the app image."""
+    result = subprocess.run([sys.executable, str(APP_DIR / "nightly_import.py")], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["msg"] for line in lines] == ["nightly import started", "nightly import finished"]

@@ -336,7 +336,7 @@ def test_nightly_import_runs_the_api_task_definition_with_its_own_command(prod):
     assert target["ecsParameters"]["taskDefinitionArn"] == api_task.outputs["arn"]
     assert target["ecsParameters"]["networkConfiguration"]["assignPublicIp"] is False
     assert json.loads(target["input"]) == {"containerOverrides": [
-        {"name": "app", "command": ["python", "-m", "app.nightly_import"]}]}
+        {"name": "app", "command": ["python", "/app/nightly_import.py"]}]}
 
 
 def test_scheduler_role_may_run_only_that_family_and_pass_only_its_roles(prod):
