@@ -268,6 +268,8 @@ def evaluate(pack: LoadedPack, rendering: Rendering) -> list[Diagnostic]:
             type=resource.type, properties=_struct(resource.wire_outputs), urn=resource.urn,
             name=resource.name, options=_options(resource), parent=resource.parent or "",
             dependencies=resource.dependencies)
+        for key, urns in resource.property_dependencies.items():
+            entry.propertyDependencies[key].urns.extend(urns)
         provider = _provider(resource, by_urn)
         if provider is not None:
             entry.provider.CopyFrom(provider)

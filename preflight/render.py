@@ -44,6 +44,8 @@ class RenderedResource:
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input property, the URNs of the resources its value came from."""
     provider: str | None = None
     wire_inputs: dict[str, Any] = field(default_factory=dict)
     """The inputs as the engine receives them (unknowns and secrets in their wire encoding)."""
@@ -121,6 +123,8 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             protect=bool(request.protect),
             ignore_changes=list(request.ignoreChanges),
             dependencies=list(request.dependencies),
+            property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()
+                                   if value.urns},
             provider=request.provider or None,
             wire_inputs=json_format.MessageToDict(request.object),
             wire_outputs=json_format.MessageToDict(_sync_await(rpc.serialize_properties(outputs, {}))),

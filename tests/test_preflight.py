@@ -269,5 +269,23 @@ def test_first_preview_of_prod_skips_exactly_the_rules_that_need_unknown_values(
     skipped = sorted((s["policy"], s["urn"].rsplit("::", 1)[-1]) for s in document["skipped"])
     # Role ARNs and security group ids exist only once created; everything else is judged.
     assert skipped == [("ecs-taskdef-distinct-roles", "api-task"), ("ecs-taskdef-distinct-roles", "worker-task"),
-                       ("iam-no-wildcard-admin", "nightly-import-scheduler-run"),
-                       ("sg-task-ingress-from-alb-only", "ecs-fargate-prod")]
+                       ("iam-no-wildcard-admin", "nightly-import-scheduler-run")]
+
+
+@pytest.mark.parametrize("preview", [False, True])
+@pytest.mark.parametrize("stack, violating", [("open", True), ("closed", False)])
+def test_task_ingress_is_judged_even_before_the_groups_exist(capsys, stack, violating, preview):
+    """In a first preview no security group id is known; the rule follows the engine's property
+    dependencies instead, so an open task group is caught before it is ever created."""
+    program = ROOT / "tests" / "fixtures" / "open-ingress-program"
+    code, document = preflight(capsys, "--stack", stack, "--cwd", str(program), "--policy-config",
+                               str(ROOT / "policies" / "config" / "prod.json"), *(["--preview"] if preview else []))
+    found = violations(document, "sg-task-ingress-from-alb-only")
+    assert [s for s in document["skipped"] if s["policy"] == "sg-task-ingress-from-alb-only"] == []
+    if violating:
+        [violation] = found
+        assert violation["enforcementLevel"] == "mandatory"
+        assert violation["urn"].endswith("SecurityGroupIngressRule::task-in")
+        assert "admits 0.0.0.0/0 (cidrIpv4)" in violation["message"]
+    else:
+        assert found == []
