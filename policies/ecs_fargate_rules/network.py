@@ -57,7 +57,7 @@ def _untrusted_sources(rule: PolicyResource | Mapping[str, Any], props: Mapping[
         for address in as_list(props.get(key)):
             yield f"{address} ({key})"
     for key in shape.group_keys:
-        groups = _groups(rule, dependency_key, lambda: props.get(key), optional=True)
+        groups = _groups(rule, dependency_key, lambda key=key: props.get(key), optional=True)
         for group in groups - trusted:
             yield f"security group {_display({group})}, which belongs to no load balancer ({key})"
     if shape.has_self and props.get("self") is True:
