@@ -91,6 +91,14 @@ class AwsMocks(pulumi.runtime.Mocks):
             "isolatedSubnetIds": subnets("Isolated"),
         }
 
+    def _aws_ec2_vpc_Vpc(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        vpc_id = f"vpc-{_hex(name, 17)}"
+        return vpc_id, {"arn": self._arn("ec2", f"vpc/{vpc_id}"), "ownerId": self.account_id,
+                        "defaultSecurityGroupId": f"sg-{_hex(name + '-default', 17)}",
+                        "defaultNetworkAclId": f"acl-{_hex(name, 17)}",
+                        "defaultRouteTableId": f"rtb-{_hex(name, 17)}",
+                        "mainRouteTableId": f"rtb-{_hex(name, 17)}"}
+
     def _docker_build_index_Image(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
         digest = f"sha256:{_hex(name + str(inputs.get('tags')), 64)}"
         tags = inputs.get("tags") or []

@@ -161,15 +161,12 @@ def _program_context(program_dir: Path):
         sys.path.remove(str(program_dir))
 
 
-def _cancel_leftover_tasks() -> None:
-    """A failed program leaves registrations in flight; cancel them so that they cannot run
-    (and register resources) during the next rendering in this process."""
-    loop = asyncio.get_event_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """After a failed program, its unresolved outputs die with the same error; asyncio would
+    print each as "Future exception was never retrieved" when collected. The error itself has
+    been reported once already."""
+    if "exception was never retrieved" not in context.get("message", ""):
+        loop.default_exception_handler(context)
 
 
 def render(program_dir: str | os.PathLike, *, project: str, stack: str,
@@ -195,7 +192,7 @@ def render(program_dir: str | os.PathLike, *, project: str, stack: str,
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"),
                                                                run_name="__main__")))
         except BaseException:
-            _cancel_leftover_tasks()
+            asyncio.get_event_loop().set_exception_handler(_quiet_leftovers)
             raise
     exports = {key: _sync_await(pulumi.Output.from_input(value).future())
                for key, value in getattr(root, "outputs", {}).items()}

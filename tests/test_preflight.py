@@ -289,3 +289,43 @@ def test_task_ingress_is_judged_even_before_the_groups_exist(capsys, stack, viol
         assert "admits 0.0.0.0/0 (cidrIpv4)" in violation["message"]
     else:
         assert found == []
+
+
+@pytest.mark.parametrize("case, update_finding", [
+    ("vpc-default", "admits security group sg-"),
+    ("inline-mixed", "admits security group sg-"),
+    ("known-and-new", "task security group sg-0aaaaaaaaaaaaaaaa admits 0.0.0.0/0 (cidrIpv4)"),
+])
+def test_task_ingress_never_passes_a_first_preview_it_cannot_see(capsys, case, update_finding):
+    """Where a source group's origin is ambiguous before deployment (an output of a VPC, an
+    inline list shared by several rules, a mix of known and new groups), the rule reports what
+    it can see and is otherwise skipped, never passed; after deployment it reports the finding."""
+    program = ROOT / "tests" / "fixtures" / "ambiguous-ingress-program"
+    prod_config = str(ROOT / "policies" / "config" / "prod.json")
+    _, update = preflight(capsys, "--stack", case, "--cwd", str(program), "--policy-config", prod_config)
+    [finding] = violations(update, "sg-task-ingress-from-alb-only")
+    assert update_finding in finding["message"]
+    _, first = preflight(capsys, "--stack", case, "--cwd", str(program), "--policy-config", prod_config, "--preview")
+    found = violations(first, "sg-task-ingress-from-alb-only")
+    skipped = [s for s in first["skipped"] if s["policy"] == "sg-task-ingress-from-alb-only"]
+    assert found or skipped, "a first preview must not pass what it cannot see"
+    if case == "known-and-new":
+        assert update_finding in found[0]["message"], "the known group is still judged"
+
+
+def test_a_failed_render_leaves_nothing_behind_for_the_next(tmp_path):
+    from preflight.render import render
+
+    # The failure happens inside a registration (as the provider would refuse it), while other
+    # registrations and outputs are still in flight.
+    failing = foreign_program(tmp_path, "import pulumi_aws as aws\n"
+                                        "for i in range(20):\n    aws.ecr.Repository(f'repo{i}')\n"
+                                        "aws.lb.TargetGroup('x' * 40, port=80, protocol='HTTP', vpc_id='vpc-1')\n"
+                                        "for i in range(20):\n    aws.ecr.Repository(f'later{i}')\n")
+    with pytest.raises(Exception, match="longer than maximum length 32"):
+        render(failing, project="scratch", stack="test", config={})
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    foreign_program(clean, "import pulumi_aws as aws\naws.ecr.Repository('only')\n")
+    rendering = render(clean, project="scratch", stack="test", config={})
+    assert [r.name for r in rendering.resources if r.custom] == ["only"]

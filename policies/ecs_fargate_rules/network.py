@@ -51,87 +51,120 @@ _INGRESS_RULE = _IngressShape(("cidrIpv4", "cidrIpv6", "prefixListId"),
                               ("referencedSecurityGroupId",), False)
 
 
-def _untrusted_sources(rule: PolicyResource | Mapping[str, Any], props: Mapping[str, Any],
+# Types none of whose outputs is a security group id. A property whose value is unknown but
+# depends only on these and on security groups names exactly those security groups.
+_NEVER_GROUP_IDS = frozenset({"aws:ec2/subnet:Subnet", "awsx:ec2:Vpc"})
+
+
+class _Groups:
+    """Names security groups consistently whether their ids are known or not.
+
+    A group resource of the stack is named by its URN, whether the property mentions its id
+    (known) or only depends on it (a first preview, where ids are unknown); groups from outside
+    the stack keep their id. An unknown value that may come from something other than a group
+    is recorded as unresolved: the rule still reports what it can see, and is then reported as
+    not runnable rather than as passed.
+    """
+
+    def __init__(self, resources: Sequence[PolicyResource]) -> None:
+        self.by_id: dict[str, str] = {}
+        self.id_of: dict[str, str] = {}
+        for group in of_type(resources, SECURITY_GROUP):
+            try:
+                # Bridged resources carry the cloud id in their outputs; else the ARN's last part.
+                group_id = group.props.get("id") or str(group.props.get("arn") or "").rpartition("/")[2]
+            except UnknownValueError:
+                group_id = None
+            if group_id:
+                self.by_id[str(group_id)] = group.urn
+                self.id_of[group.urn] = str(group_id)
+        self.unresolved: list[UnknownValueError] = []
+
+    def named_by(self, resource: PolicyResource, dependency_key: str, read: Callable[[], Any]) -> set[str]:
+        """The groups a property names (a list of ids, or one id): the known ids, and for any
+        unknown one the security groups the property depends on."""
+        try:
+            value = read()
+        except UnknownValueError as unknown:
+            return self._dependencies(resource, dependency_key, unknown)
+        items = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+        names, unknown = set(), None
+        for index in range(len(items)):
+            try:
+                item = items[index]
+            except UnknownValueError as error:
+                unknown = error
+                continue
+            if item is not None:
+                names.add(self.by_id.get(str(item), str(item)))
+        if unknown is not None:
+            names |= self._dependencies(resource, dependency_key, unknown)
+        return names
+
+    def _dependencies(self, resource: PolicyResource, dependency_key: str, unknown: UnknownValueError) -> set[str]:
+        dependencies = (getattr(resource, "property_dependencies", None) or {}).get(dependency_key, [])
+        if not dependencies or any(d.resource_type not in (SECURITY_GROUP, *_NEVER_GROUP_IDS)
+                                   for d in dependencies):
+            self.unresolved.append(unknown)
+        return {d.urn for d in dependencies if d.resource_type == SECURITY_GROUP}
+
+    def display(self, name: str) -> str:
+        """The id where known (sg-...), else the group's resource name."""
+        if not name.startswith("urn:"):
+            return name
+        return self.id_of.get(name, name.rsplit("::", 1)[-1])
+
+
+def _untrusted_sources(groups: _Groups, resource: PolicyResource, props: Mapping[str, Any],
                        dependency_key: str, shape: _IngressShape, trusted: set[str]) -> Iterator[str]:
     for key in shape.address_keys:
         for address in as_list(props.get(key)):
             yield f"{address} ({key})"
     for key in shape.group_keys:
-        groups = _groups(rule, dependency_key, lambda key=key: props.get(key), optional=True)
-        for group in groups - trusted:
-            yield f"security group {_display({group})}, which belongs to no load balancer ({key})"
+        for group in sorted(groups.named_by(resource, dependency_key, lambda key=key: props.get(key)) - trusted):
+            yield f"security group {groups.display(group)}, which belongs to no load balancer ({key})"
     if shape.has_self and props.get("self") is True:
         yield "its own members (self: true)"
 
 
-def _groups(resource: PolicyResource | Mapping[str, Any], dependency_key: str, read: Callable[[], Any],
-            optional: bool = False) -> set[str]:
-    """The security groups a property names: their ids, or, while the ids are unknown (a first
-    preview), the URNs of the security groups the property depends on."""
-    try:
-        return {str(group) for group in as_list(read())}
-    except UnknownValueError:
-        dependencies = getattr(resource, "property_dependencies", None) or {}
-        urns = {d.urn for d in dependencies.get(dependency_key, []) if d.resource_type == SECURITY_GROUP}
-        if urns:
-            return urns
-        if optional and dependencies.get(dependency_key):
-            return set()  # depends on something, but on no security group: not a group reference
-        raise
-
-
-def _identities(group: PolicyResource) -> set[str]:
-    """A security group is known by its id once created, and always by its URN."""
-    try:
-        # Bridged resources carry the cloud id in their outputs; fall back to the ARN's last part.
-        group_id = group.props.get("id") or str(group.props.get("arn") or "").rpartition("/")[2]
-    except UnknownValueError:
-        group_id = None
-    return {group.urn, *([group_id] if group_id else [])}
-
-
 def check_task_ingress(resources: Sequence[PolicyResource], config: Config) -> Iterator[tuple[str, str]]:
+    groups = _Groups(resources)
     task_groups: set[str] = set()
     for service in of_type(resources, ECS_SERVICE):
-        task_groups |= _groups(service, "networkConfiguration", lambda s=service: mapping(
+        task_groups |= groups.named_by(service, "networkConfiguration", lambda s=service: mapping(
             s.props.get("networkConfiguration")).get("securityGroups"))
-    if not task_groups:
-        return
-    trusted = set(config["allowedSourceSecurityGroupIds"])
+    trusted = {groups.by_id.get(g, g) for g in config["allowedSourceSecurityGroupIds"]}
     for balancer in of_type(resources, *LOAD_BALANCERS):
-        trusted |= _groups(balancer, "securityGroups", lambda b=balancer: b.props.get("securityGroups"))
-    by_identity = {identity: group for group in of_type(resources, SECURITY_GROUP)
-                   for identity in _identities(group)}
-    # A load balancer's group is trusted under its id and its URN alike.
-    trusted |= {identity for name in list(trusted) if name in by_identity
-                for identity in _identities(by_identity[name])}
+        trusted |= groups.named_by(balancer, "securityGroups", lambda b=balancer: b.props.get("securityGroups"))
 
-    declarations: list[tuple[str, PolicyResource, Mapping[str, Any], str, _IngressShape]] = []
+    declarations: list[tuple[set[str], PolicyResource, Mapping[str, Any], str, _IngressShape]] = []
     for group in of_type(resources, SECURITY_GROUP):
-        if _identities(group) & task_groups:
-            declarations += [(_display(_identities(group)), group, mapping(rule), "ingress", _INLINE)
+        if group.urn in task_groups:
+            # Inline rules share one property dependency (`ingress`): while their group ids are
+            # unknown, every group the property depends on is attributed to each rule.
+            declarations += [({group.urn}, group, mapping(rule), "ingress", _INLINE)
                              for rule in as_list(group.props.get("ingress"))]
-    for rule in of_type(resources, SECURITY_GROUP_INGRESS_RULE):
-        groups = _groups(rule, "securityGroupId", lambda r=rule: r.props.get("securityGroupId")) & task_groups
-        if groups:
-            declarations.append((_display(groups), rule, rule.props, "referencedSecurityGroupId", _INGRESS_RULE))
-    for rule in of_type(resources, SECURITY_GROUP_RULE):
-        if rule.props.get("type") != "ingress":
-            continue
-        groups = _groups(rule, "securityGroupId", lambda r=rule: r.props.get("securityGroupId")) & task_groups
-        if groups:
-            declarations.append((_display(groups), rule, rule.props, "sourceSecurityGroupId", _GROUP_RULE))
+    for rule_type, shape, source_key in ((SECURITY_GROUP_INGRESS_RULE, _INGRESS_RULE, "referencedSecurityGroupId"),
+                                         (SECURITY_GROUP_RULE, _GROUP_RULE, "sourceSecurityGroupId")):
+        for rule in of_type(resources, rule_type):
+            if rule_type == SECURITY_GROUP_RULE and rule.props.get("type") != "ingress":
+                continue
+            target = groups.named_by(rule, "securityGroupId", lambda r=rule: r.props.get("securityGroupId"))
+            if target & task_groups:
+                declarations.append((target & task_groups, rule, rule.props, source_key, shape))
 
-    for group, resource, props, dependency_key, shape in declarations:
-        for source in _untrusted_sources(resource, props, dependency_key, shape, trusted):
-            yield (f"task security group {group} admits {source}; ECS tasks should accept traffic only "
-                   "from their load balancer's security group.", resource.urn)
-
-
-def _display(identities: set[str]) -> str:
-    """An id where known (sg-...), else the security group's name from its URN."""
-    ids = sorted(i for i in identities if not i.startswith("urn:"))
-    return ids[0] if ids else sorted(identities)[0].rsplit("::", 1)[-1]
+    reported = set()
+    for targets, resource, props, dependency_key, shape in declarations:
+        for source in _untrusted_sources(groups, resource, props, dependency_key, shape, trusted):
+            target = ", ".join(sorted(groups.display(t) for t in targets))
+            finding = (f"task security group {target} admits {source}; ECS tasks should accept traffic "
+                       "only from their load balancer's security group.", resource.urn)
+            if finding not in reported:
+                reported.add(finding)
+                yield finding
+    if groups.unresolved:
+        # Some group could not be identified: what was found is reported, but a pass is not.
+        raise groups.unresolved[0]
 
 POLICIES = [
     StackRule(
