@@ -800,19 +800,30 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings |
     )
 
 
+def _literal_characters(pattern: str) -> int:
+    return len(re.sub(r"[*?]", "", pattern))
+
+
 def default_priority(service: ServiceSettings) -> int:
     """A listener rule priority from the service's own routing, so adding or removing another
     service never renumbers it (ALB would refuse the concurrent swap with PriorityInUse).
 
-    Lower is evaluated first: host-header rules (0..20099) before path-only rules
-    (25000..45099), and within each, longer literal path prefixes first, so `/api/v2/*` wins
-    over `/api/*` and `/*` comes last. The last two digits come from the name, so equal shapes
-    rarely collide; a collision is reported, asking for an explicit priority.
+    Lower is evaluated first. Bands: literal host headers (0..14999), then host headers with
+    wildcards (15000..29999), then path-only rules (30000..44999). Within a band, a service is
+    ranked by its least specific path pattern (fewest literal characters), since that is the
+    broadest traffic it claims: `/api/v2/*` before `/api/*` before `/*/admin`-style patterns
+    before `/*`. The last two digits come from the name, so equal shapes rarely collide; a
+    collision is reported, asking for an explicit priority.
     """
-    longest = max((len(re.split(r"[*?]", p)[0]) for p in service.path_patterns), default=0)
-    band = 0 if service.host_headers else 25000
+    if not service.host_headers:
+        band = 30000
+    elif any(ch in host for host in service.host_headers for ch in "*?"):
+        band = 15000
+    else:
+        band = 0
+    broadest = min((_literal_characters(p) for p in service.path_patterns), default=0)
     name_digits = int(hashlib.sha256(service.name.encode()).hexdigest(), 16) % 100
-    return band + max(0, 200 - longest) * 100 + name_digits
+    return band + (149 - min(broadest, 149)) * 100 + name_digits
 
 
 def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
@@ -16,9 +18,47 @@ from settings import BuildSettings, ImageSource
 _PLATFORMS = {"X86_64": docker_build.Platform.LINUX_AMD64, "ARM64": docker_build.Platform.LINUX_ARM64}
 
 
+def _docker_pattern(pattern: str) -> re.Pattern:
+    """A .dockerignore pattern as a regex: `*` and `?` stay within one path segment, `**`
+    spans any number of them (Go's filepath.Match plus Docker's `**`)."""
+    regex, index = "", 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            regex, index = regex + "(?:.*/)?", index + 3
+        elif pattern.startswith("**", index):
+            regex, index = regex + ".*", index + 2
+        elif pattern[index] == "*":
+            regex, index = regex + "[^/]*", index + 1
+        elif pattern[index] == "?":
+            regex, index = regex + "[^/]", index + 1
+        else:
+            regex, index = regex + re.escape(pattern[index]), index + 1
+    return re.compile(regex + r"\Z")
+
+
+def _dockerignore(root: Path) -> Callable[[str], bool]:
+    """Whether `.dockerignore` keeps a context path out of the build (last matching line wins,
+    `!` re-includes, a pattern also covers everything below a matching directory)."""
+    ignore_file = root / ".dockerignore"
+    lines = ignore_file.read_text().splitlines() if ignore_file.is_file() else []
+    rules = [(line.startswith("!"), _docker_pattern(line.lstrip("!").strip().strip("/")))
+             for line in (raw.strip() for raw in lines) if line and not line.startswith("#")]
+
+    def ignored(relative: str) -> bool:
+        parts = relative.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        verdict = ".git" in parts
+        for include, pattern in rules:
+            if any(pattern.match(prefix) for prefix in prefixes):
+                verdict = not include
+        return verdict
+
+    return ignored
+
+
 def build_digest(build: BuildSettings, architecture: str) -> str:
-    """A hash of everything that shapes the image: context files, Dockerfile, target, args,
-    platform. Every different build gets its own tag, which keeps builds working with immutable
+    """A hash of everything that shapes the image: the context files Docker would send (not
+    those `.dockerignore` excludes), Dockerfile, target, args, platform. Every different build gets its own tag, which keeps builds working with immutable
     tags and keeps each build tagged (out of reach of the untagged-image expiry rule).
     """
     digest = hashlib.sha256()
@@ -26,8 +66,12 @@ def build_digest(build: BuildSettings, architecture: str) -> str:
     digest.update(json.dumps({"target": build.target, "args": dict(build.args), "platform": architecture,
                               "dockerfile": dockerfile.read_text()}, sort_keys=True).encode())
     root = Path(build.context)
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode())
+    ignored = _dockerignore(root)
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if ignored(relative):
+            continue  # Docker never sends it: a stray __pycache__ must not make a new image tag
+        digest.update(relative.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")

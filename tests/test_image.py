@@ -46,3 +46,41 @@ def test_a_dockerfile_outside_the_context_counts(tmp_path, context):
     before = build_digest(build, "X86_64")
     outside.write_text("FROM scratch\nUSER 1000\n")
     assert build_digest(build, "X86_64") != before
+
+
+def test_files_dockerignore_excludes_do_not_change_the_tag(context):
+    (context / ".dockerignore").write_text("# build only what the image needs\n*\n!Dockerfile\n!app.txt\n")
+    build = BuildSettings(context=str(context))
+    before = build_digest(build, "X86_64")
+    (context / "__pycache__").mkdir()
+    (context / "__pycache__" / "x.pyc").write_bytes(b"\0stray")
+    (context / ".DS_Store").write_bytes(b"finder")
+    assert build_digest(build, "X86_64") == before
+    (context / "app.txt").write_text("v2")
+    assert build_digest(build, "X86_64") != before, "an included file still counts"
+
+
+def test_dockerignore_directory_patterns_and_reincludes(context):
+    (context / ".dockerignore").write_text("docs\n**/*.log\n!keep.log\n")
+    build = BuildSettings(context=str(context))
+    before = build_digest(build, "X86_64")
+    (context / "docs").mkdir()
+    (context / "docs" / "guide.md").write_text("x")
+    (context / "sub").mkdir()
+    (context / "sub" / "debug.log").write_text("x")
+    assert build_digest(build, "X86_64") == before
+    (context / "keep.log").write_text("x")
+    assert build_digest(build, "X86_64") != before
+
+
+def test_a_single_star_stays_within_one_directory_as_in_docker(context):
+    """`*.md` ignores README.md at the top only; docs/guide.md is sent, so it counts."""
+    (context / ".dockerignore").write_text("*.md\n")
+    (context / "docs").mkdir()
+    (context / "docs" / "guide.md").write_text("v1")
+    build = BuildSettings(context=str(context))
+    before = build_digest(build, "X86_64")
+    (context / "README.md").write_text("ignored")
+    assert build_digest(build, "X86_64") == before
+    (context / "docs" / "guide.md").write_text("v2")
+    assert build_digest(build, "X86_64") != before

@@ -188,9 +188,19 @@ def test_adding_a_service_never_renumbers_the_others():
     assert after["api"] < after["admin"] < after["web"], "host rules, then longer paths, then /*"
 
 
-def test_longer_path_prefixes_are_evaluated_first():
-    found = priorities({"v1": {**WEB, "pathPatterns": ["/api/*"]}, "v2": {**WEB, "pathPatterns": ["/api/v2/*"]}})
-    assert found["v2"] < found["v1"]
+@pytest.mark.parametrize("narrow, broad, services", [
+    ("v2", "v1", {"v1": {**WEB, "pathPatterns": ["/api/*"]}, "v2": {**WEB, "pathPatterns": ["/api/v2/*"]}}),
+    ("admin", "web", {"web": WEB, "admin": {**WEB, "pathPatterns": ["/*/admin"]}}),
+    ("api", "site", {"site": {**WEB, "hostHeaders": ["*.example.com"]},
+                     "api": {**WEB, "hostHeaders": ["api.example.com"]}}),
+    # A service that also claims /* is ranked by that broadest pattern.
+    ("api", "mixed", {"mixed": {**WEB, "pathPatterns": ["/api/v2/*", "/*"]},
+                      "api": {**WEB, "pathPatterns": ["/api/*"]}}),
+], ids=["longer-path", "more-literal-path", "literal-host", "broadest-pattern"])
+def test_narrower_routes_are_evaluated_before_broader_ones(narrow, broad, services):
+    found = priorities(services)
+    assert found[narrow] < found[broad]
+    assert all(1 <= p <= 50000 for p in found.values())
 
 
 def test_explicit_priority_is_kept():
