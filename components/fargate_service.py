@@ -70,6 +70,7 @@ class FargateService(pulumi.ComponentResource):
                                         else f"port {svc.port} from the load balancer only"))
 
         load_balancers = None
+        target_group = None
         alarms = None
         depends_on: list[pulumi.Resource] = []
         self.target_group_arn = None
@@ -129,7 +130,6 @@ class FargateService(pulumi.ComponentResource):
             load_balancers = [aws.ecs.ServiceLoadBalancerArgs(
                 target_group_arn=target_group.arn, container_name=CONTAINER_NAME, container_port=svc.port)]
             self.target_group_arn = target_group.arn
-            self._target_group_arn_suffix = target_group.arn_suffix
             if svc.rollback_alarm:
                 alarms = self._rollback_alarm(name, svc, lb, target_group)
 
@@ -165,7 +165,7 @@ class FargateService(pulumi.ComponentResource):
         )
 
         if svc.autoscaling:
-            self._autoscale(name, svc, args, service)
+            self._autoscale(name, svc, args, service, target_group)
 
         self.service_name = service.name
         self.task_definition_arn = defined.task_definition.arn
@@ -206,7 +206,8 @@ class FargateService(pulumi.ComponentResource):
         return aws.ecs.ServiceAlarmsArgs(alarm_names=[alarm.name], enable=True, rollback=True)
 
     def _autoscale(self, name: str, svc: ServiceSettings, args: FargateServiceArgs,
-                   service: aws.ecs.Service) -> None:
+                   service: aws.ecs.Service, target_group: aws.lb.TargetGroup | None) -> None:
+        """Target tracking on CPU, and on requests per target for a service behind the ALB."""
         scaling = svc.autoscaling
         child = pulumi.ResourceOptions(parent=self)
         target = aws.appautoscaling.Target(
@@ -230,7 +231,7 @@ class FargateService(pulumi.ComponentResource):
                                 # app/LB/ID/targetgroup/TG/ID: which target group's requests count.
                                 resource_label=pulumi.Output.concat(
                                     args.load_balancer.arn_suffix, "/",
-                                    self._target_group_arn_suffix))))
+                                    target_group.arn_suffix))))
         for metric, value, specification in metrics:
             aws.appautoscaling.Policy(
                 f"{name}-scale-{metric}",

@@ -73,9 +73,6 @@ class Rendering:
     def by_urn(self, urn: str) -> RenderedResource:
         return next(r for r in self.resources if r.urn == urn)
 
-    def children(self, parent: RenderedResource) -> list[RenderedResource]:
-        return [r for r in self.resources if r.parent == parent.urn]
-
 
 class DuplicateUrnError(Exception):
     """Two resources with one URN: the engine stops the deployment."""
