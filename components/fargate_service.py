@@ -64,19 +64,21 @@ class FargateService(pulumi.ComponentResource):
         self.image = defined.image
 
         # Workers admit nothing; web services add one ingress rule from the load balancer below.
-        security_group = egress_only_security_group(
+        task_network = egress_only_security_group(
             name, self, placement.vpc_id,
             f"Tasks of {svc.name}: " + ("no ingress (worker)" if svc.is_worker
                                         else f"port {svc.port} from the load balancer only"))
+        security_group = task_network.group
 
         load_balancers = None
         target_group = None
         alarms = None
-        depends_on: list[pulumi.Resource] = []
+        # Tasks start as soon as the service exists: it waits for the rules of their group.
+        depends_on: list[pulumi.Resource] = list(task_network.rules)
         self.target_group_arn = None
         if not svc.is_worker:
             lb = args.load_balancer
-            aws.vpc.SecurityGroupIngressRule(
+            ingress = aws.vpc.SecurityGroupIngressRule(
                 f"{name}-ingress-alb",
                 security_group_id=security_group.id,
                 referenced_security_group_id=lb.security_group_id,
@@ -84,7 +86,7 @@ class FargateService(pulumi.ComponentResource):
                 description="From the load balancer only",
                 opts=child,
             )
-            aws.vpc.SecurityGroupEgressRule(
+            alb_egress = aws.vpc.SecurityGroupEgressRule(
                 f"{name}-alb-to-tasks",
                 security_group_id=lb.security_group_id,
                 referenced_security_group_id=security_group.id,
@@ -125,8 +127,9 @@ class FargateService(pulumi.ComponentResource):
                 conditions=conditions,
                 opts=child,
             )
-            # ECS refuses a target group that no listener uses yet.
-            depends_on.append(rule)
+            # ECS refuses a target group that no listener uses yet; health checks need the
+            # load balancer's way in.
+            depends_on += [rule, ingress, alb_egress]
             load_balancers = [aws.ecs.ServiceLoadBalancerArgs(
                 target_group_arn=target_group.arn, container_name=CONTAINER_NAME, container_port=svc.port)]
             self.target_group_arn = target_group.arn

@@ -74,8 +74,8 @@ class ScheduledTask(pulumi.ComponentResource):
             task_definition_arn = defined.task_definition.arn
             role_arns = [defined.roles.execution_role_arn, defined.roles.task_role_arn]
 
-        security_group = egress_only_security_group(name, self, placement.vpc_id,
-                                                    f"Scheduled task {job.name}: no ingress")
+        task_network = egress_only_security_group(name, self, placement.vpc_id,
+                                                  f"Scheduled task {job.name}: no ingress")
 
         ctx = aws_context(self)
         scheduler_role = aws.iam.Role(
@@ -122,7 +122,7 @@ class ScheduledTask(pulumi.ComponentResource):
                             capacity_provider=job.capacity_provider, weight=1)],
                     network_configuration=aws.scheduler.ScheduleTargetEcsParametersNetworkConfigurationArgs(
                         subnets=placement.subnet_ids,
-                        security_groups=[security_group.id],
+                        security_groups=[task_network.group.id],
                         assign_public_ip=placement.assign_public_ip,
                     ),
                     enable_ecs_managed_tags=True,
@@ -130,7 +130,7 @@ class ScheduledTask(pulumi.ComponentResource):
                     propagate_tags="TASK_DEFINITION",
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_role, *task_network.rules]),
         )
         self.schedule_arn = schedule.arn
         self.task_definition_arn = task_definition_arn

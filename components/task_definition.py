@@ -126,12 +126,28 @@ def define_task(name: str, parent: pulumi.Resource, task: TaskSettings, placemen
                                    task_definition=task_definition)
 
 
+@dataclass
+class TaskSecurityGroup:
+    """A task security group and the rules that give it its traffic."""
+
+    group: aws.ec2.SecurityGroup
+    rules: list[pulumi.Resource]
+    """What a service or schedule that starts tasks must wait for: the provider removes a new
+    group's default allow-all egress, so a task started before the egress rule exists cannot
+    pull its image or write logs."""
+
+
+# EC2 accepts only a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$* in security group (rule)
+# descriptions (no apostrophe); the pack's aws-api-constraints rule checks every description.
+TASK_EGRESS_DESCRIPTION = "Outbound to ECR, CloudWatch Logs, Secrets Manager and the AWS APIs of the task"
+
+
 def egress_only_security_group(name: str, parent: pulumi.Resource, vpc_id: pulumi.Input[str],
-                               description: str) -> aws.ec2.SecurityGroup:
+                               description: str) -> TaskSecurityGroup:
     """A task security group with no ingress and all outbound traffic (ECR, logs, AWS APIs)."""
     child = pulumi.ResourceOptions(parent=parent)
     group = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=vpc_id, description=description, opts=child)
-    aws.vpc.SecurityGroupEgressRule(
+    egress = aws.vpc.SecurityGroupEgressRule(
         f"{name}-egress", security_group_id=group.id, ip_protocol="-1", cidr_ipv4="0.0.0.0/0",
-        description="Outbound: image pulls, logs, secrets and the task's own calls", opts=child)
-    return group
+        description=TASK_EGRESS_DESCRIPTION, opts=child)
+    return TaskSecurityGroup(group=group, rules=[egress])

@@ -10,6 +10,7 @@ plumbing, and the secrets the execution role reads are never readable by the app
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,19 @@ import pulumi_aws as aws
 from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_trust_policy
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
+# The execution role's trust exactly as AWS documents it (Amazon ECS task execution IAM role,
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
+# AWS documents the confused-deputy conditions for the task role only; when ECS assumes the
+# execution role to pull the image it may supply no aws:SourceArn, and a condition it does not
+# satisfy makes every task fail with "unable to assume the role".
+EXECUTION_ROLE_TRUST = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": ECS_TASKS_PRINCIPAL},
+        "Action": "sts:AssumeRole",
+    }],
+})
 EXECUTION_POLICY_ARN_SUFFIX = "iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 # What the SSM agent inside the task needs for `aws ecs execute-command`.
 ECS_EXEC_ACTIONS = [
@@ -83,13 +97,12 @@ class TaskRoles(pulumi.ComponentResource):
     def __init__(self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{TOKEN_PREFIX}TaskRoles", name, None, opts)
         ctx = aws_context(self)
-        trust = service_trust_policy(ECS_TASKS_PRINCIPAL, ctx, source_arn_service="ecs")
         child = pulumi.ResourceOptions(parent=self)
 
         execution = aws.iam.Role(
             f"{name}-execution",
             description="ECS task execution role: pulls the image, writes logs, injects secrets",
-            assume_role_policy=trust,
+            assume_role_policy=EXECUTION_ROLE_TRUST,
             opts=child,
         )
         aws.iam.RolePolicyAttachment(
@@ -110,7 +123,9 @@ class TaskRoles(pulumi.ComponentResource):
         task = aws.iam.Role(
             f"{name}-task",
             description="ECS task role: the application's own AWS permissions",
-            assume_role_policy=trust,
+            # The app's identity: only ECS acting for this account's tasks may assume it
+            # (aws:SourceAccount and aws:SourceArn, as AWS documents for task roles).
+            assume_role_policy=service_trust_policy(ECS_TASKS_PRINCIPAL, ctx, source_arn_service="ecs"),
             opts=child,
         )
         if args.task_role_statements:

@@ -119,11 +119,6 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
      lambda: changed(props_of(rendering("prod"), LB, "alb-lb"), dropInvalidHeaderFields=False)),
     ("alb-deletion-protection", LB, "alb-lb", lambda: rendering("prod"),
      lambda: props_of(rendering("dev"), LB, "alb-lb")),
-    ("iam-ecs-trust-scoped", ROLE, "api-roles-task", lambda: rendering("prod"),
-     lambda: (lambda p: changed(p, assumeRolePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
-         {**json.loads(p["assumeRolePolicy"])["Statement"][0],
-          "Principal": {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]}}]})))(
-         props_of(rendering("prod"), ROLE, "api-roles-task"))),
     ("iam-no-wildcard-admin", ROLE_POLICY, "api-roles-task-app", lambda: rendering("prod"),
      lambda: props_of(rendering("prod", services={"api": {"taskRoleStatements": [
          {"Effect": "Allow", "Action": "*", "Resource": "*"}]}}), ROLE_POLICY, "api-roles-task-app")),
@@ -170,7 +165,33 @@ def test_task_ingress_stack_rule_on_the_rendered_stack():
     assert stack_violations("sg-task-ingress-from-alb-only", stack_of(prod, extra=[open_rule]))
 
 
+def test_trust_stack_rule_on_the_rendered_stack():
+    """Task roles carry the scope, execution roles AWS's documented trust: both pass; a task
+    role that loses its conditions, or trusts a second principal, fails."""
+    prod = rendering("prod")
+    assert stack_violations("iam-ecs-trust-scoped", stack_of(prod)) == []
+
+    def task_role_trust(statement_change):
+        def change(resource):
+            if resource[0] == ROLE and resource[1] == "api-roles-task":
+                props = copy.deepcopy(resource[2])
+                trust = json.loads(props["assumeRolePolicy"])
+                trust["Statement"][0] = statement_change(trust["Statement"][0])
+                props["assumeRolePolicy"] = json.dumps(trust)
+                return (resource[0], resource[1], props)
+            return resource
+        return [change(r) for r in stack_of(prod)]
+
+    unscoped = task_role_trust(lambda s: {k: v for k, v in s.items() if k != "Condition"})
+    [violation] = stack_violations("iam-ecs-trust-scoped", unscoped)
+    assert violation.urn.endswith("::api-roles-task"), violation
+    shared = task_role_trust(lambda s: {**s, "Principal": {"Service": ["ecs-tasks.amazonaws.com",
+                                                                       "ec2.amazonaws.com"]}})
+    assert stack_violations("iam-ecs-trust-scoped", shared)
+
+
 def test_every_rule_of_the_pack_is_exercised_here():
     covered = {case[0] for case in RESOURCE_CASES} | {
-        "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only"}
+        "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only",
+        "iam-ecs-trust-scoped"}
     assert covered == set(POLICIES_BY_NAME)

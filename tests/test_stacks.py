@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -66,15 +67,26 @@ def roles_of(rendering, service):
 
 
 @pytest.mark.parametrize("service", ["api", "worker"])
-def test_both_roles_trust_only_ecs_tasks_in_this_account(prod, service):
-    for role in roles_of(prod, service):
-        trust = json.loads(role.inputs["assumeRolePolicy"])
-        [statement] = trust["Statement"]
-        assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}, role.urn
-        assert statement["Action"] == "sts:AssumeRole", role.urn
-        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}, role.urn
-        assert statement["Condition"]["ArnLike"] == {
-            "aws:SourceArn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:*"}, role.urn
+def test_task_role_trusts_only_ecs_tasks_in_this_account(prod, service):
+    _, task = roles_of(prod, service)
+    [statement] = json.loads(task.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}, task.urn
+    assert statement["Action"] == "sts:AssumeRole", task.urn
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}, task.urn
+    assert statement["Condition"]["ArnLike"] == {
+        "aws:SourceArn": f"arn:aws:ecs:us-east-1:{ACCOUNT}:*"}, task.urn
+
+
+@pytest.mark.parametrize("service", ["api", "worker"])
+def test_execution_role_trust_is_exactly_what_aws_documents(prod, service):
+    """AWS's task execution role trust has no conditions; an aws:SourceArn that ECS does not
+    supply when it pulls the image makes every task fail with 'unable to assume the role'."""
+    execution, _ = roles_of(prod, service)
+    assert json.loads(execution.inputs["assumeRolePolicy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}],
+    }, execution.urn
 
 
 def test_execution_and_task_roles_are_distinct_and_wired_correctly(prod):
@@ -401,3 +413,34 @@ def test_services_wait_for_capacity_providers_and_tasks_for_their_role_policies(
         assert grants
         for grant in grants:
             assert grant.urn in task_definition.dependencies, f"{task_definition.urn} before {grant.urn}"
+
+
+SECURITY_GROUP_RULES = (EGRESS, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_tasks_start_only_once_their_security_group_rules_exist(stack, dev, prod):
+    """The provider strips a new group's default egress: a service or schedule created before
+    the egress rule starts tasks that cannot pull their image or write logs, and a web task
+    that the ALB cannot reach fails its health checks."""
+    rendering = {"dev": dev, "prod": prod}[stack]
+    starters = rendering.of_type(SERVICE) + rendering.of_type("aws:scheduler/schedule:Schedule")
+    assert starters
+    for starter in starters:
+        groups = (starter.inputs.get("networkConfiguration")
+                  or starter.inputs["target"]["ecsParameters"]["networkConfiguration"])["securityGroups"]
+        rules = [r for r in rendering.resources if r.type in SECURITY_GROUP_RULES
+                 and (r.inputs["securityGroupId"] in groups or r.inputs.get("referencedSecurityGroupId") in groups)]
+        assert any(r.type == EGRESS and r.inputs["securityGroupId"] in groups for r in rules), starter.urn
+        for rule in rules:
+            assert rule.urn in starter.dependencies, f"{starter.urn} does not wait for {rule.urn}"
+
+
+def test_every_security_group_description_is_in_ec2s_character_set(dev, prod):
+    """EC2 refuses descriptions with characters outside a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$*
+    (the apostrophe of "task's" stopped both stacks from deploying)."""
+    allowed = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+    for rendering in (dev, prod):
+        for resource in rendering.resources:
+            if resource.type in (*SECURITY_GROUP_RULES, "aws:ec2/securityGroup:SecurityGroup"):
+                assert allowed.match(resource.inputs.get("description", "")), resource.urn

@@ -8,30 +8,46 @@ from policy_testkit import (
     ADMIN,
     COMPLIANT_SAMPLES,
     READ_SECRET,
+    REGION,
     ecs_trust_policy,
     policy_document,
     role,
+    stack_violations,
     violations,
 )
+from pulumi_policy.proxy import UnknownValueError
+
+from ecs_fargate_rules import POLICIES_BY_NAME
+from ecs_fargate_rules.evaluation import UNKNOWN, evaluate, policy_resource, stack_args, urn_for
 
 from ecs_fargate_rules._common import (
     IAM_POLICY,
     IAM_ROLE,
     IAM_ROLE_POLICY,
     IAM_ROLE_POLICY_ATTACHMENT,
+    TASK_DEFINITION,
 )
 
 TRUST = "iam-ecs-trust-scoped"
 ADMIN_RULE = "iam-no-wildcard-admin"
 
 
+def trust_violations(trust: str, *others, config=None, role_name: str = "web-task") -> list[str]:
+    """What the stack rule reports for one role (plus other resources of the stack)."""
+    stack = [(IAM_ROLE, role_name, role(name=role_name, arn=f"arn:aws:iam::{ACCOUNT}:role/{role_name}",
+                                        assumeRolePolicy=trust)), *others]
+    found = stack_violations(TRUST, stack, config)
+    assert all(v.urn == urn_for(IAM_ROLE, role_name) for v in found), found
+    return [v.message for v in found]
+
+
 def test_scoped_ecs_trust_passes():
-    assert violations(TRUST, IAM_ROLE, role()) == []
+    assert trust_violations(ecs_trust_policy()) == []
 
 
 def test_roles_for_other_services_are_not_ecs_task_roles():
     trust = policy_document({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
-    assert violations(TRUST, IAM_ROLE, role(assumeRolePolicy=trust)) == []
+    assert trust_violations(trust) == []
 
 
 @pytest.mark.parametrize("principal, shown", [
@@ -41,8 +57,9 @@ def test_roles_for_other_services_are_not_ecs_task_roles():
     ({"Service": "ecs-tasks.amazonaws.com", "AWS": "*"}, "'*' (anyone)"),
 ])
 def test_ecs_trust_shared_with_other_principals_fails(principal, shown):
-    [message] = violations(TRUST, IAM_ROLE, role(assumeRolePolicy=ecs_trust_policy(Principal=principal)))
+    [message] = trust_violations(ecs_trust_policy(Principal=principal))
     assert f"lets {shown} assume this ECS task role" in message
+    assert message.startswith("role web-task: ")
 
 
 def test_a_second_statement_trusting_everyone_fails():
@@ -50,32 +67,99 @@ def test_a_second_statement_trusting_everyone_fails():
     trust["Statement"].append({"Sid": "Anyone", "Effect": "Allow", "Principal": "*",
                                "Action": "sts:AssumeRole",
                                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}})
-    [message] = violations(TRUST, IAM_ROLE, role(assumeRolePolicy=json.dumps(trust)))
+    [message] = trust_violations(json.dumps(trust))
     assert "statement Anyone lets '*' (anyone)" in message
 
 
 def test_deny_statements_do_not_count_as_trust():
     trust = json.loads(ecs_trust_policy())
     trust["Statement"].append({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
-    assert violations(TRUST, IAM_ROLE, role(assumeRolePolicy=json.dumps(trust))) == []
+    assert trust_violations(json.dumps(trust)) == []
 
 
-def test_trust_without_source_account_condition():
-    props = role(assumeRolePolicy=ecs_trust_policy(Condition=None))
-    [message] = violations(TRUST, IAM_ROLE, props)
-    assert "no aws:SourceAccount condition" in message
-    assert violations(TRUST, IAM_ROLE, props, {"requireSourceAccountCondition": False}) == []
+UNSCOPED = ecs_trust_policy(Condition=None)
+
+
+def task_definition_using(*, task_role: str | None = None, execution_role: str | None = None):
+    props = {"family": "web", "containerDefinitions": "[]"}
+    if task_role:
+        props["taskRoleArn"] = f"arn:aws:iam::{ACCOUNT}:role/{task_role}"
+    if execution_role:
+        props["executionRoleArn"] = f"arn:aws:iam::{ACCOUNT}:role/{execution_role}"
+    return (TASK_DEFINITION, "web", props)
+
+
+def test_a_task_role_without_a_scope_condition_fails():
+    [message] = trust_violations(UNSCOPED, task_definition_using(task_role="web-task"))
+    assert "neither an aws:SourceAccount nor an aws:SourceArn condition" in message
+    assert trust_violations(UNSCOPED, task_definition_using(task_role="web-task"),
+                            config={"requireScopeCondition": False}) == []
+
+
+def test_a_role_no_task_definition_names_is_judged_as_a_task_role():
+    [message] = trust_violations(UNSCOPED)
+    assert "confused deputy" in message
+
+
+@pytest.mark.parametrize("condition", [
+    {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+    {"ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"}},
+    {"ArnLike": {"AWS:SOURCEARN": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"}},
+])
+def test_either_condition_key_scopes_a_task_role(condition):
+    trust = ecs_trust_policy(Condition=condition)
+    assert trust_violations(trust, task_definition_using(task_role="web-task")) == []
+
+
+def test_the_execution_roles_documented_trust_passes():
+    """AWS documents the execution role's trust without conditions; it must not be flagged."""
+    used_as_execution = task_definition_using(execution_role="web-execution", task_role="other")
+    assert trust_violations(UNSCOPED, used_as_execution, role_name="web-execution") == []
+    attached = (IAM_ROLE_POLICY_ATTACHMENT, "web-execution-managed", {
+        "role": "web-execution",
+        "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"})
+    assert trust_violations(UNSCOPED, attached, role_name="web-execution") == []
+    managed = (IAM_ROLE, "web-execution", role(
+        name="web-execution", assumeRolePolicy=UNSCOPED,
+        managedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]))
+    assert stack_violations(TRUST, [managed]) == []
+
+
+def test_a_role_used_as_both_task_and_execution_role_needs_the_scope():
+    both = task_definition_using(execution_role="web-task", task_role="web-task")
+    [message] = trust_violations(UNSCOPED, both)
+    assert "of this task role" in message
+
+
+def test_a_first_preview_finds_the_task_role_through_property_dependencies():
+    """Before the roles exist their ARNs are unknown; the engine still says which role the task
+    definition's taskRoleArn comes from."""
+    unscoped = policy_resource(IAM_ROLE, {"name": UNKNOWN, "arn": UNKNOWN, "assumeRolePolicy": UNSCOPED},
+                               name="web-task")
+    documented = policy_resource(IAM_ROLE, {"name": UNKNOWN, "arn": UNKNOWN, "assumeRolePolicy": UNSCOPED},
+                                 name="web-execution")
+    task_definition = policy_resource(TASK_DEFINITION, {"family": "web", "taskRoleArn": UNKNOWN,
+                                                        "executionRoleArn": UNKNOWN}, name="web")
+    task_definition.property_dependencies = {"taskRoleArn": [unscoped], "executionRoleArn": [documented]}
+    found = evaluate(POLICIES_BY_NAME[TRUST], stack_args([unscoped, documented, task_definition]))
+    assert [v.urn for v in found] == [unscoped.urn], found
+
+
+def test_an_unknown_trust_policy_is_not_a_pass():
+    pending = policy_resource(IAM_ROLE, {"name": "web-task", "assumeRolePolicy": UNKNOWN}, name="web-task")
+    with pytest.raises(UnknownValueError):
+        evaluate(POLICIES_BY_NAME[TRUST], stack_args([pending]))
 
 
 def test_not_principal_fails():
     trust = json.loads(ecs_trust_policy())
     trust["Statement"][0]["NotPrincipal"] = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
-    [message] = violations(TRUST, IAM_ROLE, role(assumeRolePolicy=json.dumps(trust)))
+    [message] = trust_violations(json.dumps(trust))
     assert "NotPrincipal" in message
 
 
 def test_invalid_trust_policy_json_is_reported():
-    [message] = violations(TRUST, IAM_ROLE, role(assumeRolePolicy="{"))
+    [message] = trust_violations("{")
     assert "assumeRolePolicy is not valid JSON" in message
 
 
