@@ -56,7 +56,7 @@ EXPECTED = {
     "iam-no-wildcard-admin": "mandatory",
     "logs-retention-set": "mandatory",
 }
-STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only"}
+STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped"}
 
 
 def test_the_pack_has_exactly_the_specified_policies_and_default_levels():
