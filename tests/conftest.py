@@ -36,8 +36,17 @@ def dev() -> Rendering:
 
 
 @pytest.fixture(scope="session")
+def staging() -> Rendering:
+    return render_stack("staging")
+
+
+@pytest.fixture(scope="session")
 def prod() -> Rendering:
     return render_stack("prod")
+
+
+SHIPPED_STACKS = ("dev", "staging", "prod")
+"""Every Pulumi.<stack>.yaml of the repository (a test keeps this list complete)."""
 
 
 def container(task_definition) -> dict:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from aws_shapes import validation_errors
-from conftest import render_config
+from conftest import SHIPPED_STACKS, render_config
 
 TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
 
@@ -33,7 +33,7 @@ def test_a_malformed_container_definition_is_caught():
     assert any("unknownField" in e for e in errors)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_shipped_task_definition_is_a_valid_request(stack, request):
     rendering = request.getfixturevalue(stack)
     task_definitions = rendering.of_type(TASK_DEF)

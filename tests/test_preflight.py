@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SHIPPED_STACKS
 from preflight.__main__ import main
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy-program"
@@ -49,7 +49,7 @@ def violations(document: dict, policy: str) -> list[dict]:
     return [v for v in document["violations"] if v["policy"] == policy]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
 @pytest.mark.parametrize("preview", [False, True])
 def test_shipped_stacks_have_no_mandatory_violation(capsys, stack, preview):
     code, document = preflight(capsys, "--stack", stack, "--cwd", str(ROOT), *(["--preview"] if preview else []))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import children_of_type, container
+from conftest import ROOT, SHIPPED_STACKS, children_of_type, container
 
 ACCOUNT = "123456789012"
 ECR = "aws:ecr/repository:Repository"
@@ -372,7 +372,7 @@ def test_scheduler_role_may_run_only_that_family_and_pass_only_its_roles(prod):
 
 # -- Stack-wide -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_resource_is_inside_a_component_with_the_tagging_provider(stack, request):
     rendering = request.getfixturevalue(stack)
     provider = rendering.one("pulumi:providers:aws")
@@ -418,12 +418,12 @@ def test_services_wait_for_capacity_providers_and_tasks_for_their_role_policies(
 SECURITY_GROUP_RULES = (EGRESS, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_tasks_start_only_once_their_security_group_rules_exist(stack, dev, prod):
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_tasks_start_only_once_their_security_group_rules_exist(stack, request):
     """The provider strips a new group's default egress: a service or schedule created before
     the egress rule starts tasks that cannot pull their image or write logs, and a web task
     that the ALB cannot reach fails its health checks."""
-    rendering = {"dev": dev, "prod": prod}[stack]
+    rendering = request.getfixturevalue(stack)
     starters = rendering.of_type(SERVICE) + rendering.of_type("aws:scheduler/schedule:Schedule")
     assert starters
     for starter in starters:
@@ -436,11 +436,15 @@ def test_tasks_start_only_once_their_security_group_rules_exist(stack, dev, prod
             assert rule.urn in starter.dependencies, f"{starter.urn} does not wait for {rule.urn}"
 
 
-def test_every_security_group_description_is_in_ec2s_character_set(dev, prod):
+def test_every_security_group_description_is_in_ec2s_character_set(request):
     """EC2 refuses descriptions with characters outside a-zA-Z0-9, space and ._-:/()#,@[]+=&;{}!$*
     (the apostrophe of "task's" stopped both stacks from deploying)."""
     allowed = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
-    for rendering in (dev, prod):
+    for rendering in map(request.getfixturevalue, SHIPPED_STACKS):
         for resource in rendering.resources:
             if resource.type in (*SECURITY_GROUP_RULES, "aws:ec2/securityGroup:SecurityGroup"):
                 assert allowed.match(resource.inputs.get("description", "")), resource.urn
+
+
+def test_shipped_stacks_are_all_tested():
+    assert {p.name for p in ROOT.glob("Pulumi.*.yaml")} == {f"Pulumi.{s}.yaml" for s in SHIPPED_STACKS}
