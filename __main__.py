@@ -55,6 +55,7 @@ if cfg.needs_load_balancer:
     ), opts)
     pulumi.export("url", load_balancer.url)
     pulumi.export("loadBalancerDnsName", load_balancer.dns_name)
+    pulumi.export("loadBalancerZoneId", load_balancer.zone_id)
 
 placement = Placement(
     cluster_arn=cluster.arn,

@@ -45,6 +45,8 @@ class LoadBalancer(pulumi.ComponentResource):
     arn_suffix: pulumi.Output[str]
     """`app/NAME/ID`, the dimension CloudWatch and request-count autoscaling use."""
     dns_name: pulumi.Output[str]
+    zone_id: pulumi.Output[str]
+    """The ALB's canonical hosted zone, for a Route 53 alias record to `dns_name`."""
     url: pulumi.Output[str]
     """`https://DNS` with a certificate, `http://DNS` without."""
     security_group_id: pulumi.Output[str]
@@ -126,12 +128,14 @@ class LoadBalancer(pulumi.ComponentResource):
         self.arn = balancer.arn
         self.arn_suffix = balancer.arn_suffix
         self.dns_name = balancer.dns_name
+        self.zone_id = balancer.zone_id
         self.url = pulumi.Output.concat("https://" if https else "http://", balancer.dns_name)
         self.security_group_id = security_group.id
         self.listener_arn = main.arn
         self.register_outputs({
             "arn": self.arn,
             "dnsName": self.dns_name,
+            "zoneId": self.zone_id,
             "url": self.url,
             "securityGroupId": self.security_group_id,
             "listenerArn": self.listener_arn,

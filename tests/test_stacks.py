@@ -391,6 +391,10 @@ def test_exports_name_what_a_user_needs(prod):
     assert exports["repositoryUrl"].startswith(f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/")
     assert set(exports["services"]) == {"api", "worker"}
     assert exports["services"]["api"]["logGroupName"] == "/ecs/ecs-fargate-prod-api"
+    # What a DNS record for your own domain needs (docs/operations.md): an alias to the ALB.
+    balancer = prod.one("aws:lb/loadBalancer:LoadBalancer")
+    assert (exports["loadBalancerDnsName"], exports["loadBalancerZoneId"]) == (
+        balancer.outputs["dnsName"], balancer.outputs["zoneId"])
 
 
 def test_repository_url_known_before_deploy_is_the_repositorys_own(prod):

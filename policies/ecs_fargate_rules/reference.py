@@ -1,4 +1,4 @@
-"""The policy reference table for the README, generated from the rules and the config files.
+"""The policy reference table of docs/policies.md, generated from the rules and the config files.
 
     python -c "import sys; sys.path[:0] = ['policies']; \\
                from ecs_fargate_rules.reference import markdown_table; print(markdown_table())"
@@ -93,7 +93,7 @@ def readme_table(readme: str) -> str:
 
 
 def update_readme(path: Path) -> bool:
-    """Rewrite the README's table from the rules; True when it changed."""
+    """Rewrite the table in a markdown file from the rules; True when it changed."""
     readme = path.read_text()
     current = readme_table(readme)
     table = markdown_table()
@@ -107,5 +107,6 @@ def update_readme(path: Path) -> bool:
 if __name__ == "__main__":
     import sys
 
-    changed = update_readme(Path(sys.argv[1]) if len(sys.argv) > 1 else PACK_DIR.parent / "README.md")
-    print("README policy table updated" if changed else "README policy table already up to date")
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else PACK_DIR.parent / "docs" / "policies.md"
+    changed = update_readme(path)
+    print(f"{path} policy table updated" if changed else f"{path} policy table already up to date")

@@ -1,4 +1,4 @@
-"""The README's policy reference table."""
+"""The policy reference table in docs/policies.md."""
 
 import policy_testkit  # noqa: F401 - makes the pack's rules importable
 
@@ -36,11 +36,11 @@ def test_rows_show_description_rationale_types_and_config_overrides():
         assert rows[policy.name][-1] == policy.rationale
 
 
-def test_readme_table_is_generated_from_the_rules():
-    """The README must say what is enforced: regenerate it with `make policy-table`."""
+def test_docs_table_is_generated_from_the_rules():
+    """The docs must say what is enforced: regenerate the table with `make policy-table`."""
     from pathlib import Path
 
     from ecs_fargate_rules.reference import readme_table
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert readme_table(readme) == markdown_table(), "README policy table is stale: run `make policy-table`"
+    page = (Path(__file__).resolve().parents[2] / "docs" / "policies.md").read_text()
+    assert readme_table(page) == markdown_table(), "docs/policies.md policy table is stale: run `make policy-table`"
