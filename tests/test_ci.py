@@ -51,3 +51,11 @@ def test_deploy_targets_explain_a_missing_pulumi_cli(tmp_path):
     assert result.returncode != 0
     assert "The Pulumi CLI is not installed" in result.stdout + result.stderr
     assert "pulumi login --local" in result.stdout + result.stderr
+
+
+def test_every_shipped_stack_is_judged_offline_in_ci():
+    from conftest import SHIPPED_STACKS
+
+    [step] = [s for s in steps("test") if "make preflight" in s.get("run", "")]
+    judged = re.findall(r"make preflight STACK=([a-z0-9-]+)", step["run"])
+    assert sorted(judged) == sorted(SHIPPED_STACKS)
