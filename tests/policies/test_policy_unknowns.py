@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from policy_testkit import (
     COMPLIANT_SAMPLES,
+    POLICY_PACK,
     analyze,
     cluster,
     compliant_network_stack,
@@ -92,6 +94,8 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
 CONFIG = {"ecs-image-allowed-registries": {"allowedRegistries": ["docker.io/library/"]}}
 # As a `--policy-pack-config` file would put it: every rule mandatory, and the config above.
 EVERYTHING_MANDATORY = {"all": ("mandatory", {}), **{name: (None, values) for name, values in CONFIG.items()}}
+# The pack reports the version of PulumiPolicy.yaml, as the CLI does.
+PACK_VERSION = yaml.load((POLICY_PACK / "PulumiPolicy.yaml").read_text(), Loader=yaml.BaseLoader)["version"]
 
 
 def _run(policy_name: str, resources: list[tuple[str, dict[str, Any]]]) -> list:
@@ -121,7 +125,7 @@ def test_engine_gets_an_advisory_cannot_run_note_even_for_mandatory_rules(policy
     found = [d for d in analyze(resources, EVERYTHING_MANDATORY) if d.policy == policy_name]
     assert [(d.enforcement_level, d.skipped) for d in found] == [("advisory", True)]
     assert found[0].message.startswith(
-        f"can't run policy '{policy_name}' from policy pack 'ecs-fargate@v0.0.1' during preview: ")
+        f"can't run policy '{policy_name}' from policy pack 'ecs-fargate@v{PACK_VERSION}' during preview: ")
 
 
 def test_unknown_execution_role_counts_as_set():
