@@ -11,7 +11,6 @@ in the policy pack, so that dev can still do what prod must not.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import ipaddress
 import json
 import os
@@ -258,6 +257,8 @@ class Settings:
     """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
     except `defaultTags`, which is part of `default_tags`."""
     aws_provider_default_tags: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """Deployable, but worth a look (a listener rule priority that depends on another service)."""
 
     @property
     def default_tags(self) -> dict[str, str]:
@@ -283,9 +284,17 @@ _MISSING = object()
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.warnings: list[str] = []
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def show(self, path: str, value: Any) -> str:
+        """A value as an error message quotes it."""
+        return _describe(value)
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict:
         """A mapping whose keys are all in `allowed` (None: any string keys)."""
@@ -804,49 +813,125 @@ def _literal_characters(pattern: str) -> int:
     return len(re.sub(r"[*?]", "", pattern))
 
 
-def default_priority(service: ServiceSettings) -> int:
-    """A listener rule priority from the service's own routing, so adding or removing another
-    service never renumbers it (ALB would refuse the concurrent swap with PriorityInUse).
+# Listener rule priorities (ALB: 1..50000, lower is evaluated first). Derived ones fill
+# 1000..48069, so an explicit priority below 1000 or above 48069 is never in their way.
+_PRIORITY_BASE = 1000
+_PRIORITY_LEVELS = 30
+"""Specificity levels per band: literal characters of the broadest path pattern, 1 to 30+."""
+_PRIORITY_SLOTS = 523
+"""Slots per level; a prime, so the slot hash below separates names one character apart."""
+_PRIORITY_BAND = _PRIORITY_LEVELS * _PRIORITY_SLOTS
+_SLOT_MULTIPLIER = 31
 
-    Lower is evaluated first. Bands: literal host headers (0..14999), then host headers with
-    wildcards (15000..29999), then path-only rules (30000..44999). Within a band, a service is
-    ranked by its least specific path pattern (fewest literal characters), since that is the
-    broadest traffic it claims: `/api/v2/*` before `/api/*` before `/*/admin`-style patterns
-    before `/*`. The last two digits come from the name, so equal shapes rarely collide; a
-    collision is reported, asking for an explicit priority.
-    """
+
+def _route_key(service: ServiceSettings) -> tuple[frozenset, frozenset]:
+    """What a rule matches: path patterns are case-sensitive, host names are not."""
+    return frozenset(service.path_patterns), frozenset(h.lower() for h in service.host_headers)
+
+
+def _priority_level(service: ServiceSettings) -> int:
+    """The first priority of the service's band and specificity level."""
     if not service.host_headers:
-        band = 30000
+        band = 2
     elif any(ch in host for host in service.host_headers for ch in "*?"):
-        band = 15000
+        band = 1
     else:
         band = 0
-    broadest = min((_literal_characters(p) for p in service.path_patterns), default=0)
-    name_digits = int(hashlib.sha256(service.name.encode()).hexdigest(), 16) % 100
-    return band + (149 - min(broadest, 149)) * 100 + name_digits
+    broadest = min((_literal_characters(p) for p in service.path_patterns), default=1)
+    level = max(1, min(broadest, _PRIORITY_LEVELS))
+    return _PRIORITY_BASE + band * _PRIORITY_BAND + (_PRIORITY_LEVELS - level) * _PRIORITY_SLOTS
+
+
+def _name_slot(name: str) -> int:
+    """A position-weighted sum of the name's characters modulo a prime (Horner's rule)."""
+    slot = 0
+    for char in name:
+        slot = (slot * _SLOT_MULTIPLIER + ord(char)) % _PRIORITY_SLOTS
+    return slot
+
+
+def default_priority(service: ServiceSettings) -> int:
+    """The listener rule priority a service gets when it sets none and nothing else claims it.
+
+    Order (lower is evaluated first): literal host headers, then wildcard host headers, then
+    path-only rules; within each band, by the service's broadest path pattern, more literal
+    characters first (`/api/v2/*` before `/api/*` before `/*`). A pattern nested in another
+    always has more literal characters than it, so a narrower rule is never shadowed by a
+    broader one. Patterns of 30 or more literal characters share the top level.
+
+    The priority is a pure function of the service's own name and routing, so adding or
+    removing another service never moves it: ALB refuses two rules with one priority, and
+    Pulumi creates and updates before it deletes, so a rule that moved to a freed priority
+    would fail with PriorityInUse. The slot within a level comes from the *name*, not the
+    routing: renaming a service replaces its rule, and the replacement is created while the
+    old rule still holds its priority, so it needs a different one (a routing hash would give
+    the same); a routing change keeps the slot and is an in-place update.
+
+    Collisions: each level has 523 slots. The slot is a position-weighted sum of the name's
+    characters modulo that prime, so names one character apart (web-a, web-b) or numbered
+    with two digits (api10 .. api99) never share one; other names behave like a random hash,
+    two names in one level colliding with probability about 1/523 (k services in one level:
+    about k*k/1046). A collision is resolved by `_assign_priorities`, the one case where a
+    priority depends on another service.
+    """
+    return _priority_level(service) + _name_slot(service.name)
+
+
+def _assign_priorities(c: _Checker, services: list[ServiceSettings]) -> dict[str, int]:
+    """Explicit priorities first (unique or an error), then each service's default priority;
+    where two defaults (or a default and an explicit one) collide, the first name in sort
+    order keeps it and the others take the next slot of their level no service claims.
+
+    A probed priority depends on the other service: if that one is removed or renamed, the
+    probed one moves back, which ALB refuses while the old rule exists. The warning says so
+    and which explicit priority pins it.
+    """
+    taken: dict[int, str] = {}
+    for service in services:
+        if service.priority:
+            if service.priority in taken:
+                c.fail(f"services.{service.name}.priority",
+                       f"{c.show(f'services.{service.name}.priority', service.priority)} is already used by "
+                       f"services.{taken[service.priority]}; listener rule priorities must be unique")
+            taken.setdefault(service.priority, service.name)
+    derived = sorted((default_priority(s), s.name) for s in services if not s.priority)
+    claimed = {priority for priority, _ in derived} | set(taken)
+    result = {name: priority for priority, name in taken.items()}
+    probed = []
+    for priority, name in derived:
+        if priority not in taken:
+            taken[priority] = name
+            result[name] = priority
+        else:
+            probed.append((priority, name))
+    for wanted, name in probed:
+        level = wanted - (wanted - _PRIORITY_BASE) % _PRIORITY_SLOTS
+        candidates = [level + (wanted - level + step) % _PRIORITY_SLOTS for step in range(1, _PRIORITY_SLOTS)]
+        free = next((p for p in candidates if p not in claimed and p not in taken), None)
+        if free is None:
+            c.fail(f"services.{name}.priority", "no free listener rule priority at this service's specificity; "
+                                                "set priority explicitly")
+            continue
+        taken[free] = name
+        result[name] = free
+        c.warn(f"services.{name}.priority: {wanted} is also the priority of services.{taken[wanted]}, so this "
+               f"rule uses {free}, which changes if services.{taken[wanted]} is removed or renamed; "
+               f"set priority: {free} to pin it")
+    return result
 
 
 def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
-    """Fill in default priorities; reject equal priorities and two services with the same routing."""
-    by_priority: dict[int, str] = {}
+    """Fill in priorities; reject two services with the same routing (one would never be reached)."""
+    web = [s for s in services.values() if not s.is_worker]
     by_route: dict[tuple, str] = {}
-    result = {}
-    for service in services.values():
-        if not service.is_worker:
-            if not service.priority:
-                service = replace(service, priority=default_priority(service))
-            if service.priority in by_priority:
-                c.fail(f"services.{service.name}.priority",
-                       f"{service.priority} is already used by services.{by_priority[service.priority]}; "
-                       "listener rule priorities must be unique (set priority explicitly)")
-            by_priority[service.priority] = service.name
-            route = (tuple(sorted(service.path_patterns)), tuple(sorted(service.host_headers)))
-            if route in by_route:
-                c.fail(f"services.{service.name}", f"routes the same requests as services.{by_route[route]} "
-                                                   "(pathPatterns/hostHeaders), so one would never be reached")
-            by_route[route] = service.name
-        result[service.name] = service
-    return result
+    for service in web:
+        route = _route_key(service)
+        if route in by_route:
+            c.fail(f"services.{service.name}", f"routes the same requests as services.{by_route[route]} "
+                                               "(pathPatterns/hostHeaders), so one would never be reached")
+        by_route.setdefault(route, service.name)
+    assigned = _assign_priorities(c, web)
+    return {name: replace(s, priority=assigned[name]) if name in assigned else s for name, s in services.items()}
 
 
 def _timezone(c: _Checker, data: Mapping, path: str) -> str:
@@ -1009,6 +1094,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         tags=tags,
         aws_provider=aws_provider,
         aws_provider_default_tags=provider_default_tags,
+        warnings=tuple(c.warnings),
     )
 
 
@@ -1035,10 +1121,13 @@ def _namespace_config(namespace: str) -> dict[str, Any]:
 
 def load() -> Settings:
     """Read this stack's config from the Pulumi engine and validate it."""
-    return parse(
+    loaded = parse(
         _namespace_config(NAMESPACE),
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         region=pulumi.Config("aws").get("region"),
         aws_config=_namespace_config("aws"),
     )
+    for warning in loaded.warnings:
+        pulumi.log.warn(warning)
+    return loaded

@@ -247,3 +247,66 @@ def test_fargate_sizes_match_the_documented_table():
     assert settings.FARGATE_SIZES[4096][-1] == 30720
     assert settings.FARGATE_SIZES[8192] == tuple(range(16384, 61441, 4096))
     assert settings.FARGATE_SIZES[16384][0] == 32768 and settings.FARGATE_SIZES[16384][-1] == 122880
+
+
+# -- Listener rule priorities at scale ------------------------------------------------------
+
+FIFTY = {f"api{i}": {**WEB, "pathPatterns": [f"/api{i}/*"]} for i in range(50)}
+
+
+def test_fifty_services_with_distinct_routes_render_with_unique_ordered_priorities():
+    rendering = render_config({"ecs-fargate:environment": "dev", "ecs-fargate:services": FIFTY})
+    rules = {r.name.removesuffix("-rule"): r for r in rendering.resources if r.type == "aws:lb/listenerRule:ListenerRule"}
+    assert len(rules) == 50
+    found = {name: rule.inputs["priority"] for name, rule in rules.items()}
+    assert len(set(found.values())) == 50, "ALB refuses two rules with one priority"
+    assert all(1 <= p <= 50000 for p in found.values())
+    # /api10/* .. /api49/* have one more literal character than /api0/* .. /api9/*.
+    assert max(found[f"api{i}"] for i in range(10, 50)) < min(found[f"api{i}"] for i in range(10)), found
+
+
+def test_removing_or_adding_a_service_leaves_every_other_priority_unchanged():
+    """Pulumi updates before it deletes: a priority that moves because another service came or
+    went would be refused by ALB (PriorityInUse) while the other rule still holds it."""
+    before = priorities(FIFTY)
+    for removed in FIFTY:
+        after = priorities({name: svc for name, svc in FIFTY.items() if name != removed})
+        assert after == {name: p for name, p in before.items() if name != removed}, f"removing {removed}"
+    for added in ({"api50": {**WEB, "pathPatterns": ["/api50/*"]}}, {"admin": {**WEB, "pathPatterns": ["/admin/*"]}},
+                  {"site": {**WEB, "hostHeaders": ["www.example.com"]}}):
+        after = priorities({**FIFTY, **added})
+        assert {name: after[name] for name in FIFTY} == before, f"adding {added}"
+
+
+def test_a_renamed_service_gets_a_new_priority_so_the_replacement_rule_can_be_created():
+    """Renaming replaces the rule: the new one is created while the old one still exists."""
+    before = priorities({"web": WEB, "api": {**WEB, "pathPatterns": ["/api/*"]}})
+    after = priorities({"web": WEB, "backend": {**WEB, "pathPatterns": ["/api/*"]}})
+    assert after["web"] == before["web"] and after["backend"] != before["api"]
+
+
+def test_identical_routing_is_an_error_naming_both_services_even_in_another_order():
+    found = problems(valid(services={
+        "a1": {**WEB, "pathPatterns": ["/a/*", "/b/*"], "hostHeaders": ["Example.com"]},
+        "b1": {**WEB, "pathPatterns": ["/b/*", "/a/*", "/a/*"], "hostHeaders": ["example.com"]}}))
+    assert found == ["services.b1: routes the same requests as services.a1 (pathPatterns/hostHeaders), "
+                     "so one would never be reached"]
+
+
+def test_explicit_priorities_win_and_derived_ones_step_around_them():
+    derived = priorities({"web": WEB})["web"]
+    found = priorities({"web": WEB, "api": {**WEB, "pathPatterns": ["/api/*"], "priority": derived}})
+    assert found["api"] == derived and found["web"] != derived
+
+
+def test_a_rare_slot_collision_is_resolved_and_reported_as_a_priority_to_pin():
+    # These two names share a slot (their characters differ by 17*31 - 4 = 523).
+    services = {"xaae": {**WEB, "pathPatterns": ["/aa/*"]}, "xara": {**WEB, "pathPatterns": ["/bb/*"]}}
+    assert settings._name_slot("xaae") == settings._name_slot("xara")
+    parsed = parse(valid(services=services), project="p", stack="s", region="us-east-1")
+    found = {s.name: s.priority for s in parsed.services}
+    alone = priorities({"xaae": services["xaae"]})["xaae"]
+    assert found["xaae"] == alone and found["xara"] == alone + 1
+    assert parsed.warnings == (f"services.xara.priority: {alone} is also the priority of services.xaae, so this "
+                               f"rule uses {alone + 1}, which changes if services.xaae is removed or renamed; "
+                               f"set priority: {alone + 1} to pin it",)
