@@ -56,8 +56,9 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     16384: _memory_steps(32768, 122880, 8192),
 }
 
-# Target group names are at most 32 characters: NAME-tg plus Pulumi's 8-character suffix.
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}[a-z0-9]$")
+# Our own shape for service and job names; how long one may be follows from the AWS names
+# derived from it (see `derived_names`).
+_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # Docker image reference grammar (distribution/reference), simplified but strict enough to
 # reject what ECS would fail to pull: [registry[:port]/]path[:tag][@sha256:digest].
@@ -743,10 +744,138 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSett
 
 def _check_name(c: _Checker, path: str, name: str) -> None:
     if not _NAME.match(name):
-        c.fail(path, "names are 2 to 21 lowercase letters, digits and -, starting with a letter "
-                     "(AWS target group names, which embed it, stop at 32 characters)")
+        c.fail(path, "names are lowercase letters, digits and -, at least 2 characters, starting with a "
+                     "letter and ending with a letter or digit")
     elif name in RESERVED_NAMES:
         c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
+
+
+@dataclass(frozen=True)
+class _NameRule:
+    """How AWS constrains one kind of name (from the API reference of the action that takes it)."""
+
+    service: str
+    noun: str
+    """Plural, as in "EC2 refuses <security group names> starting with sg-"."""
+    max_length: int
+    allowed: re.Pattern
+    allowed_text: str
+    min_length: int = 1
+    refused_prefixes: tuple[str, ...] = ()
+
+    def problem(self, what: str, name: str, base_length: int | None = None) -> str | None:
+        """Why AWS would refuse `name` for the `what`; `base_length`: of the part the user chose."""
+        named = f"the {what} would be named '{name}'"
+        for prefix in self.refused_prefixes:
+            if name.startswith(prefix):
+                return f"{named}; {self.service} refuses {self.noun} starting with {prefix}"
+        if not self.min_length <= len(name) <= self.max_length:
+            limit = (f"are {self.min_length} to {self.max_length} characters" if self.min_length > 1
+                     else f"are at most {self.max_length} characters")
+            budget = "" if base_length is None else \
+                f", so this name can have at most {self.max_length - (len(name) - base_length)}"
+            return f"{named} ({len(name)} characters); {self.service} {self.noun} {limit}{budget}"
+        if not self.allowed.match(name):
+            return f"{named}; {self.service} {self.noun} allow only {self.allowed_text}"
+        return None
+
+
+# Pulumi autonames a resource NAME-xxxxxxx (7 random hex characters) unless it sets a name.
+_AUTONAME = "-xxxxxxx"
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
+_NAME_RULES = {
+    # EC2 CreateSecurityGroup GroupName
+    "security group": _NameRule("EC2", "security group names", 255,
+                                re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+$"),
+                                "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*", refused_prefixes=("sg-",)),
+    # ELBv2 CreateTargetGroup Name
+    "target group": _NameRule("ELB", "target group names", 32, re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"),
+                              "letters, digits and -, not at either end", refused_prefixes=("internal-",)),
+    # IAM CreateRole RoleName, PutRolePolicy PolicyName
+    "role": _NameRule("IAM", "role names", 64, _IAM_NAME, "letters, digits and +=,.@_-"),
+    "inline policy": _NameRule("IAM", "inline policy names", 128, _IAM_NAME, "letters, digits and +=,.@_-"),
+    # CloudWatch Logs CreateLogGroup logGroupName
+    "log group": _NameRule("CloudWatch Logs", "log group names", 512, re.compile(r"^[.\-_/#A-Za-z0-9]+$"),
+                           "letters, digits and ._-/#"),
+    # ECS RegisterTaskDefinition family, CreateService serviceName
+    "family": _NameRule("ECS", "task definition families", 255, re.compile(r"^[A-Za-z0-9_-]+$"),
+                        "letters, digits, - and _"),
+    "ecs service": _NameRule("ECS", "service names", 255, re.compile(r"^[A-Za-z0-9_-]+$"), "letters, digits, - and _"),
+    # EventBridge Scheduler CreateSchedule Name
+    "schedule": _NameRule("EventBridge Scheduler", "schedule names", 64, re.compile(r"^[0-9a-zA-Z\-_.]+$"),
+                          "letters, digits and -_."),
+    # CloudWatch PutMetricAlarm AlarmName, Application Auto Scaling PutScalingPolicy PolicyName
+    "alarm": _NameRule("CloudWatch", "alarm names", 255, re.compile(r"^[^\x00-\x1f\x7f]+$"), "printable characters"),
+    "scaling policy": _NameRule("Application Auto Scaling", "policy names", 256, re.compile(r"^[^\x00-\x1f\x7f]+$"),
+                                "printable characters"),
+    # Docker / ECR image tags
+    "image tag": _NameRule("ECR", "image tags", 128, _TAG, "letters, digits and _.-, not starting with . or -"),
+    # ECR CreateRepository repositoryName
+    "repository": _NameRule("ECR", "repository names", 256, re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"),
+                            "lowercase letters, digits and single ._- between them", min_length=2),
+}
+# What the components build from a service or job name NAME (FAMILY is PROJECT-STACK-NAME):
+# (scope, what, template, rule). Scopes: task (its own task definition), service, web (a
+# service with a port), job. tests/test_settings.py renders every one and compares.
+_DERIVED_NAMES = (
+    ("web", "target group", "{name}-tg" + _AUTONAME, "target group"),
+    ("task", "task execution role", "{name}-roles-execution" + _AUTONAME, "role"),
+    ("task", "task role", "{name}-roles-task" + _AUTONAME, "role"),
+    ("job", "scheduler role", "{name}-scheduler" + _AUTONAME, "role"),
+    ("job", "schedule", "{name}-schedule" + _AUTONAME, "schedule"),
+    ("task", "execution role's secrets policy", "{name}-roles-execution-secrets" + _AUTONAME, "inline policy"),
+    ("task", "task role's policy", "{name}-roles-task-app" + _AUTONAME, "inline policy"),
+    ("task", "task role's ECS Exec policy", "{name}-roles-task-exec" + _AUTONAME, "inline policy"),
+    ("job", "scheduler role's policy", "{name}-scheduler-run" + _AUTONAME, "inline policy"),
+    ("task", "image tag", "{name}-" + "x" * 16, "image tag"),
+    ("service", "task security group", "{name}-sg" + _AUTONAME, "security group"),
+    ("job", "task security group", "{name}-sg" + _AUTONAME, "security group"),
+    ("service", "ECS service", "{name}-service" + _AUTONAME, "ecs service"),
+    ("web", "rollback alarm", "{name}-5xx" + _AUTONAME, "alarm"),
+    ("service", "CPU scaling policy", "{name}-scale-cpu" + _AUTONAME, "scaling policy"),
+    ("web", "request scaling policy", "{name}-scale-requests" + _AUTONAME, "scaling policy"),
+    ("task", "task definition family", "{family}", "family"),
+    ("task", "log group", "/ecs/{family}", "log group"),
+)
+
+
+def _derived(project: str, stack: str, name: str, *, web: bool, own_task: bool, job: bool
+             ) -> list[tuple[str, str, _NameRule, bool]]:
+    """(what, physical name, rule, whether only the name varies) for a service or job name."""
+    scopes = {"task"} if own_task else set()
+    scopes |= {"job"} if job else {"service"} | ({"web"} if web else set())
+    family = f"{project}-{stack}-{name}"
+    return [(what, template.format(name=name, family=family), _NAME_RULES[rule], "{family}" not in template)
+            for scope, what, template, rule in _DERIVED_NAMES if scope in scopes]
+
+
+def derived_names(project: str, stack: str, name: str, *, web: bool, own_task: bool, job: bool
+                  ) -> list[tuple[str, str]]:
+    """(what, physical name) of every AWS name the components derive from a service or job name;
+    autonames with their 7 random characters as x."""
+    return [(what, physical) for what, physical, _, _ in
+            _derived(project, stack, name, web=web, own_task=own_task, job=job)]
+
+
+def _check_derived_names(c: _Checker, path: str, project: str, stack: str, name: str, family_ok: bool, *,
+                         web: bool, own_task: bool, job: bool) -> None:
+    """Every derived name AWS would refuse; of those too long, only the tightest limit.
+
+    Without `family_ok` (project or stack already refused) names that embed them are skipped.
+    """
+    too_long = []
+    for what, physical, rule, name_only in _derived(project, stack, name, web=web, own_task=own_task, job=job):
+        if not (name_only or family_ok):
+            continue
+        problem = rule.problem(what, physical, len(name) if name_only else None)
+        if problem is None:
+            continue
+        if len(physical) > rule.max_length:
+            too_long.append((rule.max_length - (len(physical) - len(name)), problem))
+        else:
+            c.fail(path, problem)
+    if too_long:
+        c.fail(path, min(too_long)[1])
 
 
 def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSettings | None:
@@ -1041,6 +1170,9 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         if not re.match(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", value.lower()):
             c.fail(what, f"'{value}' cannot name AWS resources (the ECR repository PROJECT-STACK and task "
                          "definition families): use letters, digits, single - or _ between them")
+    family_ok = not c.problems
+    if family_ok and (problem := _NAME_RULES["repository"].problem("ECR repository", f"{project}-{stack}".lower())):
+        c.fail("stack", problem)
     c.mapping(raw, "", TOP_LEVEL_KEYS)
     environment = c.string(raw, "environment", "", choices=ENVIRONMENTS)
     if "environment" not in raw:
@@ -1072,6 +1204,15 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         task = _scheduled_task(c, str(name), value, services)
         if task:
             scheduled.append(task)
+
+    for service in services.values():
+        if _NAME.match(service.name):
+            _check_derived_names(c, f"services.{service.name}", project, stack, service.name, family_ok,
+                                 web=not service.is_worker, own_task=True, job=False)
+    for job in scheduled:
+        if _NAME.match(job.name):
+            _check_derived_names(c, f"scheduledTasks.{job.name}", project, stack, job.name, family_ok,
+                                 web=False, own_task=job.task is not None, job=True)
 
     tags = c.string_map(raw, "tags", "", lambda k: None if 0 < len(k) <= 128 and not k.startswith("aws:")
                         else "tag keys are 1 to 128 characters and must not start with aws:")

@@ -56,7 +56,7 @@ def valid(**overrides) -> dict:
      "services.web.autoscaling.minCount", "required"),
     (valid(services={"w": {"image": "busybox:1", "autoscaling": {"minCount": 1, "maxCount": 2,
                                                                  "requestsPerTarget": 100}}}),
-     "services.w", "names are 2 to 21"),
+     "services.w", "names are lowercase letters, digits and -, at least 2 characters"),
     (valid(services={"worker": {"image": "busybox:1", "healthCheckPath": "/h"}}),
      "services.worker.healthCheckPath", "only applies to a service with a port"),
     (valid(services={"web": {**WEB, "pathPatterns": ["api/*"]}}), "services.web.pathPatterns[0]",
@@ -103,7 +103,8 @@ def valid(**overrides) -> dict:
      "required"),
     (valid(services={"jobs": {"image": "busybox:1", "rollbackAlarm": {"targetErrorsPerMinute": 5}}}),
      "services.jobs.rollbackAlarm", "only applies to a service with a port"),
-    (valid(services={"a-very-long-service-name": WEB}), "services.a-very-long-service-name", "2 to 21"),
+    (valid(services={"a-very-long-service-name": WEB}), "services.a-very-long-service-name",
+     "ELB target group names are at most 32 characters, so this name can have at most 21"),
     (valid(services={"web": {**WEB, "pathPatterns": ["/a(b)"]}}), "services.web.pathPatterns[0]", "ALB path"),
     (valid(services={"web": {**WEB, "writablePaths": ["/a.b", "/a-b"]}}), "services.web.writablePaths[1]",
      "same volume as '/a.b'"),
@@ -310,3 +311,82 @@ def test_a_rare_slot_collision_is_resolved_and_reported_as_a_priority_to_pin():
     assert parsed.warnings == (f"services.xara.priority: {alone} is also the priority of services.xaae, so this "
                                f"rule uses {alone + 1}, which changes if services.xaae is removed or renamed; "
                                f"set priority: {alone + 1} to pin it",)
+
+
+# -- Names AWS derives from a service or job name ---------------------------------------------
+
+JOB = {"service": "web", "schedule": "rate(1 day)"}
+
+
+@pytest.mark.parametrize("raw, key, message", [
+    (valid(services={"sg": WEB}), "services.sg",
+     "the task security group would be named 'sg-sg-xxxxxxx'; EC2 refuses security group names starting with sg-"),
+    (valid(services={"web": WEB, "sg-api": {"image": "busybox:1"}}), "services.sg-api",
+     "the task security group would be named 'sg-api-sg-xxxxxxx'; EC2 refuses security group names starting with sg-"),
+    (valid(scheduledTasks={"sg": JOB}), "scheduledTasks.sg",
+     "the task security group would be named 'sg-sg-xxxxxxx'; EC2 refuses security group names starting with sg-"),
+    (valid(services={"internal-api": WEB}), "services.internal-api",
+     "the target group would be named 'internal-api-tg-xxxxxxx'; ELB refuses target group names starting with internal-"),
+    (valid(services={"a-very-long-service-nm": WEB}), "services.a-very-long-service-nm",
+     "the target group would be named 'a-very-long-service-nm-tg-xxxxxxx' (33 characters); ELB target group "
+     "names are at most 32 characters, so this name can have at most 21"),
+    (valid(services={"web": WEB, "a-worker-with-a-forty-one-character-name1": {"image": "busybox:1"}}),
+     "services.a-worker-with-a-forty-one-character-name1",
+     "the task execution role would be named 'a-worker-with-a-forty-one-character-name1-roles-execution-xxxxxxx' "
+     "(65 characters); IAM role names are at most 64 characters, so this name can have at most 40"),
+    (valid(scheduledTasks={"a-job-reusing-a-service-with-a-very-long-name-x": JOB}),
+     "scheduledTasks.a-job-reusing-a-service-with-a-very-long-name-x",
+     "the scheduler role would be named 'a-job-reusing-a-service-with-a-very-long-name-x-scheduler-xxxxxxx' "
+     "(65 characters); IAM role names are at most 64 characters, so this name can have at most 46"),
+])
+def test_names_aws_would_refuse_are_reported_with_the_aws_rule(raw, key, message):
+    found = [p for p in problems(raw) if p.startswith(f"{key}: ")]
+    assert found == [f"{key}: {message}"]
+
+
+def test_a_worker_may_have_a_longer_name_than_a_web_service():
+    parse(valid(services={"web": WEB, "a-worker-with-twenty-nine-chars": {"image": "busybox:1"}}),
+          project="p", stack="s", region="us-east-1")
+
+
+def test_project_and_stack_too_long_for_the_repository_and_the_task_families():
+    with pytest.raises(SettingsError) as caught:
+        parse(valid(), project="p" * 150, stack="s" * 110, region="us-east-1")
+    found = caught.value.problems
+    assert any(p.startswith("stack: the ECR repository would be named 'ppp") and "(261 characters); ECR repository "
+               "names are 2 to 256 characters" in p for p in found), found
+    assert any(p.startswith("services.web: the task definition family would be named 'ppp") and "(265 characters)"
+               in p for p in found), found
+
+
+def test_the_name_rules_cover_every_name_the_components_derive():
+    """Render a service and jobs that create every optional resource, and check each physical name
+    built from their names against what settings predicts (and so validates)."""
+    import re
+
+    web = {"build": "./app", "port": 80, "secrets": {"DB": "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
+           "taskRoleStatements": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+           "enableExecuteCommand": True, "readonlyRootFilesystem": False, "rollbackAlarm": {"targetErrorsPerMinute": 5},
+           "autoscaling": {"minCount": 1, "maxCount": 2, "requestsPerTarget": 100}}
+    jobs = {"own": {"build": "./app", "schedule": "rate(1 day)", "secrets": web["secrets"],
+                    "taskRoleStatements": web["taskRoleStatements"], "enableExecuteCommand": True,
+                    "readonlyRootFilesystem": False},
+            "reuse": {"service": "svc", "schedule": "rate(1 day)"}}
+    rendering = render_config({"ecs-fargate:environment": "dev", "ecs-fargate:services": {"svc": web},
+                               "ecs-fargate:scheduledTasks": jobs}, stack="names")
+    predicted = {
+        "svc": set(settings.derived_names("ecs-fargate", "names", "svc", web=True, own_task=True, job=False)),
+        "own": set(settings.derived_names("ecs-fargate", "names", "own", web=False, own_task=True, job=True)),
+        "reuse": set(settings.derived_names("ecs-fargate", "names", "reuse", web=False, own_task=False, job=True)),
+    }
+    for owner, names in predicted.items():
+        rendered = set()
+        for resource in rendering.resources:
+            if not resource.custom or not resource.name.startswith(f"{owner}-"):
+                continue
+            outputs = resource.outputs or {}
+            for value in [outputs.get("name"), outputs.get("family"), *(resource.inputs.get("tags") or [])]:
+                if isinstance(value, str) and value:
+                    value = value.rsplit(":", 1)[-1] if resource.type.startswith("docker-build") else value
+                    rendered.add(re.sub(r"-[0-9a-f]{7}$", "-xxxxxxx", re.sub(r"-[0-9a-f]{16}$", "-" + "x" * 16, value)))
+        assert rendered == {name for _, name in names}, (owner, rendered ^ {name for _, name in names})
