@@ -75,9 +75,6 @@ _SECRET_ARN = re.compile(
 )
 _CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:\d{12}|\*)?:.+$|^\*$")
-# EventBridge Scheduler: cron has six fields (minutes hours day-of-month month day-of-week year).
-_SCHEDULE = re.compile(r"^(?:cron\(\S+(?: \S+){5}\)|rate\([1-9]\d* (?:minute|minutes|hour|hours|day|days)\)"
-                       r"|at\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\))$")
 # The characters ALB path patterns allow (plus the * and ? wildcards).
 _PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
 _HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
@@ -93,6 +90,15 @@ class SettingsError(pulumi.RunError):
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"Invalid stack configuration ({count}); nothing was deployed:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why a value is refused, said about it without quoting it ("is not a CIDR block"), so the
+    message stays safe for a secret; `detail` may quote parts of it and is left out for one."""
+
+    reason: str
+    detail: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,6 +303,10 @@ class _Checker:
         """A value as an error message quotes it."""
         return _describe(value)
 
+    def reject(self, path: str, value: Any, invalid: Invalid) -> None:
+        detail = f" ({invalid.detail})" if invalid.detail else ""
+        self.fail(path, f"{self.show(path, value)} {invalid.reason}{detail}")
+
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict:
         """A mapping whose keys are all in `allowed` (None: any string keys)."""
         if value is None or value is _MISSING:
@@ -346,7 +356,8 @@ class _Checker:
 
     def string(self, data: Mapping, key: str, path: str, default: str | None = None,
                pattern: re.Pattern | None = None, expected: str = "",
-               choices: tuple[str, ...] | None = None) -> str | None:
+               choices: tuple[str, ...] | None = None,
+               check: Callable[[str], Invalid | None] | None = None) -> str | None:
         value = data.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
@@ -359,6 +370,9 @@ class _Checker:
             return default
         if pattern is not None and not pattern.match(value):
             self.fail(where, f"'{value}' is not {expected}")
+            return default
+        if check is not None and (invalid := check(value)):
+            self.reject(where, value, invalid)
             return default
         return value
 
@@ -1063,6 +1077,117 @@ def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, Serv
     return {name: replace(s, priority=assigned[name]) if name in assigned else s for name, s in services.items()}
 
 
+# EventBridge Scheduler schedule expressions (Scheduler User Guide, "Schedule types"):
+# cron(minutes hours day-of-month month day-of-week year), rate(value unit), at(date-time).
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+@dataclass(frozen=True)
+class _CronField:
+    name: str
+    verb: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+    special: str = ""
+    """Wildcards besides , - * /: ? L W (day-of-month), ? L # (day-of-week)."""
+
+    def describe(self) -> str:
+        values = f"{self.low}-{self.high}" + (f" or {self.names[0]}-{self.names[-1]}" if self.names else "")
+        wildcards = ", - * " + "".join(f"{w} " for w in self.special if w == "?") + "/" + \
+            "".join(f" {w}" for w in self.special if w != "?")
+        return f"{self.name} {self.verb} {values} with {wildcards}"
+
+
+_CRON_FIELDS = (
+    _CronField("minutes", "are", 0, 59),
+    _CronField("hours", "are", 0, 23),
+    _CronField("day-of-month", "is", 1, 31, special="?LW"),
+    _CronField("month", "is", 1, 12, _MONTHS),
+    _CronField("day-of-week", "is", 1, 7, _WEEKDAYS, special="?L#"),
+    _CronField("year", "is", 1970, 2199),
+)
+_CRON_EXAMPLE = "e.g. cron(0 3 * * ? *) for 03:00 every day"
+
+
+def _cron_value(field: _CronField, text: str) -> int | None:
+    if text.upper() in field.names:
+        return field.names.index(text.upper()) + 1
+    if text.isdigit() and field.low <= int(text) <= field.high:
+        return int(text)
+    return None
+
+
+def _cron_field_ok(field: _CronField, text: str) -> bool:
+    """One field: a list of values, ranges and increments, or one of its special forms alone."""
+    if text == "?" or text == "L":
+        return text in field.special
+    if "W" in field.special and (text == "LW" or (text.endswith("W") and _cron_value(field, text[:-1]))):
+        return True
+    if "L" in field.special and "#" in field.special and text.endswith("L") and _cron_value(field, text[:-1]):
+        return True
+    if "#" in field.special and "#" in text:
+        day, _, nth = text.partition("#")
+        return _cron_value(field, day) is not None and nth in ("1", "2", "3", "4", "5")
+    for item in text.split(","):
+        start, slash, step = item.partition("/")
+        if slash and not (step.isdigit() and 1 <= int(step) <= field.high - field.low + 1):
+            return False
+        if start == "*":
+            continue
+        low, dash, high = start.partition("-")
+        if _cron_value(field, low) is None or (dash and _cron_value(field, high) is None):
+            return False
+    return True
+
+
+def _cron_error(body: str) -> Invalid | None:
+    fields = body.split()
+    if len(fields) != 6:
+        return Invalid("is not an EventBridge Scheduler cron expression: cron has six fields (minutes hours "
+                       f"day-of-month month day-of-week year), not {len(fields)}; {_CRON_EXAMPLE}")
+    for cron_field, text in zip(_CRON_FIELDS, fields, strict=True):
+        if not _cron_field_ok(cron_field, text):
+            return Invalid(f"is not an EventBridge Scheduler cron expression: {cron_field.describe()}", f"got {text}")
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return Invalid("is not an EventBridge Scheduler cron expression: use ? in exactly one of day-of-month "
+                       f"and day-of-week (the other says which days); {_CRON_EXAMPLE}")
+    return None
+
+
+def _schedule_error(expression: str) -> Invalid | None:
+    import datetime
+
+    if match := re.fullmatch(r"cron\((.*)\)", expression):
+        return _cron_error(match[1])
+    if match := re.fullmatch(r"rate\((\S+) (\S+)\)", expression):
+        value, unit = match.groups()
+        if not re.fullmatch(r"[1-9][0-9]*", value):
+            return Invalid("is not an EventBridge Scheduler rate expression: the value is a positive whole number, "
+                           "e.g. rate(5 minutes)")
+        if unit.rstrip("s") not in ("minute", "hour", "day"):
+            return Invalid("is not an EventBridge Scheduler rate expression: the unit is minute(s), hour(s) or day(s)")
+        singular = unit.rstrip("s")
+        if value == "1" and unit != singular:
+            return Invalid(f"is not an EventBridge Scheduler rate expression: write rate(1 {singular}): "
+                           "the unit is singular for 1")
+        if value != "1" and unit == singular:
+            return Invalid(f"is not an EventBridge Scheduler rate expression: write rate({value} {singular}s): "
+                           "the unit is plural above 1")
+        return None
+    if match := re.fullmatch(r"at\((.*)\)", expression):
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", match[1]):
+            return Invalid("is not an EventBridge Scheduler one-time expression: at(yyyy-mm-ddThh:mm:ss), "
+                           "e.g. at(2030-01-01T00:00:00)")
+        try:
+            datetime.datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return Invalid("is not an EventBridge Scheduler one-time expression: not a real date and time")
+        return None
+    return Invalid("is not a schedule expression: cron(0 3 * * ? *), rate(1 hour) or at(2030-01-01T00:00:00)")
+
+
 def _timezone(c: _Checker, data: Mapping, path: str) -> str:
     import zoneinfo
 
@@ -1085,8 +1210,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     data = c.mapping(raw, path, _SCHEDULED_KEYS)
     if not isinstance(raw, Mapping):
         return None
-    schedule = c.string(data, "schedule", path, pattern=_SCHEDULE,
-                        expected="a schedule expression: cron(0 3 * * ? *), rate(1 hour) or at(2030-01-01T00:00:00)")
+    schedule = c.string(data, "schedule", path, check=_schedule_error)
     if "schedule" not in data:
         c.fail(f"{path}.schedule", "required: cron(...), rate(...) or at(...)")
     service = c.string(data, "service", path)

@@ -114,7 +114,7 @@ def valid(**overrides) -> dict:
     (valid(scheduledTasks={"job": {"service": "web", "schedule": "cron(0 3 * * *)"}}),
      "scheduledTasks.job.schedule", "cron(0 3 * * ? *)"),
     (valid(scheduledTasks={"job": {"service": "web", "schedule": "rate(0 minutes)"}}),
-     "scheduledTasks.job.schedule", "a schedule expression"),
+     "scheduledTasks.job.schedule", "a positive whole number"),
     (valid(scheduledTasks={"job": {"service": "web", "schedule": "rate(1 day)", "timezone": "Europe/Berln"}}),
      "scheduledTasks.job.timezone", "did you mean 'Europe/Berlin'"),
     (valid(services={"web": {**WEB, "enableExecuteCommand": True}}), "services.web.enableExecuteCommand",
@@ -390,3 +390,51 @@ def test_the_name_rules_cover_every_name_the_components_derive():
                     value = value.rsplit(":", 1)[-1] if resource.type.startswith("docker-build") else value
                     rendered.add(re.sub(r"-[0-9a-f]{7}$", "-xxxxxxx", re.sub(r"-[0-9a-f]{16}$", "-" + "x" * 16, value)))
         assert rendered == {name for _, name in names}, (owner, rendered ^ {name for _, name in names})
+
+
+# -- EventBridge Scheduler expressions -------------------------------------------------------
+
+@pytest.mark.parametrize("expression", [
+    "cron(0 3 * * ? *)", "cron(0/15 8-17 ? * MON-FRI *)", "cron(0 0 L * ? *)", "cron(0 9 ? * 2#1 *)",
+    "cron(0 12 15W * ? 2030)", "cron(0 10 ? * 6L 2029-2032)", "cron(0 8 1 JAN,JUL ? *)", "cron(5,35 */2 ? * sun *)",
+    "cron(0 0 LW * ? *)", "cron(59 23 31 12 ? 2199)", "cron(0 0 1 1 ? 1970)",
+    "rate(1 minute)", "rate(1 hour)", "rate(2 hours)", "rate(5 minutes)", "rate(1 day)", "rate(30 days)",
+    "at(2030-02-28T00:00:00)", "at(2028-02-29T23:59:59)",
+])
+def test_schedule_expressions_eventbridge_scheduler_accepts(expression):
+    parse(valid(scheduledTasks={"job": {"service": "web", "schedule": expression}}),
+          project="p", stack="s", region="us-east-1")
+
+
+@pytest.mark.parametrize("expression, hint", [
+    ("cron(0 3 * * * *)", "use ? in exactly one of day-of-month and day-of-week"),
+    ("cron(0 3 ? * ? *)", "use ? in exactly one of day-of-month and day-of-week"),
+    ("cron(0 3 * *)", "cron has six fields (minutes hours day-of-month month day-of-week year), not 4"),
+    ("cron(0 3 * * ? * *)", "not 7"),
+    ("cron(60 3 * * ? *)", "minutes are 0-59"),
+    ("cron(0 24 * * ? *)", "hours are 0-23"),
+    ("cron(0 3 32 * ? *)", "day-of-month is 1-31"),
+    ("cron(0 3 0 * ? *)", "day-of-month is 1-31"),
+    ("cron(0 3 * 13 ? *)", "month is 1-12 or JAN-DEC"),
+    ("cron(0 3 ? * 8 *)", "day-of-week is 1-7 or SUN-SAT"),
+    ("cron(0 3 ? * 2#6 *)", "day-of-week is 1-7 or SUN-SAT"),
+    ("cron(0 3 * * ? 1969)", "year is 1970-2199"),
+    ("cron(0 3W * * ? *)", "hours are 0-23 with , - * /"),
+    ("cron(0 3 2#1 * ? *)", "day-of-month is 1-31 with , - * ? / L W"),
+    ("cron(0 3 * L ? *)", "month is 1-12 or JAN-DEC with , - * /"),
+    ("cron(*/0 3 * * ? *)", "minutes are 0-59"),
+    ("cron(0 3 * * ? *", "cron(0 3 * * ? *), rate(1 hour) or at(2030-01-01T00:00:00)"),
+    ("rate(1 hours)", "rate(1 hour): the unit is singular for 1"),
+    ("rate(2 hour)", "rate(2 hours): the unit is plural above 1"),
+    ("rate(0 minutes)", "a positive whole number"),
+    ("rate(-5 minutes)", "a positive whole number"),
+    ("rate(1 week)", "minute(s), hour(s) or day(s)"),
+    ("at(2030-02-30T00:00:00)", "not a real date and time"),
+    ("at(2030-01-01 00:00:00)", "at(yyyy-mm-ddThh:mm:ss)"),
+    ("at(2030-01-01T24:00:00)", "not a real date and time"),
+])
+def test_schedule_expressions_eventbridge_scheduler_refuses(expression, hint):
+    found = [p for p in problems(valid(scheduledTasks={"job": {"service": "web", "schedule": expression}}))
+             if p.startswith("scheduledTasks.job.schedule: ")]
+    assert len(found) == 1 and hint in found[0], found
+    assert found[0].startswith(f"scheduledTasks.job.schedule: '{expression}' ")
