@@ -73,7 +73,8 @@ _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
     r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)$"
 )
-_CERT_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+_CERT_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/"
+                       r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:\d{12}|\*)?:.+$|^\*$")
 # The characters ALB path patterns allow (plus the * and ? wildcards).
 _PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
@@ -377,7 +378,7 @@ class _Checker:
         return value
 
     def string_list(self, data: Mapping, key: str, path: str,
-                    check: Callable[[str], str | None] | None = None,
+                    check: Callable[[str], Invalid | None] | None = None,
                     min_items: int = 0) -> tuple[str, ...]:
         value = data.get(key, _MISSING)
         if value is _MISSING or value is None:
@@ -391,14 +392,13 @@ class _Checker:
         if len(value) < min_items:
             self.fail(where, f"expected at least {min_items} item(s), got {len(value)}")
         for index, item in enumerate(value):
-            error = check(item) if check else None
-            if error:
-                self.fail(f"{where}[{index}]", error)
+            if check and (invalid := check(item)):
+                self.reject(f"{where}[{index}]", item, invalid)
         return tuple(value)
 
     def string_map(self, data: Mapping, key: str, path: str,
                    check_key: Callable[[str], str | None],
-                   check_value: Callable[[str], str | None] | None = None) -> dict[str, str]:
+                   check_value: Callable[[str], Invalid | None] | None = None) -> dict[str, str]:
         where = _join(path, key)
         raw = data.get(key)
         if raw is None:
@@ -416,9 +416,8 @@ class _Checker:
                 self.fail(f"{where}.{name}", f"expected a string, got {_describe(value)}")
                 continue
             value = str(value)
-            error = check_value(value) if check_value else None
-            if error:
-                self.fail(f"{where}.{name}", error)
+            if check_value and (invalid := check_value(value)):
+                self.reject(f"{where}.{name}", value, invalid)
                 continue
             result[str(name)] = value
         return result
@@ -429,15 +428,29 @@ def _join(path: str, key: str) -> str:
 
 
 def _describe(value: Any) -> str:
+    """A value quoted in a message: strings whole (an ARN is only useful complete), others short."""
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    limit = 300 if isinstance(value, str) else 60
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _cidr_error(value: str) -> str | None:
+def _cidr_error(value: str, example_prefix: int = 32) -> Invalid | None:
+    """An IPv4 CIDR block as AWS takes it: address/prefix with no host bits set. The AWS provider
+    refuses 10.0.1.0/16 ("not a valid CIDR block; did you mean 10.0.0.0/16?"), and a bare address
+    is not a block at all, however Python's ipaddress reads it."""
+    address, slash, prefix = value.partition("/")
     try:
-        ipaddress.IPv4Network(value)
+        ipaddress.IPv4Address(address)
     except ValueError:
-        return f"'{value}' is not an IPv4 CIDR block like 10.0.0.0/16"
+        return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16")
+    if not slash:
+        one = " for that one address" if example_prefix == 32 else ""
+        return Invalid("has no prefix length", f"write {'' if one else 'e.g. '}'{address}/{example_prefix}'{one}")
+    if not (prefix.isdigit() and int(prefix) <= 32 and str(int(prefix)) == prefix):
+        return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16 (the prefix length is 0 to 32)")
+    network = ipaddress.IPv4Network(value, strict=False)
+    if str(network) != value:
+        return Invalid("has host bits set, which AWS refuses", f"did you mean '{network}'?")
     return None
 
 
@@ -447,29 +460,83 @@ def _env_name_error(name: str) -> str | None:
     return None
 
 
-def _secret_arn_error(value: str) -> str | None:
+def _secret_arn_error(value: str) -> Invalid | None:
     if not _SECRET_ARN.match(value):
-        return ("expected a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, "
-                "optionally with :json-key:version-stage:version-id) or an SSM parameter ARN "
-                f"(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME), got '{value}'")
+        return Invalid("is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, "
+                       "optionally with :json-key:version-stage:version-id) or an SSM parameter ARN "
+                       "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
     return None
 
 
-def _path_pattern_error(value: str) -> str | None:
+def _path_pattern_error(value: str) -> Invalid | None:
     if len(value) > 128 or not _PATH_PATTERN.match(value):
-        return f"'{value}' is not an ALB path pattern (starts with /, at most 128 characters, * and ? wildcards)"
+        return Invalid("is not an ALB path pattern (starts with /, at most 128 characters, * and ? wildcards)")
     return None
 
 
-def _host_error(value: str) -> str | None:
+def _host_error(value: str) -> Invalid | None:
     if len(value) > 128 or not _HOST.match(value):
-        return f"'{value}' is not an ALB host header pattern (letters, digits, -, ., * and ?)"
+        return Invalid("is not an ALB host header pattern (letters, digits, -, ., * and ?)")
     return None
 
 
-def _writable_path_error(value: str) -> str | None:
+def _writable_path_error(value: str) -> Invalid | None:
     if not value.startswith("/") or value == "/":
-        return f"'{value}' is not an absolute path below / inside the container"
+        return Invalid("is not an absolute path below / inside the container")
+    return None
+
+
+def _partition(region: str) -> str:
+    """The ARN partition a region belongs to."""
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                              ("us-iso-", "aws-iso")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def _certificate_error(value: str, region: str | None) -> Invalid | None:
+    """An ACM certificate ARN in the stack's own region: an ALB listener takes no other."""
+    match = _CERT_ARN.match(value)
+    if not match:
+        return Invalid("is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)")
+    if region and match["partition"] != _partition(region):
+        return Invalid(f"is not an ARN of the {_partition(region)} partition, which {region} belongs to")
+    if region and match["region"] != region:
+        return Invalid(f"is from another region than the stack's aws:region {region}; an ALB uses only ACM "
+                       "certificates from its own region: request or import one there", f"it is in {match['region']}")
+    return None
+
+
+# S3 general purpose bucket naming rules (S3 User Guide, "Bucket naming rules").
+_S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def _bucket_error(value: str) -> Invalid | None:
+    if not _S3_BUCKET.match(value):
+        return Invalid("is not an S3 bucket name: 3 to 63 lowercase letters, digits, . and -, starting and "
+                       "ending with a letter or digit")
+    if ".." in value:
+        return Invalid("is not an S3 bucket name: it has two adjacent periods")
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value):
+        return Invalid("is not an S3 bucket name: S3 refuses names formatted as an IP address")
+    for prefix in _S3_RESERVED_PREFIXES:
+        if value.startswith(prefix):
+            return Invalid(f"is not an S3 bucket name: it starts with {prefix}, which S3 reserves")
+    for suffix in _S3_RESERVED_SUFFIXES:
+        if value.endswith(suffix):
+            return Invalid(f"is not an S3 bucket name: it ends with {suffix}, which S3 reserves")
+    return None
+
+
+def _log_prefix_error(value: str) -> Invalid | None:
+    """ELB writes to BUCKET/PREFIX/AWSLogs/ACCOUNT/...: the prefix may not hold AWSLogs itself,
+    nor start or end with / (ELB then leaves access logs off)."""
+    if "AWSLogs" in value:
+        return Invalid("contains AWSLogs, which ELB adds itself and refuses in a prefix")
+    if value.startswith("/") or value.endswith("/"):
+        return Invalid("starts or ends with /, which ELB refuses (write alb/prod, not /alb/prod/)")
     return None
 
 
@@ -511,8 +578,8 @@ def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
                       expected="a VPC id like vpc-0123456789abcdef0")
     subnet = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 
-    def subnet_error(value: str) -> str | None:
-        return None if subnet.match(value) else f"'{value}' is not a subnet id like subnet-0123abcd"
+    def subnet_error(value: str) -> Invalid | None:
+        return None if subnet.match(value) else Invalid("is not a subnet id like subnet-0123abcd")
 
     public = c.string_list(data, "publicSubnetIds", path, subnet_error)
     private = c.string_list(data, "privateSubnetIds", path, subnet_error)
@@ -527,11 +594,11 @@ def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
     for key in ("publicSubnetIds", "privateSubnetIds"):
         if key in data:
             c.fail(f"{path}.{key}", "only applies to an existing VPC; set network.vpcId too")
-    cidr = c.string(data, "vpcCidr", path, "10.0.0.0/16")
-    if cidr and (error := _cidr_error(cidr)):
-        c.fail(f"{path}.vpcCidr", error)
-    elif cidr and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 24:
-        c.fail(f"{path}.vpcCidr", f"'{cidr}' must have a prefix from /16 to /24 (AWS VPC limits, room for subnets)")
+    cidr = c.string(data, "vpcCidr", path, "10.0.0.0/16", check=lambda value: _cidr_error(value, 16))
+    if cidr and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 24:
+        c.reject(f"{path}.vpcCidr", cidr, Invalid("must have a prefix from /16 to /24 (AWS VPC limits, room for "
+                                                  "subnets)"))
+        cidr = None
     return NetworkSettings(
         vpc_cidr=cidr or "10.0.0.0/16",
         availability_zones=c.integer(data, "availabilityZones", path, 3 if is_prod else 2, 2, 6),
@@ -552,24 +619,24 @@ def _registry(c: _Checker, raw: Any, environment: str) -> RegistrySettings:
     )
 
 
-def _load_balancer(c: _Checker, raw: Any, environment: str) -> LoadBalancerSettings:
+def _load_balancer(c: _Checker, raw: Any, environment: str, region: str | None) -> LoadBalancerSettings:
     path = "loadBalancer"
     data = c.mapping(raw, path, _LB_KEYS)
     cidrs = c.string_list(data, "allowedCidrs", path, _cidr_error) if "allowedCidrs" in data else ("0.0.0.0/0",)
     if "allowedCidrs" in data and not cidrs:
         c.fail(f"{path}.allowedCidrs", "an empty list would make the load balancer unreachable; list at least one CIDR")
-    bucket = c.string(data, "accessLogsBucket", path, pattern=_S3_BUCKET, expected="an S3 bucket name")
-    if "accessLogsPrefix" in data and not bucket:
+    bucket = c.string(data, "accessLogsBucket", path, check=_bucket_error)
+    if "accessLogsPrefix" in data and "accessLogsBucket" not in data:
         c.fail(f"{path}.accessLogsPrefix", "only applies with loadBalancer.accessLogsBucket")
     return LoadBalancerSettings(
-        certificate_arn=c.string(data, "certificateArn", path, pattern=_CERT_ARN,
-                                 expected="an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"),
+        certificate_arn=c.string(data, "certificateArn", path,
+                                 check=lambda value: _certificate_error(value, region)),
         allowed_cidrs=cidrs,
         idle_timeout_seconds=c.integer(data, "idleTimeoutSeconds", path, 60, 1, 4000),
         ssl_policy=c.string(data, "sslPolicy", path, TLS_POLICIES[0], choices=TLS_POLICIES),
         deletion_protection=c.boolean(data, "deletionProtection", path, environment == "prod"),
         access_logs_bucket=bucket,
-        access_logs_prefix=c.string(data, "accessLogsPrefix", path),
+        access_logs_prefix=c.string(data, "accessLogsPrefix", path, check=_log_prefix_error),
     )
 
 
@@ -1310,7 +1377,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
 
     network = _network(c, raw.get("network"), environment)
     registry = _registry(c, raw.get("registry"), environment)
-    load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment)
+    load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment, region if region and _REGION.match(region)
+                                   else None)
 
     services_raw = c.mapping(raw.get("services"), "services")
     if not services_raw:

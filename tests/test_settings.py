@@ -438,3 +438,57 @@ def test_schedule_expressions_eventbridge_scheduler_refuses(expression, hint):
              if p.startswith("scheduledTasks.job.schedule: ")]
     assert len(found) == 1 and hint in found[0], found
     assert found[0].startswith(f"scheduledTasks.job.schedule: '{expression}' ")
+
+
+# -- Values AWS refuses: CIDRs, certificates, access logs -------------------------------------
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+
+
+@pytest.mark.parametrize("raw, key, message", [
+    (valid(loadBalancer={"allowedCidrs": ["10.0.0.0"]}), "loadBalancer.allowedCidrs[0]",
+     "'10.0.0.0' has no prefix length (write '10.0.0.0/32' for that one address)"),
+    (valid(loadBalancer={"allowedCidrs": ["203.0.113.7/24"]}), "loadBalancer.allowedCidrs[0]",
+     "'203.0.113.7/24' has host bits set, which AWS refuses (did you mean '203.0.113.0/24'?)"),
+    (valid(network={"vpcCidr": "10.0.0.0"}), "network.vpcCidr",
+     "'10.0.0.0' has no prefix length (write e.g. '10.0.0.0/16')"),
+    (valid(network={"vpcCidr": "10.0.1.0/16"}), "network.vpcCidr",
+     "'10.0.1.0/16' has host bits set, which AWS refuses (did you mean '10.0.0.0/16'?)"),
+    (valid(loadBalancer={"certificateArn": CERT.replace("us-east-1", "eu-west-1")}), "loadBalancer.certificateArn",
+     f"'{CERT.replace('us-east-1', 'eu-west-1')}' is from another region than the stack's aws:region us-east-1; "
+     "an ALB uses only ACM certificates from its own region: request or import one there (it is in eu-west-1)"),
+    (valid(loadBalancer={"certificateArn": CERT.replace("arn:aws:", "arn:aws-cn:")}), "loadBalancer.certificateArn",
+     "is not an ARN of the aws partition, which us-east-1 belongs to"),
+    (valid(loadBalancer={"certificateArn": CERT.replace("0f1e2d3c-", "")}), "loadBalancer.certificateArn",
+     "is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)"),
+    (valid(loadBalancer={"certificateArn": CERT.replace("123456789012", "12345")}), "loadBalancer.certificateArn",
+     "is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)"),
+    (valid(loadBalancer={"accessLogsBucket": "logs-bucket", "accessLogsPrefix": "alb/AWSLogs"}),
+     "loadBalancer.accessLogsPrefix", "'alb/AWSLogs' contains AWSLogs, which ELB adds itself and refuses in a prefix"),
+    (valid(loadBalancer={"accessLogsBucket": "logs-bucket", "accessLogsPrefix": "/alb"}),
+     "loadBalancer.accessLogsPrefix", "'/alb' starts or ends with /, which ELB refuses (write alb/prod, not /alb/prod/)"),
+    (valid(loadBalancer={"accessLogsBucket": "logs-bucket", "accessLogsPrefix": "alb/"}),
+     "loadBalancer.accessLogsPrefix", "starts or ends with /"),
+    (valid(loadBalancer={"accessLogsBucket": "Logs_Bucket"}), "loadBalancer.accessLogsBucket",
+     "'Logs_Bucket' is not an S3 bucket name: 3 to 63 lowercase letters, digits, . and -, starting and ending "
+     "with a letter or digit"),
+    (valid(loadBalancer={"accessLogsBucket": "my..logs"}), "loadBalancer.accessLogsBucket", "two adjacent periods"),
+    (valid(loadBalancer={"accessLogsBucket": "192.168.5.4"}), "loadBalancer.accessLogsBucket", "an IP address"),
+    (valid(loadBalancer={"accessLogsBucket": "xn--logs"}), "loadBalancer.accessLogsBucket", "starts with xn--"),
+    (valid(loadBalancer={"accessLogsBucket": "sthree-logs"}), "loadBalancer.accessLogsBucket", "starts with sthree-"),
+    (valid(loadBalancer={"accessLogsBucket": "logs-s3alias"}), "loadBalancer.accessLogsBucket", "ends with -s3alias"),
+    (valid(loadBalancer={"accessLogsBucket": "logs--x-s3"}), "loadBalancer.accessLogsBucket", "ends with --x-s3"),
+])
+def test_values_aws_would_refuse_are_reported_before_deploying(raw, key, message):
+    found = [p for p in problems(raw) if p.startswith(f"{key}: ")]
+    assert len(found) == 1 and message in found[0], found
+
+
+def test_values_aws_accepts_still_pass():
+    parse(valid(network={"vpcCidr": "10.8.0.0/16"},
+                loadBalancer={"certificateArn": CERT, "allowedCidrs": ["203.0.113.7/32", "0.0.0.0/0"],
+                              "accessLogsBucket": "my.logs-bucket", "accessLogsPrefix": "alb/prod"}),
+          project="p", stack="s", region="us-east-1")
+    parse(valid(loadBalancer={"certificateArn": CERT.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1",
+                                                                                               "cn-north-1")}),
+          project="p", stack="s", region="cn-north-1")
