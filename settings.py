@@ -309,8 +309,9 @@ class _Checker:
         self.fail(path, f"{self.show(path, value)} {invalid.reason}{detail}")
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict:
-        """A mapping whose keys are all in `allowed` (None: any string keys)."""
-        if value is None or value is _MISSING:
+        """A mapping whose keys are all in `allowed` (None: any string keys). Absent, null and ""
+        (how the CLI passes a top-level key left empty in the stack file) are empty."""
+        if value is None or value is _MISSING or value == "":
             return {}
         if not isinstance(value, Mapping):
             self.fail(path, f"expected a mapping, got {_describe(value)}")
@@ -962,6 +963,10 @@ def _check_derived_names(c: _Checker, path: str, project: str, stack: str, name:
 def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSettings | None:
     path = f"services.{name}"
     _check_name(c, path, name)
+    if raw is None or raw == "":
+        # Dropping it would make `pulumi up` delete a running service.
+        c.fail(path, "empty; a service needs at least an image (image, imageTag or build)")
+        return None
     data = c.mapping(raw, path, _SERVICE_KEYS)
     if not isinstance(raw, Mapping):
         return None
@@ -1274,6 +1279,10 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     _check_name(c, path, name)
     if name in services:
         c.fail(path, f"'{name}' is also a service; give the job a name of its own")
+    if raw is None or raw == "":
+        c.fail(path, "empty; a scheduled task needs a schedule and a service to reuse or an image "
+                     "(image, imageTag or build)")
+        return None
     data = c.mapping(raw, path, _SCHEDULED_KEYS)
     if not isinstance(raw, Mapping):
         return None

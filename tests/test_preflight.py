@@ -329,3 +329,14 @@ def test_a_failed_render_leaves_nothing_behind_for_the_next(tmp_path):
     foreign_program(clean, "import pulumi_aws as aws\naws.ecr.Repository('only')\n")
     rendering = render(clean, project="scratch", stack="test", config={})
     assert [r.name for r in rendering.resources if r.custom] == ["only"]
+
+
+def test_an_emptied_service_fails_instead_of_passing(capsys, tmp_path):
+    """`web:` left without a value would otherwise render no service: `pulumi up` would delete it."""
+    def empty_web(config):
+        config["ecs-fargate:services"]["web"] = None
+    program = project_copy(tmp_path, "dev", empty_web)
+    assert "web: null" in (program / "Pulumi.dev.yaml").read_text()
+    assert main(["--stack", "dev", "--cwd", str(program)]) == 2
+    err = capsys.readouterr().err
+    assert "services.web: empty; a service needs at least an image (image, imageTag or build)" in err

@@ -492,3 +492,21 @@ def test_values_aws_accepts_still_pass():
     parse(valid(loadBalancer={"certificateArn": CERT.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1",
                                                                                                "cn-north-1")}),
           project="p", stack="s", region="cn-north-1")
+
+
+# -- Empty entries are errors, never a silently dropped (and so deleted) service --------------
+
+@pytest.mark.parametrize("raw, key, message", [
+    (valid(services={"web": None}), "services.web",
+     "empty; a service needs at least an image (image, imageTag or build)"),
+    (valid(services={"web": WEB, "worker": None}), "services.worker",
+     "empty; a service needs at least an image (image, imageTag or build)"),
+    (valid(scheduledTasks={"nightly": None}), "scheduledTasks.nightly",
+     "empty; a scheduled task needs a schedule and a service to reuse or an image (image, imageTag or build)"),
+    (valid(services={}), "services", "required: at least one service"),
+    # The CLI passes a top-level key left empty in the stack file as "" (and warns).
+    (valid(services=""), "services", "required: at least one service"),
+])
+def test_an_empty_service_or_job_is_an_error_naming_it(raw, key, message):
+    matching = [p for p in problems(raw) if p.startswith(f"{key}: ")]
+    assert len(matching) == 1 and matching[0].startswith(f"{key}: {message}"), matching
