@@ -43,9 +43,21 @@ def _program_failure(error: BaseException, program_dir: Path) -> str:
     return f"the program failed{where}: {type(error).__name__}: {error}"
 
 
-def _environment(config: dict, project: str) -> str | None:
-    value = config.get(ENVIRONMENT_KEY, config.get(f"{project}:environment"))
-    return value if isinstance(value, str) else None
+def _environment(config: dict, project: str) -> tuple[str, str | None]:
+    """The key that names the stack's environment, and its value."""
+    key = ENVIRONMENT_KEY if ENVIRONMENT_KEY in config else f"{project}:environment"
+    value = config.get(key)
+    return key, value if isinstance(value, str) else None
+
+
+def _environment_policy_config(pack_dir: Path, key: str, environment: str) -> str:
+    """The pack's config file for the environment (what CI passes as --policy-pack-config)."""
+    path = pack_dir / "config" / f"{environment}.json"
+    if not path.is_file():
+        valid = ", ".join(sorted(p.stem for p in (pack_dir / "config").glob("*.json"))) or "none"
+        raise PreflightError(f"{key}: {environment!r} has no policy config in the pack; valid: {valid} "
+                             "(or pass --policy-config FILE)")
+    return str(path)
 
 
 def policy_config_for(args: argparse.Namespace) -> str:
@@ -56,10 +68,10 @@ def policy_config_for(args: argparse.Namespace) -> str:
         stack = load_stack_config(Path(args.cwd), args.stack)
     except StackConfigError as error:
         raise PreflightError(str(error)) from None
-    environment = _environment(stack.config, stack.project)
+    key, environment = _environment(stack.config, stack.project)
     if not environment:
         raise PreflightError(f"stack {args.stack} sets no {ENVIRONMENT_KEY}; pass --policy-config FILE")
-    return str(Path(args.policy_pack) / "config" / f"{environment}.json")
+    return _environment_policy_config(Path(args.policy_pack), key, environment)
 
 
 def run(args: argparse.Namespace) -> Result:
@@ -71,16 +83,32 @@ def run(args: argparse.Namespace) -> Result:
     if not (program_dir / "__main__.py").is_file():
         raise PreflightError(f"{program_dir}: no __main__.py (preflight runs Pulumi Python programs)")
 
-    environment = _environment(stack.config, stack.project)
-    policy_config = args.policy_config
+    key, environment = _environment(stack.config, stack.project)
     pack_dir = Path(args.policy_pack).resolve()
     try:
         pack = load_pack(pack_dir)
-        if policy_config is None and environment:
-            policy_config = str(pack_dir / "config" / f"{environment}.json")
-            if not Path(policy_config).is_file():
-                raise PolicyPackError(f"no policy config for environment '{environment}' ({policy_config}); "
-                                      "pass --policy-config FILE")
+    except PolicyPackError as error:
+        raise PreflightError(str(error)) from None
+    policy_config = args.policy_config
+    no_policy_config = None
+    if policy_config is None and environment:
+        try:
+            policy_config = _environment_policy_config(pack_dir, key, environment)
+        except PreflightError as error:
+            # The program may refuse the environment itself, with every other problem of its
+            # config: that is the message to show, as `pulumi up` would.
+            no_policy_config = error
+
+    try:
+        # The program's own prints must not mix with the report (or the JSON document).
+        with contextlib.redirect_stdout(sys.stderr):
+            rendering = render(program_dir, project=stack.project, stack=stack.stack, config=stack.config,
+                               secret_keys=stack.secret_keys, preview=args.preview)
+    except Exception as error:  # noqa: BLE001 - reported as one message, exit 2
+        raise PreflightError(_program_failure(error, program_dir)) from None
+    if no_policy_config:
+        raise no_policy_config
+    try:
         file_config = read_config_file(policy_config) if policy_config else {}
         unknown = sorted(set(file_config) - set(pack.policy_names) - {"all"})
         if unknown:
@@ -90,14 +118,6 @@ def run(args: argparse.Namespace) -> Result:
         configure(pack, reconcile_config(pack, file_config))
     except PolicyPackError as error:
         raise PreflightError(str(error)) from None
-
-    try:
-        # The program's own prints must not mix with the report (or the JSON document).
-        with contextlib.redirect_stdout(sys.stderr):
-            rendering = render(program_dir, project=stack.project, stack=stack.stack, config=stack.config,
-                               secret_keys=stack.secret_keys, preview=args.preview)
-    except Exception as error:  # noqa: BLE001 - reported as one message, exit 2
-        raise PreflightError(_program_failure(error, program_dir)) from None
     try:
         diagnostics = evaluate(pack, rendering)
     except Exception as error:  # noqa: BLE001 - a crashing rule is a broken pack, exit 2

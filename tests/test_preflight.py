@@ -340,3 +340,25 @@ def test_an_emptied_service_fails_instead_of_passing(capsys, tmp_path):
     assert main(["--stack", "dev", "--cwd", str(program)]) == 2
     err = capsys.readouterr().err
     assert "services.web: empty; a service needs at least an image (image, imageTag or build)" in err
+
+
+def with_environment(value):
+    def change(config):
+        config["ecs-fargate:environment"] = value
+    return change
+
+
+def test_an_unknown_environment_is_reported_as_the_program_reports_it(capsys, tmp_path):
+    program = project_copy(tmp_path, "dev", with_environment("production"))
+    assert main(["--stack", "dev", "--cwd", str(program)]) == 2
+    err = capsys.readouterr().err
+    assert "environment: 'production' is not one of: dev, staging, prod" in err
+    assert "no policy config" not in err and "Traceback" not in err
+
+
+def test_print_policy_config_names_the_key_and_the_valid_environments(capsys, tmp_path):
+    program = project_copy(tmp_path, "dev", with_environment("production"))
+    assert main(["--stack", "dev", "--cwd", str(program), "--print-policy-config"]) == 2
+    err = capsys.readouterr().err
+    assert ("ecs-fargate:environment: 'production' has no policy config in the pack; valid: dev, prod, staging "
+            "(or pass --policy-config FILE)") in err
