@@ -1322,28 +1322,35 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _aws_provider(c: _Checker, aws_config: Mapping[str, Any]) -> dict[str, Any]:
     """`aws:*` keys become arguments of the program's explicit AWS provider.
 
     An explicit provider reads none of the stack's `aws:*` config by itself, so a profile or an
-    assumed role set with `pulumi config set aws:profile ...` would otherwise be ignored.
+    assumed role set with `pulumi config set aws:profile ...` would otherwise be ignored. Keys
+    are spelled as the CLI spells them (aws:skipCredentialsValidation), the arguments in Python's.
     """
     import inspect
 
     import pulumi_aws
 
-    accepted = set(inspect.signature(pulumi_aws.Provider._internal_init).parameters) - {
-        "__self__", "resource_name", "opts", "__props__", "region"}
+    arguments_of = {_camel(argument): argument
+                    for argument in inspect.signature(pulumi_aws.Provider._internal_init).parameters
+                    if argument not in ("__self__", "resource_name", "opts", "__props__")}
     arguments = {}
     for key, value in aws_config.items():
-        name = _snake(key)
         if key == "region":
+            continue  # the program passes the validated region itself
+        argument = arguments_of.get(key)
+        if argument is None:
+            hint = difflib.get_close_matches(key, arguments_of, n=1)
+            c.fail(f"aws:{key}", "not an AWS provider setting" + (f"; did you mean 'aws:{hint[0]}'?" if hint else ""))
             continue
-        if name not in accepted:
-            hint = difflib.get_close_matches(name, accepted, n=1)
-            c.fail(f"aws:{key}", "not an AWS provider setting" + (f"; did you mean '{hint[0]}'?" if hint else ""))
-            continue
-        arguments[name] = value
+        arguments[argument] = value
     return arguments
 
 

@@ -130,10 +130,22 @@ def test_each_bad_value_is_reported_under_its_key(raw, key, hint):
     assert any(hint in p for p in matching), f"{key}: expected '{hint}' in {matching}"
 
 
-def test_unknown_aws_provider_settings_are_errors():
+@pytest.mark.parametrize("key, hint", [
+    ("profil", "aws:profile"),
+    ("skipCredentialsValidaton", "aws:skipCredentialsValidation"),
+    ("regoin", "aws:region"),
+    ("s3UsePathStlye", "aws:s3UsePathStyle"),
+])
+def test_unknown_aws_provider_settings_are_errors_with_the_clis_spelling(key, hint):
     with pytest.raises(SettingsError) as caught:
-        parse(valid(), project="p", stack="s", region="us-east-1", aws_config={"profil": "x"})
-    assert caught.value.problems == ["aws:profil: not an AWS provider setting; did you mean 'profile'?"]
+        parse(valid(), project="p", stack="s", region="us-east-1", aws_config={key: "x"})
+    assert caught.value.problems == [f"aws:{key}: not an AWS provider setting; did you mean '{hint}'?"]
+
+
+def test_aws_settings_in_the_clis_spelling_reach_the_provider():
+    parsed = parse(valid(), project="p", stack="s", region="us-east-1",
+                   aws_config={"skipCredentialsValidation": True, "s3UsEast1RegionalEndpoint": "regional"})
+    assert parsed.aws_provider == {"skip_credentials_validation": True, "s3_us_east1_regional_endpoint": "regional"}
 
 
 @pytest.mark.parametrize("project, stack, key", [("ecs-fargate", "prod.eu", "stack"), ("My_App_", "dev", "project")])
@@ -510,3 +522,18 @@ def test_values_aws_accepts_still_pass():
 def test_an_empty_service_or_job_is_an_error_naming_it(raw, key, message):
     matching = [p for p in problems(raw) if p.startswith(f"{key}: ")]
     assert len(matching) == 1 and matching[0].startswith(f"{key}: {message}"), matching
+
+
+def test_every_aws_config_key_the_provider_reads_maps_to_a_provider_argument():
+    """The provider's own config module lists the keys in the CLI's spelling."""
+    import inspect
+    import re
+
+    import pulumi_aws
+
+    source = inspect.getsource(pulumi_aws.config.vars)
+    keys = set(re.findall(r"__config__\.get[a-z_]*\('([A-Za-z0-9]+)'\)", source))
+    assert len(keys) > 30
+    arguments = set(inspect.signature(pulumi_aws.Provider._internal_init).parameters)
+    assert {key: settings._snake(key) for key in keys if settings._snake(key) not in arguments} == {}
+    assert all(settings._camel(settings._snake(key)) == key for key in keys)
