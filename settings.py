@@ -15,7 +15,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -290,9 +290,12 @@ _MISSING = object()
 
 
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, secret_roots: Collection[str] = ()) -> None:
         self.problems: list[str] = []
         self.warnings: list[str] = []
+        self.secret_roots = frozenset(secret_roots)
+        """Top-level keys the engine marks secret ("services", "aws:region"): Pulumi marks a
+        whole key secret when any value in it is, so nothing under one is ever quoted."""
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -300,12 +303,15 @@ class _Checker:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
+    def is_secret(self, path: str) -> bool:
+        return re.split(r"[.\[]", path, maxsplit=1)[0] in self.secret_roots
+
     def show(self, path: str, value: Any) -> str:
-        """A value as an error message quotes it."""
-        return _describe(value)
+        """A value as an error message quotes it: `<secret>` for one under a secret key."""
+        return "<secret>" if self.is_secret(path) else _describe(value)
 
     def reject(self, path: str, value: Any, invalid: Invalid) -> None:
-        detail = f" ({invalid.detail})" if invalid.detail else ""
+        detail = f" ({invalid.detail})" if invalid.detail and not self.is_secret(path) else ""
         self.fail(path, f"{self.show(path, value)} {invalid.reason}{detail}")
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None = None) -> dict:
@@ -314,7 +320,7 @@ class _Checker:
         if value is None or value is _MISSING or value == "":
             return {}
         if not isinstance(value, Mapping):
-            self.fail(path, f"expected a mapping, got {_describe(value)}")
+            self.fail(path, f"expected a mapping, got {self.show(path, value)}")
             return {}
         if allowed is not None:
             for key in value:
@@ -335,13 +341,13 @@ class _Checker:
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value)
             else:
-                self.fail(where, f"expected a whole number from {low} to {high}, got {_describe(value)}")
+                self.fail(where, f"expected a whole number from {low} to {high}, got {self.show(where, value)}")
                 return default
         if allowed is not None and value not in allowed:
-            self.fail(where, f"{value} is not allowed; valid: {', '.join(map(str, allowed))}")
+            self.fail(where, f"{self.show(where, value)} is not allowed; valid: {', '.join(map(str, allowed))}")
             return default
         if not low <= value <= high:
-            self.fail(where, f"{value} is out of range; valid: {low} to {high}")
+            self.fail(where, f"{self.show(where, value)} is out of range; valid: {low} to {high}")
             return default
         return value
 
@@ -352,7 +358,7 @@ class _Checker:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         if not isinstance(value, bool):
-            self.fail(_join(path, key), f"expected true or false, got {_describe(value)}")
+            self.fail(_join(path, key), f"expected true or false, got {self.show(_join(path, key), value)}")
             return default
         return value
 
@@ -365,13 +371,13 @@ class _Checker:
             return default
         where = _join(path, key)
         if not isinstance(value, str) or not value:
-            self.fail(where, f"expected {expected or 'a non-empty string'}, got {_describe(value)}")
+            self.fail(where, f"expected {expected or 'a non-empty string'}, got {self.show(where, value)}")
             return default
         if choices is not None and value not in choices:
-            self.fail(where, f"'{value}' is not one of: {', '.join(choices)}")
+            self.fail(where, f"{self.show(where, value)} is not one of: {', '.join(choices)}")
             return default
         if pattern is not None and not pattern.match(value):
-            self.fail(where, f"'{value}' is not {expected}")
+            self.fail(where, f"{self.show(where, value)} is not {expected}")
             return default
         if check is not None and (invalid := check(value)):
             self.reject(where, value, invalid)
@@ -388,7 +394,7 @@ class _Checker:
         if isinstance(value, str) or not isinstance(value, list) or not all(
             isinstance(v, str) and v for v in value
         ):
-            self.fail(where, f"expected a list of non-empty strings, got {_describe(value)}")
+            self.fail(where, f"expected a list of non-empty strings, got {self.show(where, value)}")
             return ()
         if len(value) < min_items:
             self.fail(where, f"expected at least {min_items} item(s), got {len(value)}")
@@ -405,7 +411,7 @@ class _Checker:
         if raw is None:
             return {}
         if not isinstance(raw, Mapping):
-            self.fail(where, f"expected a mapping of names to strings, got {_describe(raw)}")
+            self.fail(where, f"expected a mapping of names to strings, got {self.show(where, raw)}")
             return {}
         result: dict[str, str] = {}
         for name, value in raw.items():
@@ -414,7 +420,7 @@ class _Checker:
                 self.fail(f"{where}.{name}", error)
                 continue
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                self.fail(f"{where}.{name}", f"expected a string, got {_describe(value)}")
+                self.fail(f"{where}.{name}", f"expected a string, got {self.show(where, value)}")
                 continue
             value = str(value)
             if check_value and (invalid := check_value(value)):
@@ -651,8 +657,8 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
     if given == ["image"]:
         image = c.string(data, "image", path)
         if image and not _IMAGE.match(image):
-            c.fail(f"{path}.image", f"'{image}' is not an image reference like "
-                                    "registry/name:tag or registry/name@sha256:<64 hex>")
+            c.reject(f"{path}.image", image, Invalid("is not an image reference like registry/name:tag or "
+                                                     "registry/name@sha256:<64 hex>"))
             return None
         return ImageSource(image=image)
     if given == ["imageTag"]:
@@ -669,11 +675,13 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
         c.fail(f"{where}.context", "set the Docker build context directory, e.g. ./app")
         return None
     if not os.path.isdir(context):
-        c.fail(f"{where}.context", f"'{context}' is not a directory (paths are relative to the project directory)")
+        c.reject(f"{where}.context", context,
+                 Invalid("is not a directory (paths are relative to the project directory)"))
         return None
     dockerfile = c.string(build, "dockerfile", where)
     if not os.path.isfile(os.path.join(context, dockerfile or "Dockerfile")):
-        c.fail(f"{where}.dockerfile", f"no {dockerfile or 'Dockerfile'} in '{context}'")
+        c.fail(f"{where}.dockerfile", f"no {c.show(f'{where}.dockerfile', dockerfile or 'Dockerfile')} in "
+                                      f"{c.show(f'{where}.context', context)}")
         return None
     return ImageSource(build=BuildSettings(
         context=context,
@@ -689,7 +697,7 @@ def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        c.fail(where, f"expected a list of IAM policy statements, got {_describe(raw)}")
+        c.fail(where, f"expected a list of IAM policy statements, got {c.show(where, raw)}")
         return ()
     statements = []
     for index, statement in enumerate(raw):
@@ -707,11 +715,12 @@ def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any
         for key in ("Action", "NotAction"):
             for action in _as_list(body.get(key)):
                 if not isinstance(action, str) or not (action == "*" or re.match(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$", action)):
-                    c.fail(f"{at}.{key}", f"'{action}' is not an IAM action like s3:GetObject")
+                    c.reject(f"{at}.{key}", action, Invalid("is not an IAM action like s3:GetObject"))
         for key in ("Resource", "NotResource"):
             for resource in _as_list(body.get(key)):
                 if not isinstance(resource, str) or not _ARN.match(resource):
-                    c.fail(f"{at}.{key}", f"'{resource}' is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:...) or \"*\"")
+                    c.reject(f"{at}.{key}", resource,
+                             Invalid("is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:...) or \"*\""))
         if len(c.problems) == before:
             statements.append(body)
     return tuple(statements)
@@ -749,7 +758,8 @@ def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSet
     memory = c.integer(data, "memory", path, base.memory, 512, 122880)
     if cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
         valid = ", ".join(map(str, FARGATE_SIZES[cpu]))
-        c.fail(f"{path}.memory", f"{memory} is not a valid Fargate memory size for cpu {cpu}; valid: {valid}")
+        c.fail(f"{path}.memory", f"{c.show(f'{path}.memory', memory)} is not a valid Fargate memory size for cpu "
+                                 f"{c.show(f'{path}.cpu', cpu)}; valid: {valid}")
     architecture = c.string(data, "architecture", path, base.architecture, choices=ARCHITECTURES)
     if architecture == "ARM64" and c.string(data, "capacityProvider", path) == "FARGATE_SPOT":
         # Fargate Spot runs only X86_64 tasks.
@@ -796,7 +806,8 @@ def _writable_paths(c: _Checker, data: Mapping, path: str, default: tuple[str, .
     for index, item in enumerate(paths):
         name = volume_name(item)
         if name in seen:
-            c.fail(f"{path}.writablePaths[{index}]", f"'{item}' maps to the same volume as '{seen[name]}'")
+            at = f"{path}.writablePaths[{index}]"
+            c.fail(at, f"{c.show(at, item)} maps to the same volume as {c.show(at, seen[name])}")
         seen[name] = item
     return paths
 
@@ -812,7 +823,7 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSett
     low = c.integer(data, "minCount", where, 1, 0, 1000)
     high = c.integer(data, "maxCount", where, max(low or 1, 1), 1, 1000)
     if low is not None and high is not None and low > high:
-        c.fail(f"{where}.maxCount", f"{high} is below minCount {low}")
+        c.fail(f"{where}.maxCount", f"{c.show(where, high)} is below minCount {c.show(where, low)}")
     requests = c.integer(data, "requestsPerTarget", where, None, 1, 1_000_000)
     if requests is not None and not web:
         c.fail(f"{where}.requestsPerTarget", "only applies to a service with a port behind the load balancer")
@@ -991,8 +1002,8 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
     default_count = autoscaling.min_count if autoscaling else (2 if environment == "prod" else 1)
     desired = c.integer(data, "desiredCount", path, default_count, 0, 1000)
     if autoscaling and desired is not None and not autoscaling.min_count <= desired <= autoscaling.max_count:
-        c.fail(f"{path}.desiredCount", f"{desired} is outside autoscaling.minCount..maxCount "
-                                       f"({autoscaling.min_count}..{autoscaling.max_count})")
+        c.fail(f"{path}.desiredCount", f"{c.show(path, desired)} is outside autoscaling.minCount..maxCount "
+                                       f"({c.show(path, autoscaling.min_count)}..{c.show(path, autoscaling.max_count)})")
     return ServiceSettings(
         name=name,
         task=task,
@@ -1129,9 +1140,10 @@ def _assign_priorities(c: _Checker, services: list[ServiceSettings]) -> dict[str
             continue
         taken[free] = name
         result[name] = free
-        c.warn(f"services.{name}.priority: {wanted} is also the priority of services.{taken[wanted]}, so this "
-               f"rule uses {free}, which changes if services.{taken[wanted]} is removed or renamed; "
-               f"set priority: {free} to pin it")
+        at = f"services.{name}.priority"
+        c.warn(f"{at}: {c.show(at, wanted)} is also the priority of services.{taken[wanted]}, so this rule uses "
+               f"{c.show(at, free)}, which changes if services.{taken[wanted]} is removed or renamed; "
+               f"set priority: {c.show(at, free)} to pin it")
     return result
 
 
@@ -1267,7 +1279,8 @@ def _timezone(c: _Checker, data: Mapping, path: str) -> str:
     known = zoneinfo.available_timezones()
     if zone and known and zone not in known and zone != "UTC":
         hint = difflib.get_close_matches(zone, sorted(known), n=1)
-        c.fail(f"{path}.timezone", f"'{zone}' is not an IANA time zone like UTC or Europe/Berlin"
+        hint = hint if not c.is_secret(path) else []
+        c.fail(f"{path}.timezone", f"{c.show(path, zone)} is not an IANA time zone like UTC or Europe/Berlin"
                                    + (f"; did you mean '{hint[0]}'?" if hint else ""))
         return "UTC"
     return zone or "UTC"
@@ -1294,7 +1307,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     if service:
         if service not in services:
             valid = ", ".join(sorted(services)) or "none are configured"
-            c.fail(f"{path}.service", f"'{service}' is not a service of this stack; valid: {valid}")
+            c.fail(f"{path}.service", f"{c.show(path, service)} is not a service of this stack; valid: {valid}")
         elif services[service].task.architecture == "ARM64" and data.get("capacityProvider") == "FARGATE_SPOT":
             c.fail(f"{path}.capacityProvider", f"FARGATE_SPOT does not run ARM64 tasks, and services.{service} "
                                                "is ARM64; use FARGATE")
@@ -1366,13 +1379,14 @@ def _provider_default_tags(c: _Checker, arguments: dict[str, Any]) -> dict[str, 
 
 
 def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None,
-          aws_config: Mapping[str, Any] | None = None) -> Settings:
+          aws_config: Mapping[str, Any] | None = None, secret_keys: Collection[str] = ()) -> Settings:
     """Validate the `ecs-fargate:*` config (keys without the namespace) into Settings.
 
-    `aws_config` holds the stack's `aws:*` keys (without the namespace).
+    `aws_config` holds the stack's `aws:*` keys (without the namespace); `secret_keys` the keys
+    whose values are secret ("services", "aws:region"), which no message quotes.
     Raises SettingsError listing every problem found.
     """
-    c = _Checker()
+    c = _Checker(secret_keys)
     for what, value in (("project", project), ("stack", stack)):
         if not re.match(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", value.lower()):
             c.fail(what, f"'{value}' cannot name AWS resources (the ECR repository PROJECT-STACK and task "
@@ -1389,7 +1403,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     if not region:
         c.fail("aws:region", "required: the AWS region to deploy to (pulumi config set aws:region us-east-1)")
     elif not _REGION.match(region):
-        c.fail("aws:region", f"'{region}' is not an AWS region name like us-east-1")
+        c.fail("aws:region", f"{c.show('aws:region', region)} is not an AWS region name like us-east-1")
 
     network = _network(c, raw.get("network"), environment)
     registry = _registry(c, raw.get("registry"), environment)
@@ -1468,6 +1482,20 @@ def _namespace_config(namespace: str) -> dict[str, Any]:
     return result
 
 
+def _secret_keys() -> set[str]:
+    """The config keys the engine marks secret, as `parse` names them ("services", "aws:region").
+
+    `pulumi up` lists them in PULUMI_CONFIG_SECRET_KEYS; a mocked run sets them in the runtime.
+    """
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    secret = {key for key in keys if runtime_config.is_config_secret(key)}
+    secret |= set(runtime_config.get_config_secret_keys_env())
+    prefix = f"{NAMESPACE}:"
+    return {key.removeprefix(prefix) for key in secret}
+
+
 def load() -> Settings:
     """Read this stack's config from the Pulumi engine and validate it."""
     loaded = parse(
@@ -1476,6 +1504,7 @@ def load() -> Settings:
         stack=pulumi.get_stack(),
         region=pulumi.Config("aws").get("region"),
         aws_config=_namespace_config("aws"),
+        secret_keys=_secret_keys(),
     )
     for warning in loaded.warnings:
         pulumi.log.warn(warning)

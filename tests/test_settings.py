@@ -537,3 +537,74 @@ def test_every_aws_config_key_the_provider_reads_maps_to_a_provider_argument():
     arguments = set(inspect.signature(pulumi_aws.Provider._internal_init).parameters)
     assert {key: settings._snake(key) for key in keys if settings._snake(key) not in arguments} == {}
     assert all(settings._camel(settings._snake(key)) == key for key in keys)
+
+
+# -- Secret values are never echoed -----------------------------------------------------------
+
+SECRET = "Hunter2-s3cr3t"
+
+
+def svc(**keys):
+    return {"services": {"web": {**WEB, **keys}}}
+
+
+@pytest.mark.parametrize("raw, secret_key", [
+    (svc(secrets={"DB": SECRET}), "services"),
+    (svc(environment={"TOKEN": [SECRET]}), "services"),
+    (svc(image=f"{SECRET} not a ref"), "services"),
+    (svc(memory=SECRET), "services"),
+    (svc(cpu="512", memory="513"), "services"),
+    (svc(command=SECRET), "services"),
+    (svc(writablePaths=[f"/{SECRET}.x", f"/{SECRET}-x"]), "services"),
+    (svc(taskRoleStatements=[{"Effect": "Allow", "Action": SECRET, "Resource": "*"}]), "services"),
+    (svc(taskRoleStatements=SECRET), "services"),
+    (svc(image=None, build={"context": f"./{SECRET}"}), "services"),
+    (svc(architecture=SECRET), "services"),
+    (svc(pathPatterns=[f"{SECRET}/*"]), "services"),
+    (svc(autoscaling={"minCount": "5", "maxCount": "2"}), "services"),
+    ({"services": {"web": {**WEB, "priority": "4242"}, "api": {**WEB, "pathPatterns": ["/a/*"], "priority": "4242"}}},
+     "services"),
+    ({"services": {"web": WEB}, "scheduledTasks": {"job": {"service": SECRET, "schedule": f"cron({SECRET})"}}},
+     "scheduledTasks"),
+    ({"services": {"web": WEB}, "scheduledTasks": {"job": {"service": "web", "schedule": "rate(1 day)",
+                                                           "timezone": "Europe/Berln"}}}, "scheduledTasks"),
+    ({"services": {"web": WEB}, "loadBalancer": {"allowedCidrs": ["10.99.88.77/16"]}}, "loadBalancer"),
+    ({"services": {"web": WEB}, "loadBalancer": {"certificateArn": CERT.replace("us-east-1", "eu-west-3")}},
+     "loadBalancer"),
+    ({"services": {"web": WEB}, "network": {"vpcCidr": "10.99.0.0/8"}}, "network"),
+    ({"services": {"web": WEB}, "tags": {"team": [SECRET]}}, "tags"),
+    ({"services": {"web": WEB}, "registry": SECRET}, "registry"),
+])
+def test_a_secret_config_value_is_never_echoed(raw, secret_key):
+    """The engine marks a whole top-level key secret when any value in it is (`--secret --path`)."""
+    with pytest.raises(SettingsError) as caught:
+        parse({"environment": "dev", **raw}, project="p", stack="s", region="us-east-1", secret_keys={secret_key})
+    message = str(caught.value)
+    assert "<secret>" in message, message
+    for leak in (SECRET, "Berln", "10.99", "eu-west-3", "4242", "513"):
+        assert leak not in message, message
+
+
+def test_a_secret_environment_or_region_is_never_echoed():
+    with pytest.raises(SettingsError) as caught:
+        parse(valid(environment=SECRET), project="p", stack="s", region=SECRET,
+              secret_keys={"environment", "aws:region"})
+    assert caught.value.problems == ["environment: <secret> is not one of: dev, staging, prod",
+                                     "aws:region: <secret> is not an AWS region name like us-east-1"]
+
+
+def test_secret_keys_reach_the_program_from_the_engine(monkeypatch):
+    """`pulumi up` lists the secret keys in PULUMI_CONFIG_SECRET_KEYS; mocks pass them directly."""
+    from preflight.render import render
+
+    from conftest import ROOT
+
+    config = {"aws:region": "us-east-1", "ecs-fargate:environment": "dev",
+              "ecs-fargate:services": {"web": {**WEB, "secrets": {"DB": SECRET}}}}
+    with pytest.raises(SettingsError) as caught:
+        render(ROOT, project="ecs-fargate", stack="test", config=config, secret_keys=("ecs-fargate:services",))
+    assert SECRET not in str(caught.value) and "services.web.secrets.DB: <secret> is not" in str(caught.value)
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["ecs-fargate:services"]')
+    with pytest.raises(SettingsError) as caught:
+        render(ROOT, project="ecs-fargate", stack="test", config=config)
+    assert SECRET not in str(caught.value)
