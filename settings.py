@@ -430,6 +430,26 @@ class _Checker:
         return result
 
 
+def _string_keys(c: _Checker, value: Any, path: str) -> Any:
+    """`value` with every mapping key a string; a key that is not one is reported under its path.
+
+    Through the engine keys are always strings (config reaches the program as JSON); a caller
+    of `parse` may hand over what a YAML library made of `200:` or `true:`.
+    """
+    if isinstance(value, Mapping):
+        result = {}
+        for key, item in value.items():
+            shown = json.dumps(key) if isinstance(key, (bool, type(None))) else str(key)
+            where = _join(path, shown)
+            if not isinstance(key, str):
+                c.fail(where, f"the key {shown} is not a string; quote it: '{shown}'")
+            result[shown] = _string_keys(c, item, where)
+        return result
+    if isinstance(value, list):
+        return [_string_keys(c, item, f"{path}[{index}]") for index, item in enumerate(value)]
+    return value
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -1387,6 +1407,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     Raises SettingsError listing every problem found.
     """
     c = _Checker(secret_keys)
+    raw = _string_keys(c, raw, "")
     for what, value in (("project", project), ("stack", stack)):
         if not re.match(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", value.lower()):
             c.fail(what, f"'{value}' cannot name AWS resources (the ECR repository PROJECT-STACK and task "

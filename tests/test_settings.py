@@ -608,3 +608,17 @@ def test_secret_keys_reach_the_program_from_the_engine(monkeypatch):
     with pytest.raises(SettingsError) as caught:
         render(ROOT, project="ecs-fargate", stack="test", config=config)
     assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("raw, key", [
+    (valid(services={1: WEB}), "services.1"),
+    (valid(services={"web": {**WEB, "environment": {200: "x", "A": "b"}}}), "services.web.environment.200"),
+    (valid(services={"web": WEB}, tags={True: "x"}), "tags.true"),
+    (valid(services={"web": {**WEB, "taskRoleStatements": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                             "Resource": "*", "Condition": {1: {}}}]}}),
+     "services.web.taskRoleStatements[0].Condition.1"),
+])
+def test_a_non_string_key_anywhere_is_an_error_naming_it(raw, key):
+    found = problems(raw)
+    shown = key.rsplit(".", 1)[-1]
+    assert f"{key}: the key {shown} is not a string; quote it: '{shown}'" in found, found
