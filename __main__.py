@@ -37,7 +37,7 @@ registry = Registry("registry", RegistryArgs(
     protect=cfg.is_prod,
 ), opts)
 
-cluster = Cluster("cluster", ClusterArgs(), opts)
+cluster = Cluster("cluster", ClusterArgs(container_insights=cfg.cluster.container_insights), opts)
 
 load_balancer = None
 if cfg.needs_load_balancer:

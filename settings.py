@@ -24,6 +24,7 @@ import pulumi
 NAMESPACE = "ecs-fargate"
 ENVIRONMENTS = ("dev", "staging", "prod")
 NAT_STRATEGIES = ("none", "single", "perAz")
+CONTAINER_INSIGHTS = ("disabled", "enabled", "enhanced")
 ARCHITECTURES = ("X86_64", "ARM64")
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -134,6 +135,19 @@ class RegistrySettings:
     keep_images: int = 50
     kms_key_arn: str | None = None
     """Encrypt with this KMS key instead of AES-256."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The ECS cluster every service and job runs in."""
+
+    container_insights: Literal["disabled", "enabled", "enhanced"] = "enabled"
+    """`cluster.containerInsights`: CloudWatch Container Insights for the cluster. Default
+    `disabled` in dev, `enabled` in staging and prod (the prod policy config requires it).
+    Not free: its metrics are billed as CloudWatch custom metrics, a set per cluster, service
+    and task family, and its performance events as CloudWatch Logs ingestion; `enhanced` adds
+    per-task and per-container metrics, billed per observation, and costs more
+    (https://aws.amazon.com/cloudwatch/pricing/)."""
 
 
 @dataclass(frozen=True)
@@ -259,6 +273,7 @@ class Settings:
     registry: RegistrySettings
     load_balancer: LoadBalancerSettings
     services: tuple[ServiceSettings, ...]
+    cluster: ClusterSettings = ClusterSettings()
     scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_provider: Mapping[str, Any] = field(default_factory=dict)
@@ -573,6 +588,7 @@ def _log_prefix_error(value: str) -> Invalid | None:
 _NETWORK_KEYS = ("vpcCidr", "availabilityZones", "natGateways", "vpcId", "publicSubnetIds",
                  "privateSubnetIds")
 _REGISTRY_KEYS = ("scanOnPush", "immutableTags", "untaggedExpiryDays", "keepImages", "kmsKeyArn")
+_CLUSTER_KEYS = ("containerInsights",)
 _LB_KEYS = ("certificateArn", "allowedCidrs", "idleTimeoutSeconds", "sslPolicy",
             "deletionProtection", "accessLogsBucket", "accessLogsPrefix")
 _TASK_KEYS = ("image", "imageTag", "build", "cpu", "memory", "architecture", "command",
@@ -592,7 +608,7 @@ _ROLLBACK_ALARM_KEYS = ("targetErrorsPerMinute", "evaluationMinutes")
 _STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
 # Names of the stack's own components: a service or job named like one would clash with it.
 RESERVED_NAMES = ("network", "registry", "cluster", "alb", "aws")
-TOP_LEVEL_KEYS = ("environment", "network", "registry", "loadBalancer", "services",
+TOP_LEVEL_KEYS = ("environment", "network", "registry", "cluster", "loadBalancer", "services",
                   "scheduledTasks", "tags")
 
 
@@ -643,6 +659,15 @@ def _registry(c: _Checker, raw: Any, environment: str) -> RegistrySettings:
         keep_images=c.integer(data, "keepImages", path, 50, 1, 10000),
         kms_key_arn=c.string(data, "kmsKeyArn", path, pattern=re.compile(r"^arn:aws[a-z-]*:kms:"),
                              expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
+    )
+
+
+def _cluster(c: _Checker, raw: Any, environment: str) -> ClusterSettings:
+    path = "cluster"
+    data = c.mapping(raw, path, _CLUSTER_KEYS)
+    default = "disabled" if environment == "dev" else "enabled"
+    return ClusterSettings(
+        container_insights=c.string(data, "containerInsights", path, default, choices=CONTAINER_INSIGHTS),
     )
 
 
@@ -1428,6 +1453,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
 
     network = _network(c, raw.get("network"), environment)
     registry = _registry(c, raw.get("registry"), environment)
+    cluster = _cluster(c, raw.get("cluster"), environment)
     load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment, region if region and _REGION.match(region)
                                    else None)
 
@@ -1474,6 +1500,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         registry=registry,
         load_balancer=load_balancer,
         services=tuple(services.values()),
+        cluster=cluster,
         scheduled_tasks=tuple(scheduled),
         tags=tags,
         aws_provider=aws_provider,

@@ -1,4 +1,4 @@
-"""Cluster: an ECS cluster with Container Insights and both Fargate capacity providers."""
+"""Cluster: an ECS cluster with both Fargate capacity providers and, if asked, Container Insights."""
 
 from __future__ import annotations
 
@@ -9,13 +9,23 @@ import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
 
+# ECS ClusterSetting containerInsights: the values the API takes.
+CONTAINER_INSIGHTS = ("disabled", "enabled", "enhanced")
+
 
 @dataclass
 class ClusterArgs:
     container_insights: str = "enabled"
-    """`enabled` or `enhanced` (per-task metrics, costs more)."""
+    """CloudWatch Container Insights: `disabled`, `enabled`, or `enhanced` (adds per-task and
+    per-container metrics). Its metrics are billed as CloudWatch custom metrics and its
+    performance events as log ingestion; `enhanced` is billed per observation and costs more."""
     default_capacity_provider: str = "FARGATE"
     """Capacity provider for tasks that name none."""
+
+    def __post_init__(self) -> None:
+        if self.container_insights not in CONTAINER_INSIGHTS:
+            raise ValueError(f"container_insights must be one of {', '.join(CONTAINER_INSIGHTS)}, "
+                             f"not {self.container_insights!r}")
 
 
 class Cluster(pulumi.ComponentResource):

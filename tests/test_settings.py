@@ -622,3 +622,45 @@ def test_a_non_string_key_anywhere_is_an_error_naming_it(raw, key):
     found = problems(raw)
     shown = key.rsplit(".", 1)[-1]
     assert f"{key}: the key {shown} is not a string; quote it: '{shown}'" in found, found
+
+
+# -- Container Insights ------------------------------------------------------------------------
+
+def insights(rendering) -> str:
+    cluster = rendering.one("aws:ecs/cluster:Cluster")
+    [setting] = [s for s in cluster.inputs["settings"] if s["name"] == "containerInsights"]
+    return setting["value"]
+
+
+@pytest.mark.parametrize("environment, expected", [("dev", "disabled"), ("staging", "enabled"), ("prod", "enabled")])
+def test_container_insights_default_follows_the_environment(environment, expected):
+    rendering = render_config({"ecs-fargate:environment": environment, "ecs-fargate:services": {"web": WEB}})
+    assert insights(rendering) == expected
+    assert parse(valid(environment=environment), project="p", stack="s",
+                 region="us-east-1").cluster.container_insights == expected
+
+
+def test_container_insights_can_be_set_per_stack():
+    rendering = render_config({"ecs-fargate:environment": "dev", "ecs-fargate:services": {"web": WEB},
+                               "ecs-fargate:cluster": {"containerInsights": "enhanced"}})
+    assert insights(rendering) == "enhanced"
+
+
+def test_container_insights_values_are_checked():
+    assert problems(valid(cluster={"containerInsights": "on"})) == [
+        "cluster.containerInsights: 'on' is not one of: disabled, enabled, enhanced"]
+    assert problems(valid(cluster={"containerInsight": "enabled"})) == [
+        "cluster.containerInsight: unknown key; did you mean 'containerInsights'? valid keys: containerInsights"]
+
+
+def test_the_cluster_component_refuses_an_unknown_container_insights_value():
+    from components.cluster import ClusterArgs
+
+    with pytest.raises(ValueError, match="container_insights must be one of disabled, enabled, enhanced"):
+        ClusterArgs(container_insights="on")
+
+
+def test_settings_and_the_cluster_component_agree_on_container_insights_values():
+    from components import cluster
+
+    assert settings.CONTAINER_INSIGHTS == cluster.CONTAINER_INSIGHTS
