@@ -926,9 +926,9 @@ _NAME_RULES = {
     "security group": _NameRule("EC2", "security group names", 255,
                                 re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+$"),
                                 "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*", refused_prefixes=("sg-",)),
-    # ELBv2 CreateTargetGroup Name
+    # ELBv2 CreateTargetGroup Name (unlike load balancer names, `internal-` is allowed)
     "target group": _NameRule("ELB", "target group names", 32, re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"),
-                              "letters, digits and -, not at either end", refused_prefixes=("internal-",)),
+                              "letters, digits and -, not at either end"),
     # IAM CreateRole RoleName, PutRolePolicy PolicyName
     "role": _NameRule("IAM", "role names", 64, _IAM_NAME, "letters, digits and +=,.@_-"),
     "inline policy": _NameRule("IAM", "inline policy names", 128, _IAM_NAME, "letters, digits and +=,.@_-"),

@@ -337,8 +337,6 @@ JOB = {"service": "web", "schedule": "rate(1 day)"}
      "the task security group would be named 'sg-api-sg-xxxxxxx'; EC2 refuses security group names starting with sg-"),
     (valid(scheduledTasks={"sg": JOB}), "scheduledTasks.sg",
      "the task security group would be named 'sg-sg-xxxxxxx'; EC2 refuses security group names starting with sg-"),
-    (valid(services={"internal-api": WEB}), "services.internal-api",
-     "the target group would be named 'internal-api-tg-xxxxxxx'; ELB refuses target group names starting with internal-"),
     (valid(services={"a-very-long-service-nm": WEB}), "services.a-very-long-service-nm",
      "the target group would be named 'a-very-long-service-nm-tg-xxxxxxx' (33 characters); ELB target group "
      "names are at most 32 characters, so this name can have at most 21"),
@@ -354,6 +352,13 @@ JOB = {"service": "web", "schedule": "rate(1 day)"}
 def test_names_aws_would_refuse_are_reported_with_the_aws_rule(raw, key, message):
     found = [p for p in problems(raw) if p.startswith(f"{key}: ")]
     assert found == [f"{key}: {message}"]
+
+
+def test_internal_is_a_fine_service_name():
+    """Only load balancer names may not start with internal- (CreateLoadBalancer's Name); target
+    group names may (CreateTargetGroup's Name documents no such rule)."""
+    settings = parse(valid(services={"internal-api": WEB}), project="ecs-fargate", stack="test", region="us-east-1")
+    assert [s.name for s in settings.services] == ["internal-api"]
 
 
 def test_a_worker_may_have_a_longer_name_than_a_web_service():
