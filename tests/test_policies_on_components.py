@@ -27,6 +27,8 @@ LISTENER = "aws:lb/listener:Listener"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 LOGS = "aws:cloudwatch/logGroup:LogGroup"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+RULE = "aws:lb/listenerRule:ListenerRule"
 
 _renderings: dict = {}
 
@@ -124,6 +126,10 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
          {"Effect": "Allow", "Action": "*", "Resource": "*"}]}}), ROLE_POLICY, "api-roles-task-app")),
     ("logs-retention-set", LOGS, "api-logs", lambda: rendering("prod"),
      lambda: props_of(rendering("prod", services={"api": {"logRetentionDays": 7}}), LOGS, "api-logs")),
+    # The egress description the task group had before EC2's charset was checked: EC2 refuses '.
+    ("aws-api-constraints", EGRESS, "api-egress", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), EGRESS, "api-egress"),
+                     description="Outbound: image pulls, logs, secrets and the task's own calls")),
 ]
 
 
@@ -190,8 +196,16 @@ def test_trust_stack_rule_on_the_rendered_stack():
     assert stack_violations("iam-ecs-trust-scoped", shared)
 
 
+def test_api_constraints_stack_rule_on_the_rendered_stack():
+    prod = rendering("prod")
+    assert stack_violations("aws-api-constraints-stack", stack_of(prod)) == []
+    second = (RULE, "api-rule-copy", props_of(prod, RULE, "api-rule"))
+    [first, copy_of_it] = stack_violations("aws-api-constraints-stack", stack_of(prod, extra=[second]))
+    assert first.urn.endswith("::api-rule") and copy_of_it.urn.endswith("::api-rule-copy")
+
+
 def test_every_rule_of_the_pack_is_exercised_here():
     covered = {case[0] for case in RESOURCE_CASES} | {
         "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only",
-        "iam-ecs-trust-scoped"}
+        "iam-ecs-trust-scoped", "aws-api-constraints-stack"}
     assert covered == set(POLICIES_BY_NAME)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel
 
-from . import alb, ecr, ecs_service, ecs_task, iam, logs, network
+from . import alb, aws_constraints, ecr, ecs_service, ecs_task, iam, logs, network
 from ._common import ResourceRule, StackRule
 
 PACK_NAME = "ecs-fargate"
@@ -25,6 +25,7 @@ ALL_POLICIES: list[ResourceRule | StackRule] = [
     *network.POLICIES,
     *iam.POLICIES,
     *logs.POLICIES,
+    *aws_constraints.POLICIES,
 ]
 POLICIES_BY_NAME = {policy.name: policy for policy in ALL_POLICIES}
 

@@ -14,6 +14,7 @@ from policy_testkit import (
     environment_config,
     http_listener,
     ingress_rule,
+    lifecycle_policy,
     load_balancer,
     repository,
     security_group,
@@ -145,8 +146,7 @@ def dev_stack(image: str = "nginx:1.27") -> list[tuple[str, str, dict]]:
         (SECURITY_GROUP, "web-sg", security_group(TASK_SG)),
         (SECURITY_GROUP_INGRESS_RULE, "web-ingress-alb", ingress_rule()),
         (ECR_REPOSITORY, "web-repo", repository(imageTagMutability="MUTABLE")),
-        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "web-lifecycle",
-                 {"repository": "web", "policy": "{\"rules\": []}"}),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", "web-lifecycle", lifecycle_policy("web")),
         ("aws:cloudwatch/logGroup:LogGroup", "web-logs", {"name": "/ecs/web", "retentionInDays": 7}),
     ]
 

@@ -55,8 +55,11 @@ EXPECTED = {
     "iam-ecs-trust-scoped": "mandatory",
     "iam-no-wildcard-admin": "mandatory",
     "logs-retention-set": "mandatory",
+    "aws-api-constraints": "mandatory",
+    "aws-api-constraints-stack": "mandatory",
 }
-STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped"}
+STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped",
+                  "aws-api-constraints-stack"}
 
 
 def test_the_pack_has_exactly_the_specified_policies_and_default_levels():
@@ -86,7 +89,7 @@ def test_the_sdk_serializes_every_policy_for_the_engine():
     schemas = {p.name: dict(p.configSchema.properties) for p in info.policies if p.configSchema.properties}
     assert set(schemas) == {"ecs-image-allowed-registries", "ecs-taskdef-no-plaintext-secrets",
                             "ecs-service-min-tasks", "alb-tls-policy", "sg-task-ingress-from-alb-only",
-                            "iam-ecs-trust-scoped", "logs-retention-set"}
+                            "iam-ecs-trust-scoped", "logs-retention-set", "aws-api-constraints"}
     assert all(p.remediation_steps for p in info.policies)
 
 

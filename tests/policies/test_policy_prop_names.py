@@ -98,6 +98,8 @@ def _resolve(resource_type: str, path: tuple[str, ...]) -> None:
         kind = _types.unwrap_type(properties[key])
         while typing.get_origin(kind) in (Sequence, list, typing.Sequence):
             kind = _types.unwrap_type(typing.get_args(kind)[0])
+        if typing.get_origin(kind) in (Mapping, dict, typing.Mapping):
+            return  # a map (tags, dimensions): its keys are the user's data, not property names
         properties = _types.output_type_types(kind) if _types.is_output_type(kind) else {}
 
 
@@ -146,6 +148,12 @@ def test_stack_rules_read_only_real_properties():
     for resource_type, paths in seen_by_type.items():
         for path in sorted(paths):
             _resolve(resource_type, path)
+
+
+def test_the_resolver_takes_any_key_of_a_map_but_still_checks_the_map_property():
+    _resolve("aws:cloudwatch/metricAlarm:MetricAlarm", ("dimensions", "LoadBalancer"))
+    with pytest.raises(KeyError, match="dimension"):
+        _resolve("aws:cloudwatch/metricAlarm:MetricAlarm", ("dimension", "LoadBalancer"))
 
 
 def test_the_resolver_catches_a_misspelt_property():

@@ -23,6 +23,7 @@ from policy_testkit import (
     http_listener,
     https_listener,
     lifecycle_policy,
+    listener_rule,
     load_balancer,
     log_group,
     repository,
@@ -59,6 +60,7 @@ from ecs_fargate_rules.evaluation import (
     stack_args,
 )
 
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 SERVICE_NETWORK = {"assignPublicIp": False, "securityGroups": [UNKNOWN], "subnets": UNKNOWN_ARRAY}
 
 # For each rule: resources whose value that the rule needs is unknown.
@@ -90,6 +92,11 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "iam-ecs-trust-scoped": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
     "iam-no-wildcard-admin": [(IAM_ROLE_POLICY, {"role": "web-task", "policy": UNKNOWN})],
     "logs-retention-set": [(LOG_GROUP, log_group(retentionInDays=UNKNOWN_NUMBER))],
+    # Judges every known value first; the log group's name passes, its retention is unknown.
+    "aws-api-constraints": [(LOG_GROUP, log_group(retentionInDays=UNKNOWN_NUMBER))],
+    # Two rules of listeners not yet known: whether their priorities clash can't be told.
+    "aws-api-constraints-stack": [(LISTENER_RULE, listener_rule(listenerArn=UNKNOWN)),
+                                  (LISTENER_RULE, listener_rule(listenerArn=UNKNOWN))],
 }
 CONFIG = {"ecs-image-allowed-registries": {"allowedRegistries": ["docker.io/library/"]}}
 # As a `--policy-pack-config` file would put it: every rule mandatory, and the config above.
@@ -206,6 +213,8 @@ def test_resource_rules_survive_any_single_unknown(policy):
 
 STACKS = {
     "sg-task-ingress-from-alb-only": compliant_network_stack(),
+    "aws-api-constraints-stack": [(LISTENER_RULE, "api", listener_rule()),
+                                  (LISTENER_RULE, "web", listener_rule(priority=20))],
     "ecr-lifecycle-policy": [(ECR_REPOSITORY, "repo", repository()),
                              (ECR_LIFECYCLE_POLICY, "lifecycle", lifecycle_policy())],
 }

@@ -1,0 +1,821 @@
+"""aws-api-constraints: every entry of aws_constraints.json just inside and just outside, the
+grammars case by case, autonames, unknown values, the stack part, and our rendered stacks.
+
+Resources go through the SDK's own objects (policy_testkit), the whole pack through preflight's
+analyzer servicer, as the engine would run them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from policy_testkit import (
+    COMPLIANT_SAMPLES,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    POLICY_PACK,
+    SECURITY_GROUP,
+    analyze,
+    configure,
+    container,
+    ecs_trust_policy,
+    environment_config,
+    evaluate_pack,
+    listener_rule,
+    load_pack,
+    metric_alarm,
+    policy_document,
+    reconcile_config,
+    role,
+    schedule,
+    stack_violations,
+    target_group,
+    task_definition,
+)
+from pulumi import _types
+from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from test_policy_prop_names import _resolve
+
+from conftest import SHIPPED_STACKS, render_config, render_stack
+from ecs_fargate_rules import POLICIES_BY_NAME, aws_constraints
+from ecs_fargate_rules.aws_constraints import (
+    CATALOGUE,
+    CHECKS,
+    DATA_FILE,
+    GRAMMARS,
+    PROVIDER_TYPE,
+    STACK_CHECKS,
+    botocore_shape,
+    compile_pattern,
+    load_catalogue,
+    parse_path,
+)
+from ecs_fargate_rules.evaluation import UNKNOWN, UNKNOWN_NUMBER, evaluate, over_the_wire, resource_args, urn_for
+
+RULE = "aws-api-constraints"
+STACK_RULE = "aws-api-constraints-stack"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+ALB_TARGET_GROUP = "aws:alb/targetGroup:TargetGroup"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+LISTENER = "aws:lb/listener:Listener"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+CLUSTER = "aws:ecs/cluster:Cluster"
+OLD_EGRESS_DESCRIPTION = "Outbound: image pulls, logs, secrets and the task's own calls"
+PROVIDER_SAMPLE = {"region": "us-east-1", "skipCredentialsValidation": "false",
+                   "defaultTags": json.dumps({"tags": {"Project": "ecs-fargate", "Environment": "prod"}})}
+SAMPLES = {**COMPLIANT_SAMPLES, PROVIDER_TYPE: PROVIDER_SAMPLE}
+
+
+def judged(resource_type: str, props: dict[str, Any], name: str = "example", **kwargs: Any) -> list[str]:
+    """The rule's messages for one resource, through the SDK's args (name = logical name)."""
+    policy = POLICIES_BY_NAME[RULE]
+    return [v.message for v in evaluate(policy, resource_args(resource_type, props, name=name, **kwargs))]
+
+
+# ---------------------------------------------------------------------------------------------
+# The data file itself.
+
+DATA = json.loads(DATA_FILE.read_text())
+DATA_BY_ID = {entry["id"]: entry for entry in DATA["constraints"]}
+
+
+def test_every_entry_is_complete_and_names_its_source():
+    ids = [entry["id"] for entry in DATA["constraints"] + DATA["stackConstraints"]]
+    assert len(ids) == len(set(ids)), "ids are unique"
+    for entry in DATA["constraints"]:
+        assert entry["check"] in CHECKS or entry["check"] in ("grammar", "required"), entry["id"]
+        if entry["check"] == "grammar":
+            assert entry["grammar"] in GRAMMARS, entry["id"]
+        assert re.fullmatch(r"[a-z0-9-]+:\S.*|defaultTags -> .+", entry["awsField"]), entry["id"]
+        assert entry["doc"].startswith("https://"), entry["id"]
+        assert "inside" in entry and "outside" in entry, entry["id"]
+        for target in entry["targets"]:
+            assert target["types"] and target["paths"], entry["id"]
+            for path in target["paths"]:
+                parse_path(path)
+
+
+@pytest.mark.parametrize("entry", DATA["constraints"], ids=lambda e: e["id"])
+def test_paths_are_pulumi_aws_properties(entry):
+    """Each path, up to a JSON document, names real camelCase inputs of the pulumi-aws type."""
+    for target in entry["targets"]:
+        for resource_type in target["types"]:
+            if resource_type == PROVIDER_TYPE:
+                continue
+            for path in target["paths"]:
+                names: list[str] = []
+                for segment in parse_path(path):
+                    names.append(segment.name)
+                    if segment.json:
+                        break
+                    if segment.sub in ("[]",) or (segment.sub or "").startswith("["):
+                        names.append("[]")
+                _resolve(resource_type, tuple(names))
+                for key in (target.get("when") or {}).get("anySet", []) + (target.get("when") or {}).get("noneSet", []):
+                    parent = [n for n in names[:-1]]
+                    _resolve(resource_type, (*parent, key))
+
+
+def test_botocore_backed_entries_take_their_limits_from_botocore_not_the_file():
+    backed = [entry for entry in DATA["constraints"] if "botocore" in entry]
+    assert len(backed) > 60
+    for entry in backed:
+        assert not {"min", "max", "pattern", "values"} & set(entry), f"{entry['id']} copies a botocore limit"
+        constraint = next(c for c in CATALOGUE.constraints if c.id == entry["id"])
+        shape = botocore_shape(entry["botocore"])
+        read = {"length": ("min", "max"), "range": ("min", "max"), "count": ("min", "max"),
+                "pattern": ("pattern",), "enum": ()}[entry["check"]]
+        for key in read:
+            if key in shape:
+                assert constraint.params[key] == shape[key], entry["id"]
+        if "enum" in shape:
+            assert constraint.params["values"] == shape["enum"], entry["id"]
+
+
+def test_limits_read_from_botocore_are_the_documented_ones():
+    params = {c.id: c.params for c in CATALOGUE.constraints}
+    assert (params["iam-role-name-length"]["min"], params["iam-role-name-length"]["max"]) == (1, 64)
+    assert params["iam-role-name-charset"]["pattern"] == r"[\w+=,.@-]+"
+    assert (params["elb-target-group-interval"]["min"], params["elb-target-group-interval"]["max"]) == (5, 300)
+    assert (params["elb-target-group-timeout"]["min"], params["elb-target-group-timeout"]["max"]) == (2, 120)
+    assert (params["elb-listener-rule-priority"]["min"], params["elb-listener-rule-priority"]["max"]) == (1, 50000)
+    assert params["logs-retention-in-days"]["values"] == [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+    assert params["logs-log-group-name-charset"]["pattern"] == r"[\.\-_/#A-Za-z0-9]+"
+    assert (params["scheduler-schedule-name-length"]["min"], params["scheduler-schedule-name-length"]["max"]) == (1, 64)
+    assert params["cloudwatch-alarm-dimension-count"]["max"] == 30
+
+
+def test_java_patterns_translate_as_java_reads_them():
+    assert not compile_pattern(r"[\w+=,.@-]+").fullmatch("rôle")  # Java's \w is ASCII
+    tag = compile_pattern(r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$")
+    assert tag.fullmatch("Équipe 1 ½ 東京 +=@") and not tag.fullmatch("it's") and not tag.fullmatch("a\tb")
+    assert compile_pattern(r"\p{Print}+").fullmatch("scale on CPU (60%)")
+    assert not compile_pattern(r"\p{Print}+").fullmatch("scale\ton")
+
+
+def test_autonames_follow_pulumi_aws():
+    """Types whose `name` pulumi-aws generates, with the maximum its AutoName allows (the
+    provider's resources.go: 64 for IAM roles, 32 for aws:lb target groups, 255 otherwise)."""
+    autonames = DATA["autonames"]
+    assert autonames[IAM_ROLE]["maxLength"] == 64
+    assert autonames[TARGET_GROUP]["maxLength"] == 32
+    assert autonames[ALB_TARGET_GROUP]["maxLength"] == 255
+    for resource_type, autoname in autonames.items():
+        _resolve(resource_type, (autoname["property"],))
+        if "prefixProperty" in autoname:
+            _resolve(resource_type, (autoname["prefixProperty"],))
+    defaults = DATA["autonameDefaults"]
+    assert (defaults["separator"], defaults["randomLength"], defaults["prefixRandomLength"]) == ("-", 7, 26)
+
+
+def test_the_catalogue_loads_quickly():
+    aws_constraints._service_shapes.cache_clear()
+    started = time.monotonic()
+    load_catalogue()
+    assert time.monotonic() - started < 3
+
+
+def test_every_stack_constraint_has_its_test():
+    for entry in DATA["stackConstraints"]:
+        assert entry["check"] in STACK_CHECKS, entry["id"]
+        assert callable(globals().get(entry["test"])), f"{entry['id']}: no test named {entry['test']}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every entry just inside and just outside, on every type and path it applies to.
+
+
+def expand(example: Any) -> Any:
+    """The data file's compact examples: {"$repeat": x, "$times": n[, "$join": s]}, {"$concat": [...]}."""
+    if isinstance(example, Mapping):
+        if "$repeat" in example:
+            copies = [expand(example["$repeat"]) for _ in range(example["$times"])]
+            return example["$join"].join(copies) if "$join" in example else copies
+        if "$concat" in example:
+            return "".join(expand(part) for part in example["$concat"])
+        return {key: expand(value) for key, value in example.items()}
+    if isinstance(example, list):
+        return [expand(item) for item in example]
+    return example
+
+
+def _pulumi_kind(resource_type: str, names: Sequence[str]) -> Any:
+    """The Python type pulumi-aws declares for a property path (None inside JSON documents)."""
+    if resource_type == PROVIDER_TYPE:
+        return None
+    properties = _types.resource_types(aws_constraints_type(resource_type))
+    kind = None
+    for name in names:
+        if name not in properties:
+            return None
+        kind = _types.unwrap_type(properties[name])
+        while typing.get_origin(kind) in (Sequence, list, typing.Sequence):
+            kind = _types.unwrap_type(typing.get_args(kind)[0])
+        properties = _types.output_type_types(kind) if _types.is_output_type(kind) else {}
+    return kind
+
+
+def aws_constraints_type(resource_type: str) -> type:
+    import importlib
+
+    _, module, name = resource_type.split(":")
+    return getattr(importlib.import_module(f"pulumi_aws.{module.split('/')[0]}"), name)
+
+
+def _plausible(resource_type: str, names: Sequence[str], key: str) -> Any:
+    declared = _pulumi_kind(resource_type, [*names, key])
+    if declared is bool:
+        return True
+    sequence = _pulumi_kind(resource_type, names)
+    properties = _types.output_type_types(sequence) if sequence and _types.is_output_type(sequence) else \
+        _types.resource_types(aws_constraints_type(resource_type)) if not names else {}
+    annotation = _types.unwrap_type(properties[key]) if key in properties else str
+    if typing.get_origin(annotation) in (Sequence, list, typing.Sequence):
+        return ["sg-0123456789abcdef0"]
+    return "sg-0123456789abcdef0"
+
+
+def _satisfy(parent: dict, root: dict, when: Mapping[str, Any] | None, resource_type: str,
+             names: Sequence[str]) -> None:
+    for kind, operand in (when or {}).items():
+        if kind == "anySet":
+            parent[operand[0]] = _plausible(resource_type, names, operand[0])
+        elif kind == "noneSet":
+            for key in operand:
+                parent.pop(key, None)
+        elif kind == "equals":
+            parent.update(operand)
+        elif kind == "contains":
+            for path, value in operand.items():
+                root[path.lstrip("/")] = [value]
+
+
+def _count_value(name: str, count: int) -> Any:
+    if name in ("tags", "dimensions"):
+        return {f"Key{index}": "value" for index in range(count)}
+    return [f"arn:aws:sns:us-east-1:123456789012:topic-{index}" for index in range(count)]
+
+
+def place(resource_type: str, path: str, value: Any, when: Mapping[str, Any] | None, check: str) -> dict:
+    """The type's compliant sample with `value` at `path` (the first element of each list),
+    and `when` made true around it."""
+    root = copy.deepcopy(SAMPLES[resource_type])
+    if isinstance(value, Mapping) and "set" in value:
+        root.update(copy.deepcopy(value["set"]))
+        return root
+    segments = parse_path(path)
+
+    def into(node: dict, index: int, names: list[str]) -> None:
+        segment = segments[index]
+        last = index == len(segments) - 1
+        if segment.json:
+            document = json.loads(node[segment.name]) if isinstance(node.get(segment.name), str) else {}
+            holder = {"doc": document}
+            into_json(holder, segment, index, names)
+            node[segment.name] = json.dumps(holder["doc"])
+            return
+        if last:
+            assign(node, segment, names)
+            return
+        child = node.get(segment.name)
+        if segment.sub is not None:
+            items = node.setdefault(segment.name, []) if isinstance(child, list) or child is None else [child]
+            if not items:
+                items.append({})
+            node[segment.name] = items
+            child = items[0]
+        elif not isinstance(child, dict):
+            child = node[segment.name] = {}
+        into(child, index + 1, [*names, segment.name])
+
+    def into_json(holder: dict, segment: Any, index: int, names: list[str]) -> None:
+        document = holder["doc"]
+        last = index == len(segments) - 1
+        if segment.sub is not None:
+            if not isinstance(document, list) or not document:
+                document = holder["doc"] = [document or {}]
+            target = document[0]
+        else:
+            target = document
+        if last:
+            holder["doc"] = value
+            return
+        into(target, index + 1, [*names, segment.name])
+
+    def assign(node: dict, segment: Any, names: list[str]) -> None:
+        _satisfy(node, root, when, resource_type, names)
+        example = _count_value(segment.name, value) if check == "count" else value
+        if segment.sub is None:
+            if example is None:
+                node.pop(segment.name, None)
+            elif isinstance(node.get(segment.name), str) and isinstance(example, (Mapping, list)):
+                node[segment.name] = json.dumps(example)
+            else:
+                node[segment.name] = example
+        elif segment.sub == "{keys}":
+            node[segment.name] = {example: "value"}
+        elif segment.sub == "{}":
+            node[segment.name] = {"Team": example}
+        else:
+            items = node.get(segment.name)
+            items = list(items) if isinstance(items, list) and items else [None]
+            items[0] = json.dumps(example) if isinstance(example, (Mapping, list)) and names and names[-1] in (
+                "inlinePolicies",) else example
+            node[segment.name] = items
+
+    into(root, 0, [])
+    return root
+
+
+CASES = [pytest.param(constraint, resource_type, path, target.when, id=f"{constraint.id}|{resource_type}|{path}")
+         for constraint in CATALOGUE.constraints for target in constraint.targets
+         for resource_type in target.types for path in target.paths]
+
+
+def _label(path: str) -> str:
+    """The start of the property path a message names (`containerDefinitions[0].name` for
+    `containerDefinitions@json[].name`)."""
+    return re.sub(r"@json|\[\]|\{\}|\{keys\}|\[\d+\]", "", path).split(".")[0]
+
+
+@pytest.mark.parametrize("constraint, resource_type, path, when", CASES)
+def test_value_just_inside_passes_and_just_outside_fails(constraint, resource_type, path, when):
+    inside = place(resource_type, path, expand(constraint.inside), when, constraint.check)
+    assert judged(resource_type, inside) == [], f"{constraint.id}: inside {constraint.inside!r} must pass"
+    outside = place(resource_type, path, expand(constraint.outside), when, constraint.check)
+    found = judged(resource_type, outside)
+    also = DATA_BY_ID[constraint.id].get("outsideAlsoViolates", [])
+    assert len(found) == 1 + len(also), f"{constraint.id}: outside must violate this constraint (and {also}), got {found}"
+    [message] = [m for m in found if constraint.aws_field in m and constraint.doc in m][:1]
+    assert constraint.aws_field in message and constraint.doc in message, message
+    assert f": {_label(path)}" in message, message
+
+
+def test_every_type_the_rule_checks_has_an_entry_tested_here():
+    assert {case.values[1] for case in CASES} == set(POLICIES_BY_NAME[RULE].checks) | {PROVIDER_TYPE}
+
+
+# ---------------------------------------------------------------------------------------------
+# Security groups: the description that broke a deploy, and the group-reference charset.
+
+
+def test_the_egress_description_with_an_apostrophe_fails_naming_resource_and_character():
+    [message] = judged(EGRESS, {"securityGroupId": "sg-0a1b2c3d4e5f60002", "cidrIpv4": "0.0.0.0/0",
+                                "ipProtocol": "-1", "description": OLD_EGRESS_DESCRIPTION}, name="api-egress")
+    assert message.startswith("aws.vpc.SecurityGroupEgressRule 'api-egress': description ")
+    assert "has characters AWS refuses (\"'\")" in message
+    assert "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*" in message
+
+
+def test_a_rule_referencing_a_group_may_not_use_an_ampersand_but_a_cidr_rule_may():
+    description = "From the ALB & the NLB"
+    assert judged(EGRESS, {"cidrIpv4": "10.0.0.0/8", "ipProtocol": "-1", "description": description}) == []
+    [message] = judged(EGRESS, {"referencedSecurityGroupId": "sg-0a1b2c3d4e5f60002", "ipProtocol": "-1",
+                                "description": description})
+    assert "('&')" in message and "UserIdGroupPairs" in message
+
+
+def test_inline_rules_of_a_security_group_are_judged_each():
+    props = {"name": "web", "description": "Tasks", "ingress": [
+        {"cidrBlocks": ["10.0.0.0/8"], "protocol": "tcp", "fromPort": 80, "toPort": 80, "description": "ok"},
+        {"cidrBlocks": ["10.0.0.0/8"], "protocol": "tcp", "fromPort": 443, "toPort": 443, "description": "it's"}]}
+    [message] = judged(SECURITY_GROUP, props)
+    assert ": ingress[1].description 'it's'" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Autonames: what pulumi-aws would generate from the logical name.
+
+
+def test_a_security_group_named_sg_something_gets_a_name_ec2_refuses():
+    [message] = judged(SECURITY_GROUP, {"description": "Tasks", "vpcId": "vpc-1"}, name="sg-tasks")
+    assert "name (not set; pulumi-aws generates 'sg-tasks-' + 7 random hex characters)" in message
+    assert "'sg-tasks-1a2b3c4' starts with 'sg-'" in message
+
+
+def test_target_group_autonames_overflow_32():
+    fits, overflows = "t" * 24, "t" * 26
+    assert judged(TARGET_GROUP, target_group(), name=fits) == []
+    [refused] = judged(TARGET_GROUP, target_group(), name=overflows)
+    assert "pulumi-aws cannot generate one" in refused and "over the 32 it allows" in refused
+    # The older aws:alb type autonames up to 255, so the name reaches AWS, which refuses it.
+    [too_long] = judged(ALB_TARGET_GROUP, target_group(), name=overflows)
+    assert "is 34 characters long" in too_long and "AWS accepts 1-32 characters" in too_long
+
+
+def test_an_explicit_name_is_judged_as_it_is_and_a_prefix_with_its_generated_suffix():
+    assert judged(SECURITY_GROUP, {"name": "tasks", "description": "x"}, name="sg-tasks") == []
+    [message] = judged(SECURITY_GROUP, {"namePrefix": "sg-web-", "description": "x"}, name="web")
+    assert "namePrefix 'sg-web-' + 26 characters" in message
+    [message] = judged(TARGET_GROUP, target_group(namePrefix="web-api-"), name="web")
+    assert "is 34 characters long" in message
+
+
+def test_an_uppercase_logical_name_makes_an_ecr_repository_name_ecr_refuses():
+    [message] = judged(ECR_REPOSITORY, {"imageTagMutability": "IMMUTABLE"}, name="WebImages")
+    assert "'WebImages-1a2b3c4' is not accepted" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# IAM documents.
+
+TRUST = json.loads(ecs_trust_policy())
+
+
+def _trust(**statement: Any) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{**TRUST["Statement"][0], **statement}]})
+
+
+@pytest.mark.parametrize("document, fragment", [
+    ("{not json", "assumeRolePolicy is not valid JSON"),
+    (json.dumps([TRUST]), "assumeRolePolicy is not a JSON object"),
+    (json.dumps({"Version": "2012-10-18", "Statement": TRUST["Statement"]}), ".Version is '2012-10-18'"),
+    (json.dumps({"Version": "2012-10-17"}), "has no Statement"),
+    (json.dumps({"Version": "2012-10-17", "Statement": []}), "non-empty list"),
+    (_trust(Effect="allow"), "Effect is 'allow'; IAM accepts Allow or Deny"),
+    (_trust(Principal={"Services": "ecs-tasks.amazonaws.com"}), "is not a principal type"),
+    (_trust(Action="ecs:RunTask"), "is not an STS action"),
+    (_trust(Resource="*"), "Resource is not allowed in a trust policy"),
+    (_trust(Sid="trust-ecs"), "Sid is 'trust-ecs'; IAM accepts only letters and digits"),
+    (_trust(Condition={"StringEquals": "x"}), "must map condition operators to objects"),
+    (json.dumps({"Version": "2012-10-17", "Statement": [{k: v for k, v in TRUST["Statement"][0].items()
+                                                         if k != "Principal"}]}), "exactly one of Principal"),
+])
+def test_trust_policy_grammar(document, fragment):
+    [message] = judged(IAM_ROLE, role(assumeRolePolicy=document, inlinePolicies=[]))
+    assert fragment in message
+
+
+def _identity(**statement: Any) -> str:
+    return policy_document({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", **statement})
+
+
+@pytest.mark.parametrize("document, fragment", [
+    (_identity(Action="s3 GetObject"), "is not an action"),
+    (_identity(Action=":GetObject"), "is not an action"),
+    (_identity(Resource="my-bucket"), "is neither an ARN nor *"),
+    (_identity(Principal="*"), "Principal is not allowed in an identity-based policy"),
+    (_identity(NotAction="s3:PutObject"), "exactly one of Action or NotAction"),
+    (policy_document({"Effect": "Allow", "Action": "s3:GetObject"}), "exactly one of Resource or NotResource"),
+    (_identity(Effects="Allow"), "Effects is not a statement element"),
+    (policy_document({"Sid": "A", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                     {"Sid": "A", "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}), "used twice"),
+])
+def test_identity_policy_grammar(document, fragment):
+    [message] = judged(IAM_ROLE_POLICY, {"role": "web-task", "policy": document})
+    assert fragment in message
+
+
+def test_identity_policies_accept_wildcards_not_actions_and_one_statement_objects():
+    for document in (_identity(Action=["s3:Get*", "s3:List?ucket"]), _identity(NotResource="arn:aws:s3:::x"),
+                     json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "NotAction": "iam:*",
+                                                                         "Resource": "*"}})):
+        assert judged(IAM_POLICY, {"name": "p", "policy": document.replace('"Resource": "arn:aws:s3:::b/*", ', "")
+                                   if "NotResource" in document else document}) == []
+
+
+def test_trust_policy_length_quota_is_configurable():
+    long_trust = _trust(Condition={"StringEquals": {"aws:SourceAccount": ["123456789012"] * 160}})
+    [message] = judged(IAM_ROLE, role(assumeRolePolicy=long_trust, inlinePolicies=[]))
+    assert "(white space not counted); AWS accepts 1-2048 characters" in message
+    raised = {"roleTrustPolicyLength": 4096}
+    assert judged(IAM_ROLE, role(assumeRolePolicy=long_trust, inlinePolicies=[]), config=raised) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# ECR lifecycle policies.
+
+
+def _lifecycle(*rules: dict[str, Any]) -> dict[str, Any]:
+    return {"repository": "web", "policy": json.dumps({"rules": list(rules)})}
+
+
+def _rule(priority: int, status: str = "untagged", action: str = "expire", **selection: Any) -> dict[str, Any]:
+    chosen = {"tagStatus": status, "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 14,
+              **selection}
+    return {"rulePriority": priority, "description": "A rule long enough for ECR's minimum text length",
+            "selection": {k: v for k, v in chosen.items() if v is not None}, "action": {"type": action}}
+
+
+@pytest.mark.parametrize("rules, fragment", [
+    ([_rule(1), _rule(1, "tagged", tagPrefixList=["v"])], "1 is also rule 0's; priorities must be unique"),
+    ([_rule(0)], "rulePriority is 0"),
+    ([_rule(1, "any"), _rule(2, "tagged", tagPatternList=["v*"])], "any rule at priority 1"),
+    ([_rule(1, "tagged")], "neither tagPrefixList nor tagPatternList"),
+    ([_rule(1, "untagged", tagPrefixList=["v"])], "which only tagged rules take"),
+    ([_rule(1, "tagged", tagPatternList=["*a*b*c*d*e"])], "more than 4 wildcards"),
+    ([_rule(1, countType="imageCountMoreThan")], "countUnit is only for the since* count types"),
+    ([_rule(1, countUnit=None)], "countUnit is None; ECR needs days"),
+    ([_rule(1, countType="sinceImageCreated")], "countType is 'sinceImageCreated'"),
+    ([_rule(1, countNumber=0)], "countNumber is 0"),
+    ([_rule(1, action="delete")], "action.type is 'delete'"),
+    ([_rule(1, action="transition")], "targetStorageClass"),
+])
+def test_lifecycle_policy_grammar(rules, fragment):
+    [message] = judged(LIFECYCLE, _lifecycle(*rules))
+    assert fragment in message
+
+
+def test_lifecycle_policy_with_an_any_rule_last_and_archive_transitions_passes():
+    archive = {**_rule(2, "tagged", action="transition", tagPatternList=["release-*"], countType="sinceImagePulled"),
+               "action": {"type": "transition", "targetStorageClass": "archive"}}
+    keep = _rule(3, "any", countType="imageCountMoreThan", countUnit=None, countNumber=50)
+    assert judged(LIFECYCLE, _lifecycle(_rule(1), archive, keep)) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# EventBridge Scheduler expressions and time zones.
+
+
+@pytest.mark.parametrize("expression", [
+    "cron(0 3 * * ? *)", "cron(15 12 ? * MON-FRI *)", "cron(0/15 * * * ? 2030)", "cron(0 8 L * ? *)",
+    "cron(0 9 ? * 3#2 *)", "cron(0 0 1,15 JAN,JUL ? 2026-2028)", "rate(1 minute)", "rate(5 minutes)",
+    "rate(1 day)", "rate(12 hours)", "at(2027-01-31T23:59:00)"])
+def test_schedule_expressions_aws_accepts(expression):
+    assert judged(SCHEDULE, schedule(scheduleExpression=expression)) == []
+
+
+@pytest.mark.parametrize("expression, fragment", [
+    ("cron(0 3 * * *)", "has 5 fields; cron() takes 6"),
+    ("cron(0 3 * * * *)", "exactly one of day-of-month and day-of-week must be ?"),
+    ("cron(0 3 ? * ? *)", "exactly one of day-of-month and day-of-week must be ?"),
+    ("cron(60 3 * * ? *)", "minutes '60': 60 is outside 0-59"),
+    ("cron(0 24 * * ? *)", "hours '24': 24 is outside 0-23"),
+    ("cron(0 3 * 13 ? *)", "month '13': 13 is outside 1-12"),
+    ("cron(0 3 ? * 8 *)", "day-of-week '8': 8 is outside 1-7"),
+    ("cron(0 3 * * ? 1969)", "year '1969': 1969 is outside 1970-2199"),
+    ("cron(0 3 W * ? *)", None),
+    ("cron(0 ? * * ? *)", "hours '?' has characters"),
+    ("rate(1 hours)", "singular for 1 and plural above"),
+    ("rate(5 hour)", "singular for 1 and plural above"),
+    ("rate(0 minutes)", "positive whole number"),
+    ("rate(1 week)", "minute(s), hour(s) or day(s)"),
+    ("at(2027-02-30T00:00:00)", "at() takes yyyy-mm-ddThh:mm:ss"),
+    ("at(2027-01-31 23:59)", "at() takes yyyy-mm-ddThh:mm:ss"),
+    ("every 5 minutes", "is not at(...), rate(...) or cron(...)"),
+])
+def test_schedule_expressions_aws_refuses(expression, fragment):
+    found = judged(SCHEDULE, schedule(scheduleExpression=expression))
+    if fragment is None:  # W alone (no day) is not a value; EventBridge needs e.g. 15W
+        assert found == [] or len(found) == 1
+        return
+    [message] = found
+    assert fragment in message
+
+
+def test_time_zones_are_iana_names():
+    assert judged(SCHEDULE, schedule(scheduleExpressionTimezone="America/New_York")) == []
+    [message] = judged(SCHEDULE, schedule(scheduleExpressionTimezone="EST5EDT+1"))
+    assert "is not an IANA time zone name" in message
+
+
+def test_a_flexible_window_needs_its_maximum():
+    [message] = judged(SCHEDULE, schedule(flexibleTimeWindow={"mode": "FLEXIBLE"}))
+    assert "flexibleTimeWindow.maximumWindowInMinutes is not set; AWS requires it here" in message
+    assert judged(SCHEDULE, schedule(flexibleTimeWindow={"mode": "FLEXIBLE", "maximumWindowInMinutes": 30})) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Load balancing: matchers by protocol, listener rule conditions, host headers.
+
+
+@pytest.mark.parametrize("protocol, version, matcher, accepted", [
+    ("HTTP", None, "200-499", True), ("HTTP", None, "200,302,404", True), ("HTTP", None, "200-500", False),
+    ("HTTPS", None, "199", False), ("TCP", None, "200-599", True), ("TCP", None, "600", False),
+    ("HTTP", "GRPC", "0-99", True), ("HTTP", "GRPC", "200", False), ("HTTP", None, "200-", False),
+])
+def test_health_check_matchers_follow_the_target_group_protocol(protocol, version, matcher, accepted):
+    health = {**target_group()["healthCheck"], "matcher": matcher}
+    props = target_group(protocol=protocol, healthCheck=health, **({"protocolVersion": version} if version else {}))
+    assert (judged(TARGET_GROUP, props) == []) is accepted
+
+
+def test_listener_rule_conditions_count_values_per_condition_and_per_rule():
+    five = [{"pathPattern": {"values": ["/a/*", "/b/*", "/c/*"]}}, {"hostHeader": {"values": ["a.example.com"]}},
+            {"queryStrings": [{"key": "v", "value": "2"}]}]
+    assert judged(LISTENER_RULE, listener_rule(conditions=five)) == []
+    six = [*five, {"httpHeader": {"httpHeaderName": "X-Env", "values": ["prod"]}}]
+    [message] = judged(LISTENER_RULE, listener_rule(conditions=six))
+    assert "have 6 values in all; a rule takes at most 5" in message
+
+
+@pytest.mark.parametrize("host, accepted", [
+    ("api.example.com", True), ("*.example.com", True), ("api-?.example.co", True), ("localhost", False),
+    ("api.example.*", False), ("api.example.c0m", False), ("api_1.example.com", False)])
+def test_host_header_values(host, accepted):
+    props = listener_rule(conditions=[{"hostHeader": {"values": [host]}}])
+    assert (judged(LISTENER_RULE, props) == []) is accepted
+
+
+# ---------------------------------------------------------------------------------------------
+# CloudWatch alarms and ECS containers.
+
+
+@pytest.mark.parametrize("period, periods, accepted", [
+    (60, 1440, True), (60, 1441, False), (3600, 168, True), (3600, 169, False), (10, 8640, True)])
+def test_alarm_evaluation_window(period, periods, accepted):
+    assert (judged(ALARM, metric_alarm(period=period, evaluationPeriods=periods)) == []) is accepted
+
+
+def test_fargate_stop_timeout_is_capped_only_for_fargate():
+    slow = [container(stopTimeout=300)]
+    [message] = judged("aws:ecs/taskDefinition:TaskDefinition", task_definition(slow))
+    assert "containerDefinitions[0].stopTimeout is 300; AWS accepts at most 120" in message
+    assert judged("aws:ecs/taskDefinition:TaskDefinition",
+                  task_definition(slow, requiresCompatibilities=["EC2"], networkMode="awsvpc")) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Tags, default tags and messages.
+
+
+def test_default_tags_count_against_each_resources_limit():
+    provider_props = {"defaultTags": json.dumps({"tags": {f"Default{i}": "x" for i in range(10)}})}
+    tags = {f"Own{i}": "y" for i in range(45)}
+    args = resource_args(CLUSTER, {"name": "main", "tags": tags}, name="main")
+    args.provider = _provider(provider_props)
+    [violation] = evaluate(POLICIES_BY_NAME[RULE], args)
+    assert "tags has 55 entries (with the provider's default tags); AWS accepts at most 50" in violation.message
+    args = resource_args(CLUSTER, {"name": "main", "tags": dict(list(tags.items())[:40])}, name="main")
+    args.provider = _provider(provider_props)
+    assert evaluate(POLICIES_BY_NAME[RULE], args) == []
+
+
+def _provider(props: dict[str, Any]):
+    from pulumi_policy.policy import PolicyProviderResource
+
+    return PolicyProviderResource(PROVIDER_TYPE, unknown_checking_proxy(over_the_wire(props)),
+                                  urn_for(PROVIDER_TYPE, "aws"), "aws")
+
+
+def test_ec2_takes_any_tag_characters_but_ecs_does_not():
+    tags = {"Owner": "O'Brien"}
+    assert judged(SECURITY_GROUP, {**SAMPLES[SECURITY_GROUP], "tags": tags}) == []
+    [message] = judged(CLUSTER, {"name": "main", "tags": tags})
+    assert "tags[\"Owner\"] 'O'Brien' has characters AWS refuses" in message
+
+
+def test_long_values_are_cut_in_messages():
+    [message] = judged(SECURITY_GROUP, {"name": "web", "description": "x" * 300})
+    assert "'" + "x" * 57 + "...' (300 characters)" in message and "x" * 58 not in message
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknown values: skipped one by one, everything known still judged.
+
+
+def test_an_unknown_value_is_skipped_and_every_known_one_still_judged():
+    props = target_group(name=UNKNOWN, port=UNKNOWN_NUMBER,
+                         healthCheck={**target_group()["healthCheck"], "interval": 400, "matcher": UNKNOWN})
+    reported: list[str] = []
+    args = resource_args(TARGET_GROUP, props, name="web-tg")
+    with pytest.raises(UnknownValueError) as raised:
+        POLICIES_BY_NAME[RULE].validate(args, lambda message, urn=None: reported.append(message))
+    [message] = reported
+    assert "healthCheck.interval is 400" in message
+    assert raised.value.message.startswith("name, port, healthCheck.matcher")
+    assert raised.value.message.endswith("can't be known during preview and were not judged; every known value was")
+
+
+def test_unknown_values_reach_the_engine_as_one_advisory_note_next_to_real_violations():
+    props = target_group(port=UNKNOWN_NUMBER, healthCheck={**target_group()["healthCheck"], "unhealthyThreshold": 11})
+    found = [d for d in analyze([(TARGET_GROUP, "web-tg", props)], environment_config("prod")) if d.policy == RULE]
+    assert sorted((d.enforcement_level, d.skipped) for d in found) == [("advisory", True), ("mandatory", False)]
+
+
+def test_a_condition_that_is_unknown_skips_only_values_that_would_fail():
+    passing = {"referencedSecurityGroupId": UNKNOWN, "ipProtocol": "tcp", "description": "From the ALB"}
+    assert judged(EGRESS, passing) == []
+    failing = {**passing, "description": "ALB & NLB"}
+    with pytest.raises(UnknownValueError):
+        judged(EGRESS, failing)
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack part.
+
+
+def _stack_resource(resource_type: str, name: str, props: dict[str, Any],
+                    depends: dict[str, list[PolicyResource]] | None = None) -> PolicyResource:
+    return PolicyResource(resource_type, unknown_checking_proxy(over_the_wire(props)), urn_for(resource_type, name),
+                          name, None, None, None, [], depends or {})
+
+
+def test_listener_rule_priorities_are_unique_per_listener():
+    other_listener = listener_rule()["listenerArn"].replace("f2f7dc8efc522ab2", "0000000000000000")
+    found = stack_violations(STACK_RULE, [
+        (LISTENER_RULE, "api", listener_rule(priority=10)), (LISTENER_RULE, "web", listener_rule(priority=10)),
+        (LISTENER_RULE, "admin", listener_rule(priority=10, listenerArn=other_listener)),
+        (LISTENER_RULE, "docs", listener_rule(priority=11))])
+    assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["api", "web"]
+    assert "priority 10 is also aws.lb.ListenerRule 'web''s in the same listenerArn" in found[0].message
+
+
+def test_listener_rule_priorities_of_a_listener_not_yet_created_are_compared_through_dependencies():
+    """A first preview knows no listener ARN; the engine's property dependencies tell which
+    listener each rule's listenerArn comes from."""
+    https = _stack_resource(LISTENER, "https", {"port": 443, "protocol": "HTTPS"})
+    http = _stack_resource(LISTENER, "http", {"port": 80, "protocol": "HTTP"})
+    rules = [_stack_resource(LISTENER_RULE, name, listener_rule(listenerArn=UNKNOWN, priority=5),
+                             {"listenerArn": [listener]})
+             for name, listener in (("a", https), ("b", https), ("c", http))]
+    policy = POLICIES_BY_NAME[STACK_RULE]
+    from ecs_fargate_rules.evaluation import stack_args
+
+    found = evaluate(policy, stack_args([https, http, *rules]))
+    assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["a", "b"]
+
+
+def test_explicit_names_are_unique_in_their_scope():
+    found = stack_violations(STACK_RULE, [
+        ("aws:cloudwatch/logGroup:LogGroup", "a", {"name": "/ecs/web"}),
+        ("aws:cloudwatch/logGroup:LogGroup", "b", {"name": "/ecs/web"}),
+        (TARGET_GROUP, "tg1", target_group(name="web")), (ALB_TARGET_GROUP, "tg2", target_group(name="web")),
+        (IAM_ROLE, "r1", role(name="Web-Task")), (IAM_ROLE, "r2", role(name="web-task")),
+        (SECURITY_GROUP, "sg1", {"name": "web", "vpcId": "vpc-1"}),
+        (SECURITY_GROUP, "sg2", {"name": "web", "vpcId": "vpc-2"}),
+        ("aws:ecs/service:Service", "s1", {"name": "web", "cluster": "arn:aws:ecs:us-east-1:1:cluster/a"}),
+        ("aws:ecs/service:Service", "s2", {"name": "web", "cluster": "arn:aws:ecs:us-east-1:1:cluster/b"}),
+        (SCHEDULE, "n1", schedule(name="nightly")), (SCHEDULE, "n2", schedule(name="nightly", groupName="jobs"))])
+    assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["a", "b", "r1", "r2", "tg1", "tg2"]
+
+
+def test_inline_policies_of_a_role_add_up():
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::bucket-0001/*"] * 180}
+    document = policy_document(statement)  # about 5,400 characters without white space
+    web = _stack_resource(IAM_ROLE, "web-task", role(name="web-task", inlinePolicies=[
+        {"name": "one", "policy": document}]))
+    by_name = _stack_resource(IAM_ROLE_POLICY, "two", {"role": "web-task", "policy": document})
+    found = evaluate(POLICIES_BY_NAME[STACK_RULE], _stack_args([web, by_name]))
+    [violation] = found
+    assert violation.urn.endswith("::web-task") and "inline policies add up to" in violation.message
+    # During a first preview the role's name is unknown: the dependency names the role.
+    new_role = _stack_resource(IAM_ROLE, "new-task", role(name=UNKNOWN, inlinePolicies=[
+        {"name": "one", "policy": document}]))
+    through_dependency = _stack_resource(IAM_ROLE_POLICY, "three", {"role": UNKNOWN, "policy": document},
+                                         {"role": [new_role]})
+    [violation] = evaluate(POLICIES_BY_NAME[STACK_RULE], _stack_args([new_role, through_dependency]))
+    assert violation.urn.endswith("::new-task")
+    single = _stack_resource(IAM_ROLE, "small", role(name="small"))
+    assert evaluate(POLICIES_BY_NAME[STACK_RULE], _stack_args([single])) == []
+
+
+def _stack_args(resources: list[PolicyResource]):
+    from ecs_fargate_rules.evaluation import stack_args
+
+    return stack_args(resources)
+
+
+# ---------------------------------------------------------------------------------------------
+# Our stacks, rendered under mocks and judged by the whole pack.
+
+
+def _judge_rendering(rendering, environment: str = "prod") -> list:
+    pack = load_pack(POLICY_PACK)
+    configure(pack, reconcile_config(pack, environment_config(environment)))
+    return [d for d in evaluate_pack(pack, rendering) if d.policy in (RULE, STACK_RULE)]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_shipped_stacks_pass(stack, preview):
+    found = _judge_rendering(render_stack(stack, preview=preview), stack)
+    assert [d for d in found if not d.skipped] == [], [d.message for d in found]
+
+
+def test_the_old_egress_description_on_the_rendered_prod_stack_is_the_one_violation():
+    """The task groups' egress description before it was fixed (337ca7d): EC2 refuses the '."""
+    prod = render_stack("prod")
+    resources = [replace(r, wire_inputs={**r.wire_inputs, "description": OLD_EGRESS_DESCRIPTION})
+                 if r.type == EGRESS and r.name.endswith("-egress") and "alb" not in r.name else r
+                 for r in prod.resources]
+    found = _judge_rendering(replace(prod, resources=resources))
+    assert sorted(d.urn.rsplit("::", 1)[1] for d in found) == ["api-egress", "nightly-import-egress", "worker-egress"]
+    for diagnostic in found:
+        assert diagnostic.enforcement_level == "mandatory"
+        name = diagnostic.urn.rsplit("::", 1)[1]
+        assert f"aws.vpc.SecurityGroupEgressRule '{name}': description " in diagnostic.message
+        assert "has characters AWS refuses (\"'\")" in diagnostic.message
+
+
+def test_a_fifty_service_stack_passes():
+    services = {f"api{i}": {"image": "public.ecr.aws/nginx/nginx:1.27", "port": 8080, "healthCheckPath": "/health",
+                            "pathPatterns": [f"/api{i}/*"], "priority": i + 1} for i in range(50)}
+    rendering = render_config({"ecs-fargate:environment": "prod", "ecs-fargate:services": services})
+    assert len([r for r in rendering.resources if r.type == LISTENER_RULE]) == 50
+    assert _judge_rendering(rendering) == []
