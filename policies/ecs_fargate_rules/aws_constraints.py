@@ -298,6 +298,7 @@ class Constraint:
     doc: str
     params: Mapping[str, Any]
     inside: Any
+    """A value just inside the constraint and one just outside (for the tests; unused at run time)."""
     outside: Any
 
     def paths_for(self, resource_type: str) -> Iterator[tuple[str, Mapping[str, Any] | None]]:
@@ -372,7 +373,7 @@ def load_catalogue(path: Path = DATA_FILE) -> Catalogue:
                    targets=tuple(Target(tuple(t["types"]), tuple(t["paths"]), t.get("when"))
                                  for t in entry["targets"]),
                    aws_field=entry["awsField"], doc=entry["doc"], params=_resolve(entry),
-                   inside=entry["inside"], outside=entry["outside"])
+                   inside=entry.get("inside"), outside=entry.get("outside"))
         for entry in data["constraints"])
     autonames = {t: Autoname(a["property"], a["maxLength"], a.get("prefixProperty"))
                  for t, a in data["autonames"].items()}
