@@ -357,6 +357,33 @@ def test_value_just_inside_passes_and_just_outside_fails(constraint, resource_ty
     assert f": {_label(path)}" in message, message
 
 
+def _other_bound(constraint) -> tuple[Any, Any] | None:
+    """For a numeric range, the (inside, outside) pair at the bound the data file's pair does not
+    exercise: the data file gives one bound, this gives the other (min vs min - 1, max vs max + 1)."""
+    low, high = constraint.params.get("min"), constraint.params.get("max")
+    if constraint.check != "range" or low is None or high is None:
+        return None
+    step = 1 if constraint.params.get("integer") else 0.5
+    tested_high = constraint.outside > high
+    return (low, low - step) if tested_high else (high, high + step)
+
+
+BOTH_BOUNDS = [case for case in CASES if _other_bound(case.values[0])]
+
+
+@pytest.mark.parametrize("constraint, resource_type, path, when", BOTH_BOUNDS)
+def test_the_other_bound_of_a_range_too(constraint, resource_type, path, when):
+    inside, outside = _other_bound(constraint)
+
+    def of_this_constraint(value: Any) -> list[str]:
+        # Only this constraint's messages: a bound may break a relation (timeout < interval).
+        found = judged(resource_type, place(resource_type, path, value, when, constraint.check))
+        return [m for m in found if constraint.aws_field in m and constraint.doc in m]
+
+    assert of_this_constraint(inside) == [], f"{constraint.id}: {inside!r} must pass"
+    assert of_this_constraint(outside), f"{constraint.id}: {outside!r} must violate it"
+
+
 def test_every_type_the_rule_checks_has_an_entry_tested_here():
     assert {case.values[1] for case in CASES} == set(POLICIES_BY_NAME[RULE].checks) | {PROVIDER_TYPE}
 
@@ -622,7 +649,7 @@ def test_alarm_evaluation_window(period, periods, accepted):
 def test_fargate_stop_timeout_is_capped_only_for_fargate():
     slow = [container(stopTimeout=300)]
     [message] = judged("aws:ecs/taskDefinition:TaskDefinition", task_definition(slow))
-    assert "containerDefinitions[0].stopTimeout is 300; AWS accepts at most 120" in message
+    assert "containerDefinitions[0].stopTimeout is 300; AWS accepts 2-120" in message
     assert judged("aws:ecs/taskDefinition:TaskDefinition",
                   task_definition(slow, requiresCompatibilities=["EC2"], networkMode="awsvpc")) == []
 
