@@ -828,8 +828,12 @@ def test_the_old_egress_description_on_the_rendered_prod_stack_is_the_one_violat
 
 
 def test_a_fifty_service_stack_passes():
+    """50 web services with distinct routes and default listener priorities, plus a job each."""
     services = {f"api{i}": {"image": "public.ecr.aws/nginx/nginx:1.27", "port": 8080, "healthCheckPath": "/health",
-                            "pathPatterns": [f"/api{i}/*"], "priority": i + 1} for i in range(50)}
-    rendering = render_config({"ecs-fargate:environment": "prod", "ecs-fargate:services": services})
-    assert len([r for r in rendering.resources if r.type == LISTENER_RULE]) == 50
+                            "pathPatterns": [f"/api{i}/*"]} for i in range(50)}
+    jobs = {f"job{i}": {"service": f"api{i}", "schedule": "cron(0 3 * * ? *)"} for i in range(50)}
+    rendering = render_config({"ecs-fargate:environment": "prod", "ecs-fargate:services": services,
+                               "ecs-fargate:scheduledTasks": jobs})
+    rules = [r for r in rendering.resources if r.type == LISTENER_RULE]
+    assert len(rules) == 50 and len({r.inputs["priority"] for r in rules}) == 50
     assert _judge_rendering(rendering) == []
