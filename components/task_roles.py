@@ -24,9 +24,10 @@ from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 # The execution role's trust exactly as AWS documents it (Amazon ECS task execution IAM role,
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
-# AWS documents the confused-deputy conditions for the task role only; when ECS assumes the
-# execution role to pull the image it may supply no aws:SourceArn, and a condition it does not
-# satisfy makes every task fail with "unable to assume the role".
+# AWS documents the confused-deputy conditions (aws:SourceAccount, aws:SourceArn) for the task
+# role only, and terraform-aws-modules/ecs follows that. The execution role is assumed by ECS's
+# own agent to pull the image and read secrets, before the task runs; a condition that request
+# does not satisfy would stop every task from starting, so it keeps the documented trust.
 EXECUTION_ROLE_TRUST = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{

@@ -121,6 +121,11 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
      lambda: changed(props_of(rendering("prod"), LB, "alb-lb"), dropInvalidHeaderFields=False)),
     ("alb-deletion-protection", LB, "alb-lb", lambda: rendering("prod"),
      lambda: props_of(rendering("dev"), LB, "alb-lb")),
+    ("iam-ecs-trust-principals", ROLE, "api-roles-task", lambda: rendering("prod"),
+     lambda: (lambda p: changed(p, assumeRolePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+         {**json.loads(p["assumeRolePolicy"])["Statement"][0],
+          "Principal": {"Service": ["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]}}]})))(
+         props_of(rendering("prod"), ROLE, "api-roles-task"))),
     ("iam-no-wildcard-admin", ROLE_POLICY, "api-roles-task-app", lambda: rendering("prod"),
      lambda: props_of(rendering("prod", services={"api": {"taskRoleStatements": [
          {"Effect": "Allow", "Action": "*", "Resource": "*"}]}}), ROLE_POLICY, "api-roles-task-app")),
@@ -173,7 +178,7 @@ def test_task_ingress_stack_rule_on_the_rendered_stack():
 
 def test_trust_stack_rule_on_the_rendered_stack():
     """Task roles carry the scope, execution roles AWS's documented trust: both pass; a task
-    role that loses its conditions, or trusts a second principal, fails."""
+    role that loses its conditions, or whose account condition names another account, fails."""
     prod = rendering("prod")
     assert stack_violations("iam-ecs-trust-scoped", stack_of(prod)) == []
 
@@ -191,9 +196,9 @@ def test_trust_stack_rule_on_the_rendered_stack():
     unscoped = task_role_trust(lambda s: {k: v for k, v in s.items() if k != "Condition"})
     [violation] = stack_violations("iam-ecs-trust-scoped", unscoped)
     assert violation.urn.endswith("::api-roles-task"), violation
-    shared = task_role_trust(lambda s: {**s, "Principal": {"Service": ["ecs-tasks.amazonaws.com",
-                                                                       "ec2.amazonaws.com"]}})
-    assert stack_violations("iam-ecs-trust-scoped", shared)
+    elsewhere = task_role_trust(lambda s: {k: v for k, v in s.items() if k != "Condition"} | {
+        "Condition": {"StringEquals": {"aws:SourceAccount": "210987654321"}}})
+    assert stack_violations("iam-ecs-trust-scoped", elsewhere)
 
 
 def test_api_constraints_stack_rule_on_the_rendered_stack():

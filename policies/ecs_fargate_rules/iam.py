@@ -32,15 +32,17 @@ from ._common import (
 )
 
 ECS_TASKS = ("Service", "ecs-tasks.amazonaws.com")
-# Condition keys that stop the confused deputy: either ties the trust to this account's ECS.
-_SCOPE_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
 _EXECUTION_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy$")
-
-
-def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
-    """Condition keys of a statement, lower-cased (IAM compares them case-insensitively)."""
-    return {key.lower() for block in mapping(statement.get("Condition")).values()
-            for key in mapping(block)}
+_ACCOUNT = re.compile(r"^\d{12}$")
+# Operators under which a condition key must be present and match: without IfExists (true when
+# the key is absent) or ForAllValues (true for an empty set), and not a negation.
+_MATCHING_OPERATORS = {"stringequals", "stringlike", "arnequals", "arnlike"}
+_EXECUTION_POLICY_ATTACHMENTS = {
+    # type: (property naming the role(s), property naming the policy ARN(s))
+    IAM_ROLE_POLICY_ATTACHMENT: ("role", "policyArn"),
+    "aws:iam/policyAttachment:PolicyAttachment": ("roles", "policyArn"),
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": ("roleName", "policyArns"),
+}
 
 
 def _known(read: Callable[[], Any]) -> Any:
@@ -49,6 +51,20 @@ def _known(read: Callable[[], Any]) -> Any:
         return read()
     except UnknownValueError:
         return None
+
+
+def _known_items(read: Callable[[], Any]) -> list[Any]:
+    """The known items of a property that may be one value or a list, skipping unknown ones."""
+    value = _known(read)
+    if value is None or isinstance(value, (str, Mapping)) or not isinstance(value, Sequence):
+        return [] if value is None else [value]
+    return [item for index in range(len(value))
+            if (item := _known(lambda index=index: value[index])) is not None]
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" and _ACCOUNT.match(parts[4]) else None
 
 
 class _RoleUses:
@@ -60,21 +76,36 @@ class _RoleUses:
 
     def __init__(self, resources: Sequence[PolicyResource]) -> None:
         roles = of_type(resources, IAM_ROLE)
-        by_reference: dict[str, str] = {}
+        by_arn: dict[str, str] = {}
+        by_name: dict[str, str] = {}
+        self.account: dict[str, str] = {}
         for role in roles:
-            for key in ("arn", "name", "id"):
-                value = _known(lambda role=role, key=key: role.props.get(key))
-                if value:
-                    by_reference[str(value)] = role.urn
+            arn = _known(lambda role=role: role.props.get("arn"))
+            if arn:
+                by_arn[str(arn)] = role.urn
+                if _arn_account(str(arn)):
+                    self.account[role.urn] = _arn_account(str(arn))
+            for key in ("name", "id"):
+                name = _known(lambda role=role, key=key: role.props.get(key))
+                if name:
+                    by_name[str(name)] = role.urn
+
+        def role_named(reference: str) -> str | None:
+            if not reference.startswith("arn:"):
+                return by_name.get(reference)
+            if reference in by_arn:
+                return by_arn[reference]
+            # An ARN of a role whose own ARN is not known: the same name in the same account.
+            urn = by_name.get(reference.rpartition("/")[2])
+            return urn if urn and self.account.get(urn, _arn_account(reference)) == _arn_account(reference) else None
+
         self.uses: dict[str, set[str]] = {role.urn: set() for role in roles}
         for task_definition in of_type(resources, TASK_DEFINITION):
             for key, use in (("taskRoleArn", "task"), ("executionRoleArn", "execution")):
                 value = _known(lambda t=task_definition, key=key: t.props.get(key))
-                if value:
-                    # An ARN with a path (role/team/name) is also matched by its last part.
-                    urn = by_reference.get(str(value)) or by_reference.get(str(value).rpartition("/")[2])
-                    if urn:
-                        self.uses[urn].add(use)
+                urn = role_named(str(value)) if value else None
+                if urn:
+                    self.uses[urn].add(use)
                 for dependency in (getattr(task_definition, "property_dependencies", None) or {}).get(key, []):
                     if dependency.resource_type == IAM_ROLE:
                         self.uses.setdefault(dependency.urn, set()).add(use)
@@ -83,13 +114,15 @@ class _RoleUses:
         self.execution_policy: set[str] = set()
         for role in roles:
             if any(_EXECUTION_POLICY_ARN.match(str(arn))
-                   for arn in as_list(_known(lambda role=role: role.props.get("managedPolicyArns")))):
+                   for arn in _known_items(lambda role=role: role.props.get("managedPolicyArns"))):
                 self.execution_policy.add(role.urn)
-        for attachment in of_type(resources, IAM_ROLE_POLICY_ATTACHMENT):
-            if _EXECUTION_POLICY_ARN.match(str(_known(lambda a=attachment: a.props.get("policyArn")) or "")):
-                urn = by_reference.get(str(_known(lambda a=attachment: a.props.get("role")) or ""))
-                if urn:
-                    self.execution_policy.add(urn)
+        for attachment_type, (role_key, policy_key) in _EXECUTION_POLICY_ATTACHMENTS.items():
+            for attachment in of_type(resources, attachment_type):
+                if any(_EXECUTION_POLICY_ARN.match(str(arn))
+                       for arn in _known_items(lambda a=attachment, k=policy_key: a.props.get(k))):
+                    for reference in _known_items(lambda a=attachment, k=role_key: a.props.get(k)):
+                        if urn := role_named(str(reference)):
+                            self.execution_policy.add(urn)
 
     def needs_scope(self, urn: str) -> bool:
         uses = self.uses.get(urn, set())
@@ -98,12 +131,36 @@ class _RoleUses:
         return urn not in self.execution_policy
 
 
-def _trust_violations(trust: Any, needs_scope: bool) -> Iterator[str]:
-    allowed = [(index, s) for index, s in enumerate(statements(trust)) if allows(s)]
-    if not any(ECS_TASKS in principals(s) for _, s in allowed):
-        return  # not trusted by ECS tasks
-    for index, statement in allowed:
-        label = statement.get("Sid") or f"#{index}"
+def _scoped(statement: Mapping[str, Any], account: str | None) -> bool:
+    """Whether a condition of the statement ties it to one account's ECS: aws:SourceAccount or
+    aws:SourceArn under a matching operator, with literal account ids (this role's account
+    where it is known)."""
+    for operator, block in mapping(statement.get("Condition")).items():
+        operator = operator.lower().removeprefix("foranyvalue:")
+        if operator not in _MATCHING_OPERATORS:
+            continue
+        for key, values in mapping(block).items():
+            values = [str(v) for v in as_list(values)]
+            if key.lower() == "aws:sourceaccount":
+                accounts = values
+            elif key.lower() == "aws:sourcearn":
+                accounts = [_arn_account(v) for v in values]
+            else:
+                continue
+            if values and all(a and _ACCOUNT.match(a) and a == (account or a) for a in accounts):
+                return True
+    return False
+
+
+def _ecs_trust_statements(trust: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """(label, statement) of each Allow statement, if ecs-tasks.amazonaws.com is trusted at all."""
+    allowed = [(str(s.get("Sid") or f"#{index}"), s) for index, s in enumerate(statements(trust)) if allows(s)]
+    return allowed if any(ECS_TASKS in principals(s) for _, s in allowed) else []
+
+
+def check_ecs_trust_principals(props: Props, config: Config) -> Iterator[str]:
+    trust = parse_json_document(props.get("assumeRolePolicy"), "assumeRolePolicy")
+    for label, statement in _ecs_trust_statements(trust):
         if "NotPrincipal" in statement:
             yield f"statement {label} uses NotPrincipal, which trusts every principal it does not name."
         for kind, principal in principals(statement):
@@ -111,27 +168,30 @@ def _trust_violations(trust: Any, needs_scope: bool) -> Iterator[str]:
                 who = "'*' (anyone)" if principal == "*" else f"{kind} principal '{principal}'"
                 yield (f"statement {label} lets {who} assume this ECS task role; only "
                        "ecs-tasks.amazonaws.com should.")
-        if needs_scope and not _condition_keys(statement) & _SCOPE_KEYS:
-            yield (f"statement {label} of this task role has neither an aws:SourceAccount nor an "
-                   "aws:SourceArn condition, so ECS acting for another account could assume it "
-                   "(confused deputy).")
 
 
-def check_ecs_trust(resources: Sequence[PolicyResource], config: Config) -> Iterator[tuple[str, str]]:
+def check_ecs_trust_scope(resources: Sequence[PolicyResource], config: Config) -> Iterator[tuple[str, str]]:
+    if not config["requireScopeCondition"]:
+        return
     uses = _RoleUses(resources)
     unknown: UnknownValueError | None = None
     for role in of_type(resources, IAM_ROLE):
+        if not uses.needs_scope(role.urn):
+            continue
         try:
             trust = parse_json_document(role.props.get("assumeRolePolicy"), "assumeRolePolicy")
         except UnknownValueError as error:
             unknown = unknown or error
             continue
-        except MalformedDocument as error:
-            yield f"role {role.name}: {error}", role.urn
-            continue
-        needs_scope = config["requireScopeCondition"] and uses.needs_scope(role.urn)
-        for message in _trust_violations(trust, needs_scope):
-            yield f"role {role.name}: {message}", role.urn
+        except MalformedDocument:
+            continue  # iam-ecs-trust-principals reports it, on the role itself
+        account = uses.account.get(role.urn)
+        for label, statement in _ecs_trust_statements(trust):
+            if not _scoped(statement, account):
+                yield (f"role {role.name}: statement {label} of this task role has no condition that "
+                       f"ties it to {'account ' + account if account else 'this account'}: aws:SourceAccount "
+                       "(StringEquals ACCOUNT) or aws:SourceArn (ArnLike arn:aws:ecs:REGION:ACCOUNT:*), "
+                       "so ECS acting for another account could assume it (confused deputy).", role.urn)
     if unknown is not None:
         # What could be judged is reported; a role whose trust is not known yet is not a pass.
         raise unknown
@@ -174,31 +234,40 @@ def check_attachment_admin(props: Props, config: Config) -> Iterator[str]:
 
 
 POLICIES = [
+    ResourceRule(
+        name="iam-ecs-trust-principals",
+        description="Roles trusted by ecs-tasks.amazonaws.com must trust no other principal.",
+        checks={IAM_ROLE: check_ecs_trust_principals},
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.HIGH,
+        rationale=("A task or execution role that other principals (or '*') can assume hands its "
+                   "permissions, and the secrets it reads, to them. Checked on the role itself, so "
+                   "it stops the role's own create step, not only the preview."),
+        remediation_steps=("Trust only {Service: 'ecs-tasks.amazonaws.com'} with Action "
+                           "sts:AssumeRole, without NotPrincipal; give other principals their own roles."),
+    ),
     StackRule(
         name="iam-ecs-trust-scoped",
-        description=("Roles trusted by ecs-tasks.amazonaws.com must trust no other principal, and "
-                     "task roles must be scoped to the account."),
-        check=check_ecs_trust,
+        description="Roles used as ECS task roles must be trusted only by ECS acting for their own account.",
+        check=check_ecs_trust_scope,
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
         config_schema=PolicyConfigSchema(properties={
             "requireScopeCondition": {
                 "type": "boolean",
                 "default": True,
-                "description": ("Also require an aws:SourceAccount or aws:SourceArn condition on "
-                                "each trust statement of a role used as a task role, against the "
-                                "confused-deputy problem. Execution roles keep the trust AWS "
-                                "documents for them, without conditions."),
+                "description": ("Require an aws:SourceAccount or aws:SourceArn condition on each "
+                                "trust statement of a role used as a task role (false turns the "
+                                "check off). Execution roles keep the trust AWS documents for "
+                                "them, without conditions."),
             },
         }),
-        rationale=("A task role that other principals (or '*') can assume hands the app's "
-                   "permissions to them; an aws:SourceAccount or aws:SourceArn condition stops ECS "
-                   "acting for another account from assuming it. The execution role keeps AWS's "
-                   "documented trust, since ECS may not supply those keys when it pulls the image."),
-        remediation_steps=("Trust only {Service: 'ecs-tasks.amazonaws.com'} with Action "
-                           "sts:AssumeRole; on task roles add Condition {StringEquals: "
-                           "{aws:SourceAccount: ACCOUNT}, ArnLike: {aws:SourceArn: "
-                           "arn:aws:ecs:REGION:ACCOUNT:*}}; give other principals their own roles."),
+        rationale=("Without an aws:SourceAccount or aws:SourceArn condition, ECS acting for another "
+                   "account could assume the app's role (confused deputy), as AWS's task role page "
+                   "shows. Execution roles follow AWS's documented trust, which has no conditions. "
+                   "It is a stack rule: which role is a task role is said by the task definitions."),
+        remediation_steps=("On task roles add Condition {StringEquals: {aws:SourceAccount: ACCOUNT}, "
+                           "ArnLike: {aws:SourceArn: arn:aws:ecs:REGION:ACCOUNT:*}}."),
     ),
     ResourceRule(
         name="iam-no-wildcard-admin",

@@ -118,7 +118,8 @@ def test_readonly_rootfs_is_advisory_everywhere():
 
 
 @pytest.mark.parametrize("policy_name", ["ecs-taskdef-no-privileged", "ecs-taskdef-no-plaintext-secrets",
-                                         "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped",
+                                         "sg-task-ingress-from-alb-only", "iam-ecs-trust-principals",
+                                         "iam-ecs-trust-scoped",
                                          "iam-no-wildcard-admin"])
 def test_security_boundaries_are_mandatory_everywhere(policy_name):
     assert levels(policy_name) == dict.fromkeys(ENVIRONMENTS, "mandatory")

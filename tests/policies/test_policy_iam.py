@@ -32,8 +32,11 @@ TRUST = "iam-ecs-trust-scoped"
 ADMIN_RULE = "iam-no-wildcard-admin"
 
 
+PRINCIPALS = "iam-ecs-trust-principals"
+
+
 def trust_violations(trust: str, *others, config=None, role_name: str = "web-task") -> list[str]:
-    """What the stack rule reports for one role (plus other resources of the stack)."""
+    """What the scope stack rule reports for one role (plus other resources of the stack)."""
     stack = [(IAM_ROLE, role_name, role(name=role_name, arn=f"arn:aws:iam::{ACCOUNT}:role/{role_name}",
                                         assumeRolePolicy=trust)), *others]
     found = stack_violations(TRUST, stack, config)
@@ -41,12 +44,16 @@ def trust_violations(trust: str, *others, config=None, role_name: str = "web-tas
     return [v.message for v in found]
 
 
-def test_scoped_ecs_trust_passes():
-    assert trust_violations(ecs_trust_policy()) == []
+# iam-ecs-trust-principals: on the role itself, so it stops the role's own create step.
+
+def test_ecs_trust_passes():
+    assert violations(PRINCIPALS, IAM_ROLE, role()) == []
+    assert violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy=ecs_trust_policy(Condition=None))) == []
 
 
 def test_roles_for_other_services_are_not_ecs_task_roles():
     trust = policy_document({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
+    assert violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy=trust)) == []
     assert trust_violations(trust) == []
 
 
@@ -57,9 +64,8 @@ def test_roles_for_other_services_are_not_ecs_task_roles():
     ({"Service": "ecs-tasks.amazonaws.com", "AWS": "*"}, "'*' (anyone)"),
 ])
 def test_ecs_trust_shared_with_other_principals_fails(principal, shown):
-    [message] = trust_violations(ecs_trust_policy(Principal=principal))
+    [message] = violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy=ecs_trust_policy(Principal=principal)))
     assert f"lets {shown} assume this ECS task role" in message
-    assert message.startswith("role web-task: ")
 
 
 def test_a_second_statement_trusting_everyone_fails():
@@ -67,31 +73,52 @@ def test_a_second_statement_trusting_everyone_fails():
     trust["Statement"].append({"Sid": "Anyone", "Effect": "Allow", "Principal": "*",
                                "Action": "sts:AssumeRole",
                                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}})
-    [message] = trust_violations(json.dumps(trust))
+    [message] = violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy=json.dumps(trust)))
     assert "statement Anyone lets '*' (anyone)" in message
 
 
 def test_deny_statements_do_not_count_as_trust():
     trust = json.loads(ecs_trust_policy())
     trust["Statement"].append({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
+    assert violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy=json.dumps(trust))) == []
     assert trust_violations(json.dumps(trust)) == []
+
+
+def test_not_principal_fails():
+    trust = json.loads(ecs_trust_policy())
+    trust["Statement"][0]["NotPrincipal"] = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    [message] = violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy=json.dumps(trust)))
+    assert "NotPrincipal" in message
+
+
+def test_invalid_trust_policy_json_is_reported_once_on_the_role():
+    [message] = violations(PRINCIPALS, IAM_ROLE, role(assumeRolePolicy="{"))
+    assert "assumeRolePolicy is not valid JSON" in message
+    assert trust_violations("{") == []
+
+
+# iam-ecs-trust-scoped: which role is a task role is said by the stack's task definitions.
+
+def test_scoped_ecs_trust_passes():
+    assert trust_violations(ecs_trust_policy()) == []
 
 
 UNSCOPED = ecs_trust_policy(Condition=None)
 
 
-def task_definition_using(*, task_role: str | None = None, execution_role: str | None = None):
+def task_definition_using(*, task_role: str | None = None, execution_role: str | None = None,
+                          account: str = ACCOUNT):
     props = {"family": "web", "containerDefinitions": "[]"}
     if task_role:
-        props["taskRoleArn"] = f"arn:aws:iam::{ACCOUNT}:role/{task_role}"
+        props["taskRoleArn"] = f"arn:aws:iam::{account}:role/{task_role}"
     if execution_role:
-        props["executionRoleArn"] = f"arn:aws:iam::{ACCOUNT}:role/{execution_role}"
+        props["executionRoleArn"] = f"arn:aws:iam::{account}:role/{execution_role}"
     return (TASK_DEFINITION, "web", props)
 
 
 def test_a_task_role_without_a_scope_condition_fails():
     [message] = trust_violations(UNSCOPED, task_definition_using(task_role="web-task"))
-    assert "neither an aws:SourceAccount nor an aws:SourceArn condition" in message
+    assert f"statement #0 of this task role has no condition that ties it to account {ACCOUNT}" in message
     assert trust_violations(UNSCOPED, task_definition_using(task_role="web-task"),
                             config={"requireScopeCondition": False}) == []
 
@@ -105,23 +132,48 @@ def test_a_role_no_task_definition_names_is_judged_as_a_task_role():
     {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
     {"ArnLike": {"aws:SourceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"}},
     {"ArnLike": {"AWS:SOURCEARN": f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"}},
+    {"StringLike": {"aws:SourceArn": f"arn:aws:ecs:*:{ACCOUNT}:*"}},
+    {"ForAnyValue:StringEquals": {"aws:SourceAccount": [ACCOUNT]}},
 ])
 def test_either_condition_key_scopes_a_task_role(condition):
     trust = ecs_trust_policy(Condition=condition)
     assert trust_violations(trust, task_definition_using(task_role="web-task")) == []
 
 
+@pytest.mark.parametrize("condition", [
+    {"StringNotEquals": {"aws:SourceAccount": ACCOUNT}},
+    {"Null": {"aws:SourceArn": "false"}},
+    {"StringLike": {"aws:SourceAccount": "*"}},
+    {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}},
+    {"ForAllValues:StringEquals": {"aws:SourceAccount": [ACCOUNT]}},
+    {"StringEquals": {"aws:SourceAccount": "210987654321"}},
+    {"ArnLike": {"aws:SourceArn": "arn:aws:ecs:*:*:*"}},
+    {"StringEquals": {"aws:SourceAccount": []}},
+    {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}},
+])
+def test_conditions_that_do_not_tie_the_role_to_its_account_fail(condition):
+    """Named keys are not enough: the condition must hold only for ECS acting for this account."""
+    trust = ecs_trust_policy(Condition=condition)
+    assert trust_violations(trust, task_definition_using(task_role="web-task"))
+
+
 def test_the_execution_roles_documented_trust_passes():
     """AWS documents the execution role's trust without conditions; it must not be flagged."""
     used_as_execution = task_definition_using(execution_role="web-execution", task_role="other")
     assert trust_violations(UNSCOPED, used_as_execution, role_name="web-execution") == []
-    attached = (IAM_ROLE_POLICY_ATTACHMENT, "web-execution-managed", {
-        "role": "web-execution",
-        "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"})
-    assert trust_violations(UNSCOPED, attached, role_name="web-execution") == []
-    managed = (IAM_ROLE, "web-execution", role(
-        name="web-execution", assumeRolePolicy=UNSCOPED,
-        managedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]))
+    execution_policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    for attachment in [
+        (IAM_ROLE_POLICY_ATTACHMENT, "managed", {"role": "web-execution", "policyArn": execution_policy}),
+        (IAM_ROLE_POLICY_ATTACHMENT, "by-arn", {"role": f"arn:aws:iam::{ACCOUNT}:role/web-execution",
+                                                "policyArn": execution_policy}),
+        ("aws:iam/policyAttachment:PolicyAttachment", "shared", {"roles": ["web-execution"],
+                                                                 "policyArn": execution_policy}),
+        ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "exclusive",
+         {"roleName": "web-execution", "policyArns": [execution_policy]}),
+    ]:
+        assert trust_violations(UNSCOPED, attachment, role_name="web-execution") == [], attachment
+    managed = (IAM_ROLE, "web-execution", role(name="web-execution", assumeRolePolicy=UNSCOPED,
+                                                managedPolicyArns=[execution_policy]))
     assert stack_violations(TRUST, [managed]) == []
 
 
@@ -129,6 +181,11 @@ def test_a_role_used_as_both_task_and_execution_role_needs_the_scope():
     both = task_definition_using(execution_role="web-task", task_role="web-task")
     [message] = trust_violations(UNSCOPED, both)
     assert "of this task role" in message
+
+
+def test_a_same_named_role_of_another_account_does_not_make_ours_an_execution_role():
+    other_account = task_definition_using(execution_role="web-task", account="210987654321")
+    assert trust_violations(UNSCOPED, other_account)
 
 
 def test_a_first_preview_finds_the_task_role_through_property_dependencies():
@@ -145,22 +202,19 @@ def test_a_first_preview_finds_the_task_role_through_property_dependencies():
     assert [v.urn for v in found] == [unscoped.urn], found
 
 
+def test_an_unknown_managed_policy_arn_does_not_hide_the_other_roles():
+    """One unknown list element is skipped, not the whole rule."""
+    pending = policy_resource(IAM_ROLE, {"name": "pending", "assumeRolePolicy": ecs_trust_policy(),
+                                         "managedPolicyArns": [UNKNOWN]}, name="pending")
+    unscoped = policy_resource(IAM_ROLE, {"name": "web-task", "assumeRolePolicy": UNSCOPED}, name="web-task")
+    found = evaluate(POLICIES_BY_NAME[TRUST], stack_args([pending, unscoped]))
+    assert [v.urn for v in found] == [unscoped.urn]
+
+
 def test_an_unknown_trust_policy_is_not_a_pass():
     pending = policy_resource(IAM_ROLE, {"name": "web-task", "assumeRolePolicy": UNKNOWN}, name="web-task")
     with pytest.raises(UnknownValueError):
         evaluate(POLICIES_BY_NAME[TRUST], stack_args([pending]))
-
-
-def test_not_principal_fails():
-    trust = json.loads(ecs_trust_policy())
-    trust["Statement"][0]["NotPrincipal"] = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
-    [message] = trust_violations(json.dumps(trust))
-    assert "NotPrincipal" in message
-
-
-def test_invalid_trust_policy_json_is_reported():
-    [message] = trust_violations("{")
-    assert "assumeRolePolicy is not valid JSON" in message
 
 
 # iam-no-wildcard-admin

@@ -52,6 +52,7 @@ EXPECTED = {
     "alb-drop-invalid-headers": "mandatory",
     "alb-deletion-protection": "mandatory",
     "sg-task-ingress-from-alb-only": "mandatory",
+    "iam-ecs-trust-principals": "mandatory",
     "iam-ecs-trust-scoped": "mandatory",
     "iam-no-wildcard-admin": "mandatory",
     "logs-retention-set": "mandatory",

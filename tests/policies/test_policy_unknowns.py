@@ -89,6 +89,7 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "alb-drop-invalid-headers": [(LOAD_BALANCERS[0], load_balancer(dropInvalidHeaderFields=UNKNOWN_BOOL))],
     "alb-deletion-protection": [(LOAD_BALANCERS[0], load_balancer(enableDeletionProtection=UNKNOWN_BOOL))],
     "sg-task-ingress-from-alb-only": [(ECS_SERVICE, service(networkConfiguration=SERVICE_NETWORK))],
+    "iam-ecs-trust-principals": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
     "iam-ecs-trust-scoped": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
     "iam-no-wildcard-admin": [(IAM_ROLE_POLICY, {"role": "web-task", "policy": UNKNOWN})],
     "logs-retention-set": [(LOG_GROUP, log_group(retentionInDays=UNKNOWN_NUMBER))],
