@@ -1295,15 +1295,10 @@ def _schedule_error(expression: str) -> Invalid | None:
         if not re.fullmatch(r"[1-9][0-9]*", value):
             return Invalid("is not an EventBridge Scheduler rate expression: the value is a positive whole number, "
                            "e.g. rate(5 minutes)")
-        if unit.rstrip("s") not in ("minute", "hour", "day"):
+        # CreateSchedule's reference lists minute | minutes | hour | hours | day | days and no
+        # agreement with the value (the singular-for-1 rule is EventBridge rules', not Scheduler's).
+        if unit.removesuffix("s") not in ("minute", "hour", "day"):
             return Invalid("is not an EventBridge Scheduler rate expression: the unit is minute(s), hour(s) or day(s)")
-        singular = unit.rstrip("s")
-        if value == "1" and unit != singular:
-            return Invalid(f"is not an EventBridge Scheduler rate expression: write rate(1 {singular}): "
-                           "the unit is singular for 1")
-        if value != "1" and unit == singular:
-            return Invalid(f"is not an EventBridge Scheduler rate expression: write rate({value} {singular}s): "
-                           "the unit is plural above 1")
         return None
     if match := re.fullmatch(r"at\((.*)\)", expression):
         if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", match[1]):
@@ -1314,7 +1309,7 @@ def _schedule_error(expression: str) -> Invalid | None:
         except ValueError:
             return Invalid("is not an EventBridge Scheduler one-time expression: not a real date and time")
         return None
-    return Invalid("is not a schedule expression: cron(0 3 * * ? *), rate(1 hour) or at(2030-01-01T00:00:00)")
+    return Invalid("is not a schedule expression: cron(0 3 * * ? *), rate(6 hours) or at(2030-01-01T00:00:00)")
 
 
 def _timezone(c: _Checker, data: Mapping, path: str) -> str:

@@ -10,7 +10,9 @@ from conftest import ROOT
 import settings
 
 sys.path.insert(0, str(ROOT / "policies"))
-from ecs_fargate_rules import alb, ecs_task  # noqa: E402
+import pytest  # noqa: E402
+
+from ecs_fargate_rules import alb, aws_constraints, ecs_task  # noqa: E402
 
 
 def test_fargate_sizes_agree():
@@ -19,3 +21,23 @@ def test_fargate_sizes_agree():
 
 def test_every_tls_policy_the_program_offers_passes_the_pack():
     assert set(settings.TLS_POLICIES) <= set(alb.ALLOWED_TLS_POLICIES)
+
+
+SCHEDULES = [
+    "cron(0 3 * * ? *)", "cron(15 12 ? * MON-FRI *)", "cron(0 9 ? * mon-fri *)", "cron(0/15 * * * ? 2030)",
+    "cron(0 8 L * ? *)", "cron(0 9 ? * 3#2 *)", "cron(0 0 1,15 JAN,JUL ? 2026-2028)", "cron(0 3 15W * ? *)",
+    "rate(1 minute)", "rate(1 minutes)", "rate(5 hour)", "rate(12 hours)", "rate(1 day)",
+    "at(2030-01-31T23:59:00)",
+    "cron(0 3 * * *)", "cron(0 3 * * * *)", "cron(0 3 ? * ? *)", "cron(60 3 * * ? *)", "cron(0 24 * * ? *)",
+    "cron(0 3 * 13 ? *)", "cron(0 3 ? * 8 *)", "cron(0 3 * * ? 1969)", "cron(0 12 ? * 6#6 *)",
+    "rate(0 minutes)", "rate(1 week)", "rate(5 minutess)", "at(2030-02-30T00:00:00)", "at(2030-1-1T00:00:00)",
+    "every 5 minutes",
+]
+
+
+@pytest.mark.parametrize("expression", SCHEDULES)
+def test_program_and_pack_judge_schedule_expressions_alike(expression):
+    """The stack's config and the pack's aws-api-constraints apply one Scheduler grammar."""
+    program_accepts = settings._schedule_error(expression) is None
+    pack_accepts = not list(aws_constraints.grammar_schedule_expression(expression, None))
+    assert program_accepts == pack_accepts, (expression, program_accepts, pack_accepts)

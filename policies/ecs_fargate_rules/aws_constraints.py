@@ -746,7 +746,8 @@ _RATE_UNITS = ("minute", "hour", "day")
 
 def _cron_field(text: str, name: str, lowest: int, highest: int, extra: str) -> str | None:
     names = _MONTHS if name == "month" else _DAYS if name == "day-of-week" else ()
-    plain = text
+    # Month and day names in any case (cron follows Quartz, which reads them case-insensitively).
+    plain = text.upper()
     for number, word in enumerate(names, start=1):
         plain = plain.replace(word, str(number))
     if "?" in plain and plain != "?":
@@ -754,6 +755,8 @@ def _cron_field(text: str, name: str, lowest: int, highest: int, extra: str) -> 
     if not re.fullmatch(r"[0-9,\-*/" + re.escape(extra) + "]+", plain):
         return f"{name} {text!r} has characters this field does not take"
     for part in plain.split(","):
+        if "#" in part and not re.fullmatch(r"[1-7]#[1-5]", part):
+            return f"{name} {text!r}: DAY#N takes a day 1-7 (SUN-SAT) and N from 1 to 5"
         base = part.split("/")[0].split("#")[0]
         for number in re.findall(r"\d+", base):
             if not lowest <= int(number) <= highest:
@@ -770,16 +773,19 @@ def grammar_schedule_expression(value: Any, context: Context) -> Problems:
     kind, body = match.groups()
     if kind == "at":
         try:
+            if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", body):
+                raise ValueError(body)
             datetime.strptime(body, "%Y-%m-%dT%H:%M:%S")
         except ValueError:
-            yield "", f"{show(text)}: at() takes yyyy-mm-ddThh:mm:ss"
+            yield "", f"{show(text)}: at() takes a real date and time as yyyy-mm-ddThh:mm:ss"
     elif kind == "rate":
         rate = re.fullmatch(r"(\d+) ([a-z]+)", body)
         unit = rate.group(2) if rate else ""
-        if not rate or int(rate.group(1)) < 1 or unit.rstrip("s") not in _RATE_UNITS:
+        # Scheduler's API reference lists minute | minutes | hour | hours | day | days with no
+        # agreement between value and unit (its user guide writes rate(1 hours)); the singular
+        # for 1 rule is EventBridge *rules'* (PutRule), not Scheduler's.
+        if not rate or int(rate.group(1)) < 1 or unit.removesuffix("s") not in _RATE_UNITS:
             yield "", f"{show(text)}: rate() takes a positive whole number and minute(s), hour(s) or day(s)"
-        elif (int(rate.group(1)) == 1) != (unit in _RATE_UNITS):
-            yield "", f"{show(text)}: the unit is singular for 1 and plural above (rate(1 hour), rate(2 hours))"
     else:
         fields = body.split()
         if len(fields) != 6:

@@ -564,7 +564,10 @@ def test_lifecycle_policy_with_an_any_rule_last_and_archive_transitions_passes()
 @pytest.mark.parametrize("expression", [
     "cron(0 3 * * ? *)", "cron(15 12 ? * MON-FRI *)", "cron(0/15 * * * ? 2030)", "cron(0 8 L * ? *)",
     "cron(0 9 ? * 3#2 *)", "cron(0 0 1,15 JAN,JUL ? 2026-2028)", "rate(1 minute)", "rate(5 minutes)",
-    "rate(1 day)", "rate(12 hours)", "at(2027-01-31T23:59:00)"])
+    "rate(1 day)", "rate(12 hours)", "at(2027-01-31T23:59:00)",
+    # Scheduler's CreateSchedule reference lists minute|minutes|hour|hours|day|days with no
+    # agreement rule, and its guide writes rate(1 hours); only EventBridge rules require it.
+    "rate(1 hours)", "rate(5 hour)", "cron(0 9 ? * mon-fri *)", "cron(0 8 1 jan ? *)"])
 def test_schedule_expressions_aws_accepts(expression):
     assert judged(SCHEDULE, schedule(scheduleExpression=expression)) == []
 
@@ -579,12 +582,13 @@ def test_schedule_expressions_aws_accepts(expression):
     ("cron(0 3 ? * 8 *)", "day-of-week '8': 8 is outside 1-7"),
     ("cron(0 3 * * ? 1969)", "year '1969': 1969 is outside 1970-2199"),
     ("cron(0 ? * * ? *)", "hours '?' has characters"),
-    ("rate(1 hours)", "singular for 1 and plural above"),
-    ("rate(5 hour)", "singular for 1 and plural above"),
+    ("rate(5 minutess)", "minute(s), hour(s) or day(s)"),
+    ("cron(0 12 ? * 6#6 *)", "DAY#N takes a day 1-7 (SUN-SAT) and N from 1 to 5"),
+    ("at(2030-1-1T00:00:00)", "at() takes a real date and time"),
     ("rate(0 minutes)", "positive whole number"),
     ("rate(1 week)", "minute(s), hour(s) or day(s)"),
-    ("at(2027-02-30T00:00:00)", "at() takes yyyy-mm-ddThh:mm:ss"),
-    ("at(2027-01-31 23:59)", "at() takes yyyy-mm-ddThh:mm:ss"),
+    ("at(2027-02-30T00:00:00)", "at() takes a real date and time as yyyy-mm-ddThh:mm:ss"),
+    ("at(2027-01-31 23:59)", "at() takes a real date and time as yyyy-mm-ddThh:mm:ss"),
     ("every 5 minutes", "is not at(...), rate(...) or cron(...)"),
 ])
 def test_schedule_expressions_aws_refuses(expression, fragment):
