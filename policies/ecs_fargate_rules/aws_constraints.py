@@ -349,7 +349,7 @@ def _resolve(entry: Mapping[str, Any]) -> dict[str, Any]:
     """The entry's parameters, with min/max/pattern/enum read from botocore when it names one."""
     params = {k: v for k, v in entry.items()
               if k not in ("id", "check", "targets", "awsField", "doc", "inside", "outside", "outsideAlsoViolates",
-                           "botocore")}
+                           "botocore", "providerBehaviour")}
     reference = entry.get("botocore")
     if reference:
         shape = botocore_shape(reference)
@@ -479,12 +479,18 @@ def check_range(value: Any, params: Mapping[str, Any], context: Context) -> str 
 
 
 def check_enum(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
+    """One of `values`; `ignoreCase` where the provider upper-cases the value before sending it,
+    `alsoAllowed` for values the provider accepts but never sends (they mean "unset")."""
     values = params["values"]
     candidate = _number(value) if all(isinstance(v, (int, float)) for v in values) else value
-    if candidate in values:
+    if params.get("ignoreCase") and isinstance(candidate, str):
+        candidate, values = candidate.upper(), [str(v).upper() for v in values]
+    if candidate in values or candidate in params.get("alsoAllowed", ()):
         return None
-    listed = ", ".join(str(v) for v in values)
-    return f"is {show(value)}; AWS accepts one of: {listed}"
+    listed = ", ".join(str(v) for v in params["values"])
+    also = "".join(f" (or {shown(v)}, which pulumi-aws does not send)" for v in params.get("alsoAllowed", ()))
+    case = " in any case" if params.get("ignoreCase") else ""
+    return f"is {show(value)}; AWS accepts one of: {listed}{case}{also}"
 
 
 def check_multiple(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
@@ -918,6 +924,8 @@ def _holds(when: Mapping[str, Any] | None, context: Context) -> bool:
         if kind == "noneSet" and any(_is_set(context.read(context.parent, p)) for p in operand):
             return False
         if kind == "equals" and any(context.read(context.parent, p) != v for p, v in operand.items()):
+            return False
+        if kind == "notEquals" and any(context.read(context.parent, p) == v for p, v in operand.items()):
             return False
         if kind == "contains" and any(v not in as_list(context.read(context.parent, p)) for p, v in operand.items()):
             return False

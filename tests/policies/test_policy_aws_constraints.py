@@ -33,6 +33,7 @@ from policy_testkit import (
     evaluate_pack,
     listener_rule,
     load_pack,
+    log_group,
     metric_alarm,
     policy_document,
     reconcile_config,
@@ -75,6 +76,7 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 CLUSTER = "aws:ecs/cluster:Cluster"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 OLD_EGRESS_DESCRIPTION = "Outbound: image pulls, logs, secrets and the task's own calls"
 PROVIDER_SAMPLE = {"region": "us-east-1", "skipCredentialsValidation": "false",
                    "defaultTags": json.dumps({"tags": {"Project": "ecs-fargate", "Environment": "prod"}})}
@@ -243,6 +245,9 @@ def _plausible(resource_type: str, names: Sequence[str], key: str) -> Any:
 
 def _satisfy(parent: dict, root: dict, when: Mapping[str, Any] | None, resource_type: str,
              names: Sequence[str]) -> None:
+    def holder(key: str) -> tuple[dict, str]:
+        return (root, key[1:]) if key.startswith("/") else (parent, key)
+
     for kind, operand in (when or {}).items():
         if kind == "anySet":
             parent[operand[0]] = _plausible(resource_type, names, operand[0])
@@ -250,7 +255,14 @@ def _satisfy(parent: dict, root: dict, when: Mapping[str, Any] | None, resource_
             for key in operand:
                 parent.pop(key, None)
         elif kind == "equals":
-            parent.update(operand)
+            for key, value in operand.items():
+                node, name = holder(key)
+                node[name] = value
+        elif kind == "notEquals":
+            for key, value in operand.items():
+                node, name = holder(key)
+                if node.get(name) == value:
+                    node.pop(name)
         elif kind == "contains":
             for path, value in operand.items():
                 root[path.lstrip("/")] = [value]
@@ -648,6 +660,24 @@ def test_host_header_values(host, accepted):
     (60, 1440, True), (60, 1441, False), (3600, 168, True), (3600, 169, False), (10, 8640, True)])
 def test_alarm_evaluation_window(period, periods, accepted):
     assert (judged(ALARM, metric_alarm(period=period, evaluationPeriods=periods)) == []) is accepted
+
+
+@pytest.mark.parametrize("props", [
+    # 0 is pulumi-aws's "never expire": it calls PutRetentionPolicy only for a non-zero value.
+    {"retentionInDays": 0},
+    # DELIVERY log groups get no PutRetentionPolicy call at all (AWS fixes them at 2 days).
+    {"logGroupClass": "DELIVERY", "retentionInDays": 2},
+])
+def test_log_retention_values_pulumi_aws_never_sends(props):
+    assert judged(LOG_GROUP, log_group(**props)) == []
+
+
+def test_log_retention_is_still_judged_for_the_other_classes():
+    for log_class in ("STANDARD", "INFREQUENT_ACCESS", None):
+        props = log_group(retentionInDays=2, **({"logGroupClass": log_class} if log_class else {}))
+        [message] = judged(LOG_GROUP, props)
+        assert "retentionInDays is 2; AWS accepts one of: 1, 3, 5" in message
+        assert "(or 0, which pulumi-aws does not send)" in message
 
 
 def test_fargate_stop_timeout_is_capped_only_for_fargate():
