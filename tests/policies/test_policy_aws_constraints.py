@@ -635,6 +635,28 @@ def test_health_check_matchers_follow_the_target_group_protocol(protocol, versio
     assert (judged(TARGET_GROUP, props) == []) is accepted
 
 
+def test_protocols_pulumi_aws_upper_cases_pass_in_any_case():
+    """The listener's and the health check's protocol are validated case-insensitively and
+    upper-cased by the provider (elbv2/listener.go, target_group.go: StateFunc strings.ToUpper)."""
+    assert judged(LISTENER, {"loadBalancerArn": listener_rule()["listenerArn"].split("/f2f7")[0],
+                             "port": 80, "protocol": "http", "defaultActions": [{"type": "redirect", "redirect": {
+                                 "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]}) == []
+    health = {**target_group()["healthCheck"], "protocol": "https"}
+    assert judged(TARGET_GROUP, target_group(protocol="HTTPS", healthCheck=health)) == []
+
+
+def test_the_target_group_protocol_stays_case_sensitive_as_the_provider_has_it():
+    [message] = judged(TARGET_GROUP, target_group(protocol="http"))
+    assert "protocol is 'http'; AWS accepts one of: HTTP, HTTPS" in message
+
+
+@pytest.mark.parametrize("protocol", ["UDP", "TLS", "GENEVE", "tcp_udp"])
+def test_health_checks_take_only_http_https_and_tcp(protocol):
+    health = {"port": "traffic-port", "protocol": protocol, "interval": 30, "timeout": 10}
+    [message] = judged(TARGET_GROUP, target_group(protocol="TCP", healthCheck=health))
+    assert f"healthCheck.protocol is '{protocol}'; AWS accepts one of: HTTP, HTTPS, TCP in any case" in message
+
+
 def test_listener_rule_conditions_count_values_per_condition_and_per_rule():
     five = [{"pathPattern": {"values": ["/a/*", "/b/*", "/c/*"]}}, {"hostHeader": {"values": ["a.example.com"]}},
             {"queryStrings": [{"key": "v", "value": "2"}]}]
