@@ -817,6 +817,10 @@ def grammar_timezone(value: Any, context: Context) -> Problems:
 
 
 def grammar_http_matcher(value: Any, context: Context) -> Problems:
+    # pulumi-aws sends no Matcher when it is "" or the health check is TCP (elbv2/target_group.go;
+    # it refuses a non-empty matcher with a TCP health check itself).
+    if value == "" or str(context.read(context.parent, "protocol") or "").upper() == "TCP":
+        return
     try:
         protocol = str(context.read(context.root, "protocol") or "HTTP").upper()
         version = str(context.read(context.root, "protocolVersion") or "").upper()
@@ -920,6 +924,8 @@ def _holds(when: Mapping[str, Any] | None, context: Context) -> bool:
         return True
     for kind, operand in when.items():
         if kind == "anySet" and not any(_is_set(context.read(context.parent, p)) for p in operand):
+            return False
+        if kind == "allSet" and not all(_is_set(context.read(context.parent, p)) for p in operand):
             return False
         if kind == "noneSet" and any(_is_set(context.read(context.parent, p)) for p in operand):
             return False

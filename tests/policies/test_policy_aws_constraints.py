@@ -24,6 +24,7 @@ from policy_testkit import (
     IAM_ROLE,
     IAM_ROLE_POLICY,
     POLICY_PACK,
+    READ_SECRET,
     SECURITY_GROUP,
     analyze,
     configure,
@@ -128,9 +129,12 @@ def test_paths_are_pulumi_aws_properties(entry):
                     if segment.sub in ("[]",) or (segment.sub or "").startswith("["):
                         names.append("[]")
                 _resolve(resource_type, tuple(names))
-                for key in (target.get("when") or {}).get("anySet", []) + (target.get("when") or {}).get("noneSet", []):
-                    parent = [n for n in names[:-1]]
-                    _resolve(resource_type, (*parent, key))
+                when = target.get("when") or {}
+                keys = [*when.get("anySet", []), *when.get("noneSet", []), *when.get("allSet", []),
+                        *when.get("equals", {}), *when.get("notEquals", {}), *when.get("in", {})]
+                for key in keys:
+                    parent = [] if key.startswith("/") else [n for n in names[:-1]]
+                    _resolve(resource_type, (*parent, key.lstrip("/")))
 
 
 def test_botocore_backed_entries_take_their_limits_from_botocore_not_the_file():
@@ -254,6 +258,9 @@ def _satisfy(parent: dict, root: dict, when: Mapping[str, Any] | None, resource_
         elif kind == "noneSet":
             for key in operand:
                 parent.pop(key, None)
+        elif kind == "allSet":
+            for key in operand:
+                parent.setdefault(key, _plausible(resource_type, names, key))
         elif kind == "equals":
             for key, value in operand.items():
                 node, name = holder(key)
@@ -520,6 +527,20 @@ def test_identity_policies_aws_accepts(document):
     assert judged(IAM_POLICY, {"name": "p", "policy": document}) == []
 
 
+@pytest.mark.parametrize("entry", [{"name": "x", "policy": ""}, {"name": "", "policy": policy_document(
+    {"Effect": "Allow", "Action": "s3 GetObject", "Resource": "*"})}, {"name": "", "policy": ""}])
+def test_inline_policy_entries_pulumi_aws_skips_are_not_judged(entry):
+    """An entry with an empty name or policy is never sent (iam/role.go addRoleInlinePolicies)."""
+    assert judged(IAM_ROLE, role(inlinePolicies=[entry])) == []
+    found = stack_violations(STACK_RULE, [(IAM_ROLE, "web-task", role(inlinePolicies=[entry]))])
+    assert found == []
+
+
+def test_inline_policy_entries_with_both_set_are_still_judged():
+    [message] = judged(IAM_ROLE, role(inlinePolicies=[{"name": "read secrets", "policy": policy_document(READ_SECRET)}]))
+    assert "inlinePolicies[0].name 'read secrets' has characters AWS refuses" in message
+
+
 def test_trust_policy_length_quota_is_configurable():
     long_trust = _trust(Condition={"StringEquals": {"aws:SourceAccount": ["123456789012"] * 160}})
     [message] = judged(IAM_ROLE, role(assumeRolePolicy=long_trust, inlinePolicies=[]))
@@ -655,6 +676,18 @@ def test_health_checks_take_only_http_https_and_tcp(protocol):
     health = {"port": "traffic-port", "protocol": protocol, "interval": 30, "timeout": 10}
     [message] = judged(TARGET_GROUP, target_group(protocol="TCP", healthCheck=health))
     assert f"healthCheck.protocol is '{protocol}'; AWS accepts one of: HTTP, HTTPS, TCP in any case" in message
+
+
+@pytest.mark.parametrize("protocol, health", [
+    ("HTTP", {"matcher": ""}),  # pulumi-aws sends no Matcher for ""
+    # nor for a TCP health check (it refuses a non-empty one there itself: elbv2/target_group.go)
+    ("TCP", {"protocol": "tcp", "matcher": "200-600"}),
+])
+def test_matchers_pulumi_aws_does_not_send_are_not_judged(protocol, health):
+    check = {**target_group()["healthCheck"], **health}
+    if health.get("protocol"):
+        del check["path"]  # a TCP health check takes no path either
+    assert judged(TARGET_GROUP, target_group(protocol=protocol, healthCheck=check)) == []
 
 
 def test_listener_rule_conditions_count_values_per_condition_and_per_rule():
