@@ -1086,6 +1086,10 @@ def _resource_label(resource: PolicyResource) -> str:
     return f"{_kind(resource.resource_type)} '{resource.name}'"
 
 
+_SCOPE_WORDS = {"@account": "account"}
+"""How a scope reads in a message (others read as their property name; @type not at all)."""
+
+
 def _scope_key(resource: PolicyResource, scope: Sequence[str], judgement: Judgement) -> tuple[Any, ...] | None:
     """What makes two names collide: the scope properties' values (or, when a value is unknown
     in preview, the resources it comes from) and the provider (another region or account)."""
@@ -1124,14 +1128,17 @@ def _unique(spec: Mapping[str, Any], resources: Sequence[PolicyResource], judgem
             continue
         compared = str(value).lower() if spec.get("ignoreCase") else value
         groups.setdefault((*key, compared), []).append((resource, value))
+    scope = [_SCOPE_WORDS.get(prop, prop) for prop in spec["scope"] if prop != "@type"]
+    where = f" in the same {'/'.join(scope)}" if scope else ""
+    # Most APIs refuse a taken name; some quietly share one resource between the two (`outcome`).
+    outcome = spec.get("outcome", "AWS refuses the second one")
     for clashing in groups.values():
         if len(clashing) < 2:
             continue
         for resource, value in clashing:
             others = ", ".join(_resource_label(r) for r, _ in clashing if r is not resource)
-            where = " in the same " + "/".join(spec["scope"]) if spec["scope"] and spec["scope"] != ["@type"] else ""
             yield (f"{_resource_label(resource)}: {spec['property']} {show(value)} is also {others}'s{where}; "
-                   f"AWS refuses the second one ({spec['awsField']}; {spec['doc']}).", resource.urn)
+                   f"{outcome} ({spec['awsField']}; {spec['doc']}).", resource.urn)
 
 
 def _policy_size(document: Any) -> int:
@@ -1258,7 +1265,8 @@ POLICIES = [
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
         rationale=("A listener refuses a second rule with the same priority and AWS a second resource with a "
-                   "taken name, but only when the second one is created, halfway through an update."),
+                   "taken name, but only when the second one is created, halfway through an update; an alarm or "
+                   "cluster name taken twice is not refused but silently shared, one resource overwriting the other."),
         remediation_steps=("Give each listener rule its own priority, each resource a name unique in its "
                            "scope, and split large inline policies into managed policies."),
     ),

@@ -858,6 +858,17 @@ def test_explicit_names_are_unique_in_their_scope():
     assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["a", "b", "r1", "r2", "tg1", "tg2"]
 
 
+@pytest.mark.parametrize("resource_type, props, outcome", [
+    (ALARM, metric_alarm(name="api-5xx"), "AWS does not refuse it: PutMetricAlarm overwrites the first alarm"),
+    (CLUSTER, {"name": "main"}, "AWS does not refuse it: CreateCluster returns the existing cluster"),
+    (ECR_REPOSITORY, {"name": "web"}, "AWS refuses the second one (ecr:CreateRepository repositoryName"),
+    (TARGET_GROUP, target_group(name="web"), "pulumi-aws refuses the second one (it looks the name up"),
+])
+def test_a_name_taken_twice_says_what_happens_to_the_second(resource_type, props, outcome):
+    found = stack_violations(STACK_RULE, [(resource_type, "first", props), (resource_type, "second", props)])
+    assert len(found) == 2 and all(outcome in v.message for v in found), [v.message for v in found]
+
+
 def test_inline_policies_of_a_role_add_up():
     statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::bucket-0001/*"] * 180}
     document = policy_document(statement)  # about 5,400 characters without white space
