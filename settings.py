@@ -1080,130 +1080,284 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings |
     )
 
 
-def _literal_characters(pattern: str) -> int:
-    return len(re.sub(r"[*?]", "", pattern))
+# ---------------------------------------------------------------------------------------------
+# Listener rules. An ALB evaluates a listener's rules from the lowest priority (1 to 50000) and
+# sends a request to the first rule whose conditions all match: its host-header condition (any
+# one of its values) and its path-pattern condition (any one of its values); a rule without a
+# host condition matches every host, one without a path condition every path. In a pattern `*`
+# matches any run of characters (none included) and `?` exactly one; paths are compared with
+# case, host names without (ELB User Guide, "Condition types for listener rules").
 
 
-# Listener rule priorities (ALB: 1..50000, lower is evaluated first). Derived ones fill
-# 1000..48069, so an explicit priority below 1000 or above 48069 is never in their way.
+def _glob_covers(broad: str, narrow: str) -> bool:
+    """Whether every string the pattern `narrow` matches is matched by `broad` too.
+
+    Sound, not complete: True only when `narrow` can be cut into runs that `broad`'s tokens
+    match one by one (a `*` any run, including one holding `*`; a `?` one literal or `?`; a
+    literal the same literal), which implies inclusion. Some equal languages written
+    differently (`??*` and `?*?`) are not recognised, so a False is "not proven", never
+    "proven not". Compare host names in lower case.
+    """
+    # reachable[i]: narrow[:i] is matched by the part of `broad` read so far.
+    reachable = [True] + [False] * len(narrow)
+    for token in broad:
+        if token == "*":
+            for i in range(1, len(narrow) + 1):
+                reachable[i] = reachable[i] or reachable[i - 1]
+        else:
+            for i in range(len(narrow), 0, -1):
+                piece = narrow[i - 1]
+                fits = piece != "*" if token == "?" else piece == token
+                reachable[i] = reachable[i - 1] and fits
+            reachable[0] = False
+    return reachable[-1]
+
+
+def _pattern_shape(pattern: str) -> tuple[int, int]:
+    """(literal characters, runs of wildcards holding a `*`): `/a*?b*` is (3, 2)."""
+    literals = len(re.sub(r"[*?]", "", pattern))
+    star_runs = len([run for run in re.findall(r"[*?]+", pattern) if "*" in run])
+    return literals, star_runs
+
+
+_LITERAL_CAP = 48
+"""Patterns with this many literal characters or more share a specificity level."""
+
+
+def _breadth(pattern: str) -> int:
+    """0 for the narrowest patterns, more for broader ones: fewer literal characters, then at
+    the same count more runs of `*` (`/` before `/*`, `/a*b` before `/a*b*`).
+
+    If `narrow` is included in `broad` (`_glob_covers`), it has at least as many literal
+    characters and, with as many, no more runs of `*`; so a strictly narrower pattern under
+    the cap never has a larger breadth, and one with fewer literals always a smaller one.
+    """
+    literals, star_runs = _pattern_shape(pattern)
+    return 3 * (_LITERAL_CAP - min(literals, _LITERAL_CAP)) + min(star_runs, 2)
+
+
+def _is_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+_ANY_PATH = "/*"
+"""A rule without a path condition is ranked and compared as this pattern."""
+_PATH_BREADTHS = _breadth("/") + 3
+"""Breadths a path pattern can have (every path pattern has its leading / as a literal)."""
+_HOST_BREADTHS = _breadth("*") + 2
+_NO_HOST = 1 + _HOST_BREADTHS
+"""The host part of the level of a rule without a host condition: after every host rule."""
+_PRIORITY_LEVELS = _NO_HOST + _PATH_BREADTHS
+_PRIORITY_SLOTS = 167
+"""Slots per level: a prime, so the name hashes below separate names one character apart and
+names numbered with two digits, and the probe sequence visits every slot."""
 _PRIORITY_BASE = 1000
-_PRIORITY_LEVELS = 30
-"""Specificity levels per band: literal characters of the broadest path pattern, 1 to 30+."""
-_PRIORITY_SLOTS = 523
-"""Slots per level; a prime, so the slot hash below separates names one character apart."""
-_PRIORITY_BAND = _PRIORITY_LEVELS * _PRIORITY_SLOTS
 _SLOT_MULTIPLIER = 31
-
-
-def _route_key(service: ServiceSettings) -> tuple[frozenset, frozenset]:
-    """What a rule matches: path patterns are case-sensitive, host names are not."""
-    return frozenset(service.path_patterns), frozenset(h.lower() for h in service.host_headers)
+_STEP_MULTIPLIER = 37
 
 
 def _priority_level(service: ServiceSettings) -> int:
-    """The first priority of the service's band and specificity level."""
+    """The specificity level of the service's rule, 0 (evaluated first) to _PRIORITY_LEVELS - 1.
+
+    The sum of a host part and a path part, each of which grows with the breadth of the
+    service's broadest pattern of that kind. Literal host names have host part 0 and a rule
+    without a host condition host part _NO_HOST, which is more than any path part: so rules
+    with literal hosts come before wildcard-host rules of the same paths, and every rule
+    with a host condition before the path-only ones. A sum grows when either part grows, so a
+    rule included in another (host within host, path within path) never gets a later level.
+    """
+    wildcards = [host.lower() for host in service.host_headers if _is_wildcard(host)]
     if not service.host_headers:
-        band = 2
-    elif any(ch in host for host in service.host_headers for ch in "*?"):
-        band = 1
+        host_part = _NO_HOST
+    elif wildcards:
+        host_part = 1 + max(_breadth(host) for host in wildcards)
     else:
-        band = 0
-    broadest = min((_literal_characters(p) for p in service.path_patterns), default=1)
-    level = max(1, min(broadest, _PRIORITY_LEVELS))
-    return _PRIORITY_BASE + band * _PRIORITY_BAND + (_PRIORITY_LEVELS - level) * _PRIORITY_SLOTS
+        host_part = 0
+    path_part = max((_breadth(p) for p in service.path_patterns), default=_breadth(_ANY_PATH))
+    return host_part + path_part
+
+
+def _horner(name: str, multiplier: int, modulus: int) -> int:
+    value = 0
+    for char in name:
+        value = (value * multiplier + ord(char)) % modulus
+    return value
 
 
 def _name_slot(name: str) -> int:
-    """A position-weighted sum of the name's characters modulo a prime (Horner's rule)."""
-    slot = 0
-    for char in name:
-        slot = (slot * _SLOT_MULTIPLIER + ord(char)) % _PRIORITY_SLOTS
-    return slot
+    """A position-weighted sum of the name's characters modulo _PRIORITY_SLOTS."""
+    return _horner(name, _SLOT_MULTIPLIER, _PRIORITY_SLOTS)
+
+
+def _name_step(name: str) -> int:
+    """How far a service whose slot is taken moves at each try: from its own name, 1 to
+    _PRIORITY_SLOTS - 1 (so, the slot count being prime, every slot is tried once)."""
+    return 1 + _horner(name, _STEP_MULTIPLIER, _PRIORITY_SLOTS - 1)
 
 
 def default_priority(service: ServiceSettings) -> int:
     """The listener rule priority a service gets when it sets none and nothing else claims it.
 
-    Order (lower is evaluated first): literal host headers, then wildcard host headers, then
-    path-only rules; within each band, by the service's broadest path pattern, more literal
-    characters first (`/api/v2/*` before `/api/*` before `/*`). A pattern nested in another
-    always has more literal characters than it, so a narrower rule is never shadowed by a
-    broader one. Patterns of 30 or more literal characters share the top level.
+    The priority is 1000 + level * 167 + slot (1000 to 49763): the level orders the rules by
+    specificity (`_priority_level`): literal host names, then wildcard hosts ranked by their
+    own specificity, then path-only rules; paths by their literal characters, more first
+    (`/api/v2/*` before `/api/*` before `/*`), and at the same count exact patterns and
+    fewer `*` first (`/` before `/*`). A service is ranked by its broadest host and path.
+    Priorities below 1000 and above 49763 are never derived, so explicit ones there stay
+    out of the way.
 
-    The priority is a pure function of the service's own name and routing, so adding or
-    removing another service never moves it: ALB refuses two rules with one priority, and
-    Pulumi creates and updates before it deletes, so a rule that moved to a freed priority
-    would fail with PriorityInUse. The slot within a level comes from the *name*, not the
-    routing: renaming a service replaces its rule, and the replacement is created while the
-    old rule still holds its priority, so it needs a different one (a routing hash would give
-    the same); a routing change keeps the slot and is an in-place update.
+    The heuristic cannot order every configuration (a service with one narrow and one broad
+    pattern may need to come both before and after another): `_check_shadowing` refuses
+    any final order, derived or explicit, in which a rule hides part of a later one.
 
-    Collisions: each level has 523 slots. The slot is a position-weighted sum of the name's
-    characters modulo that prime, so names one character apart (web-a, web-b) or numbered
-    with two digits (api10 .. api99) never share one; other names behave like a random hash,
-    two names in one level colliding with probability about 1/523 (k services in one level:
-    about k*k/1046). A collision is resolved by `_assign_priorities`, the one case where a
-    priority depends on another service.
+    The priority depends only on the service's own name and routing, so adding or removing
+    another service does not move it: ALB refuses two rules with one priority, and Pulumi
+    creates and updates before it deletes, so a rule moving to a freed priority would fail
+    with PriorityInUse. A routing change that changes the level changes the priority in place.
+
+    The slot within the level comes from the name: names one character apart (web-a, web-b)
+    or numbered with two digits (api10 .. api99) never share one; other pairs of names
+    behave like a random hash, colliding with probability about 1/167 (see
+    `_assign_priorities` for what happens then). Renaming a service is a new rule created
+    while the old one still holds its priority (Pulumi deletes a removed resource after it
+    has created the new ones), so a new name whose slot equals the old name's (about one
+    rename in 167 at the same level) makes `pulumi up` fail with PriorityInUse before
+    anything is deleted, and again on every retry. No slot function of the name alone can
+    rule that out, the old name being unknown here; docs/configuration.md (`priority`) says
+    how to get past it.
     """
-    return _priority_level(service) + _name_slot(service.name)
+    return _PRIORITY_BASE + _priority_level(service) * _PRIORITY_SLOTS + _name_slot(service.name)
 
 
 def _assign_priorities(c: _Checker, services: list[ServiceSettings]) -> dict[str, int]:
-    """Explicit priorities first (unique or an error), then each service's default priority;
-    where two defaults (or a default and an explicit one) collide, the first name in sort
-    order keeps it and the others take the next slot of their level no service claims.
+    """Explicit priorities first (unique or an error), then each service's default priority.
 
-    A probed priority depends on the other service: if that one is removed or renamed, the
-    probed one moves back, which ALB refuses while the old rule exists. The warning says so
-    and which explicit priority pins it.
+    Where two defaults (or a default and an explicit one) collide, the first name in sort
+    order keeps it and each other one tries further slots of its level in steps of its own
+    `_name_step`, skipping any priority another service claims, so where it lands depends on
+    its own name rather than on which neighbouring slots exist. It still depends on the
+    other services: if the one holding its slot goes away, it moves back, and a newcomer
+    whose default is its probed priority takes it over. The warning says so and which
+    explicit priority pins it.
     """
     taken: dict[int, str] = {}
     for service in services:
         if service.priority:
             if service.priority in taken:
-                c.fail(f"services.{service.name}.priority",
-                       f"{c.show(f'services.{service.name}.priority', service.priority)} is already used by "
-                       f"services.{taken[service.priority]}; listener rule priorities must be unique")
+                at = f"services.{service.name}.priority"
+                c.fail(at, f"{c.show(at, service.priority)} is already used by services.{taken[service.priority]}; "
+                           "listener rule priorities must be unique")
             taken.setdefault(service.priority, service.name)
+    result = {name: priority for priority, name in taken.items()}
     derived = sorted((default_priority(s), s.name) for s in services if not s.priority)
     claimed = {priority for priority, _ in derived} | set(taken)
-    result = {name: priority for priority, name in taken.items()}
     probed = []
     for priority, name in derived:
-        if priority not in taken:
+        if priority in taken:
+            probed.append((priority, name))
+        else:
             taken[priority] = name
             result[name] = priority
-        else:
-            probed.append((priority, name))
     for wanted, name in probed:
         level = wanted - (wanted - _PRIORITY_BASE) % _PRIORITY_SLOTS
-        candidates = [level + (wanted - level + step) % _PRIORITY_SLOTS for step in range(1, _PRIORITY_SLOTS)]
+        slot, step = wanted - level, _name_step(name)
+        candidates = (level + (slot + k * step) % _PRIORITY_SLOTS for k in range(1, _PRIORITY_SLOTS))
         free = next((p for p in candidates if p not in claimed and p not in taken), None)
+        at = f"services.{name}.priority"
         if free is None:
-            c.fail(f"services.{name}.priority", "no free listener rule priority at this service's specificity; "
-                                                "set priority explicitly")
+            c.fail(at, "no free listener rule priority at this service's specificity; set priority explicitly")
             continue
         taken[free] = name
         result[name] = free
-        at = f"services.{name}.priority"
         c.warn(f"{at}: {c.show(at, wanted)} is also the priority of services.{taken[wanted]}, so this rule uses "
-               f"{c.show(at, free)}, which changes if services.{taken[wanted]} is removed or renamed; "
-               f"set priority: {c.show(at, free)} to pin it")
+               f"{c.show(at, free)}, which changes if services.{taken[wanted]} is removed or renamed or a service "
+               f"whose own priority is {c.show(at, free)} is added; set priority: {c.show(at, free)} to pin it")
     return result
 
 
+def _normalised(patterns: Collection[str], fold: bool) -> frozenset[str]:
+    """The patterns that matter: in lower case for hosts, wildcard runs in one spelling
+    (`*?*` as `?*`), and none another one of them already covers."""
+    spelled = {re.sub(r"[*?]+", lambda run: "?" * run[0].count("?") + ("*" if "*" in run[0] else ""),
+                      p.lower() if fold else p) for p in patterns}
+    return frozenset(p for p in spelled if not any(q != p and _glob_covers(q, p) for q in spelled))
+
+
+def _route_key(service: ServiceSettings) -> tuple[frozenset | None, frozenset | None]:
+    """What a rule matches, None for "any": path patterns covering `/*` match as much as no
+    path condition does."""
+    paths = _normalised(service.path_patterns, fold=False)
+    hosts = _normalised(service.host_headers, fold=True)
+    return (None if not paths or any(_glob_covers(p, _ANY_PATH) for p in paths) else paths), (hosts or None)
+
+
 def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
-    """Fill in priorities; reject two services with the same routing (one would never be reached)."""
+    """Fill in priorities; reject routing that leaves a rule, or part of one, unreachable."""
     web = [s for s in services.values() if not s.is_worker]
+    routes = {s.name: _route_key(s) for s in web}
     by_route: dict[tuple, str] = {}
     for service in web:
-        route = _route_key(service)
+        route = routes[service.name]
         if route in by_route:
             c.fail(f"services.{service.name}", f"routes the same requests as services.{by_route[route]} "
                                                "(pathPatterns/hostHeaders), so one would never be reached")
         by_route.setdefault(route, service.name)
     assigned = _assign_priorities(c, web)
+    _check_shadowing(c, [replace(s, priority=assigned[s.name]) for s in web if s.name in assigned], routes)
     return {name: replace(s, priority=assigned[name]) if name in assigned else s for name, s in services.items()}
+
+
+def _covered(by: ServiceSettings, host: str | None, path: str | None) -> tuple[str | None, str | None] | None:
+    """The (host, path) values of `by` that match every request of the combination `host`
+    and `path` (None: no such condition), or None if `by` is not proven to match them all."""
+    if by.host_headers:
+        if host is None:
+            return None
+        cover_host = next((h for h in by.host_headers if _glob_covers(h.lower(), host.lower())), None)
+        if cover_host is None:
+            return None
+    else:
+        cover_host = None
+    if by.path_patterns:
+        cover_path = next((p for p in by.path_patterns if _glob_covers(p, path or _ANY_PATH)), None)
+        if cover_path is None:
+            return None
+    else:
+        cover_path = None
+    return cover_host, cover_path
+
+
+def _check_shadowing(c: _Checker, web: list[ServiceSettings], routes: Mapping[str, tuple]) -> None:
+    """A part of a rule that an earlier rule matches in full never receives a request: an
+    error naming both services, whatever set the priorities (pairs with identical routing or
+    one priority are reported already)."""
+    ordered = sorted(web, key=lambda s: s.priority)
+    for index, later in enumerate(ordered):
+        at = f"services.{later.name}"
+        combinations = [(h, p) for h in (later.host_headers or (None,)) for p in (later.path_patterns or (None,))]
+        for earlier in ordered[:index]:
+            if earlier.priority == later.priority or routes[earlier.name] == routes[later.name]:
+                continue
+            hidden = [(h, p, cover) for h, p in combinations if (cover := _covered(earlier, h, p))]
+            if not hidden:
+                continue
+            covers = " and ".join(sorted({_condition_text(c, at, *cover) for _, _, cover in hidden}))
+            first = (f"services.{earlier.name} (priority {c.show(at, earlier.priority)}) is evaluated first "
+                     f"(this rule has {c.show(at, later.priority)}) and its {covers}")
+            if len(hidden) == len(combinations):
+                what = f"is never reached: {first} match every request this service routes"
+            else:
+                parts = " and ".join(_condition_text(c, at, h, p) for h, p, _ in hidden)
+                what = f"its {parts} {'are' if len(hidden) > 1 else 'is'} never reached: {first} match every such request"
+            c.fail(at, f"{what}; set priority explicitly (services.{later.name}.priority below "
+                       f"services.{earlier.name}'s) or split the patterns into services of their own, so that no "
+                       "earlier rule covers a later one")
+
+
+def _condition_text(c: _Checker, at: str, host: str | None, path: str | None) -> str:
+    parts = ([f"hostHeaders {c.show(at, host)}"] if host is not None else []) + \
+        ([f"pathPatterns {c.show(at, path)}"] if path is not None else [])
+    return " with ".join(parts)
 
 
 # EventBridge Scheduler schedule expressions (Scheduler User Guide, "Schedule types"):

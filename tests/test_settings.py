@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 import settings
-from conftest import render_config
+from conftest import ROOT, render_config
 from settings import SettingsError, parse
 
 WEB = {"image": "nginx:1.27", "port": 80}
@@ -206,10 +206,22 @@ def test_adding_a_service_never_renumbers_the_others():
     ("admin", "web", {"web": WEB, "admin": {**WEB, "pathPatterns": ["/*/admin"]}}),
     ("api", "site", {"site": {**WEB, "hostHeaders": ["*.example.com"]},
                      "api": {**WEB, "hostHeaders": ["api.example.com"]}}),
-    # A service that also claims /* is ranked by that broadest pattern.
-    ("api", "mixed", {"mixed": {**WEB, "pathPatterns": ["/api/v2/*", "/*"]},
-                      "api": {**WEB, "pathPatterns": ["/api/*"]}}),
-], ids=["longer-path", "more-literal-path", "literal-host", "broadest-pattern"])
+    # Same literal count: the exact pattern first, then fewer runs of *.
+    ("home", "app", {"home": {**WEB, "pathPatterns": ["/"]}, "app": {**WEB, "pathPatterns": ["/*"]}}),
+    ("one", "any", {"one": {**WEB, "pathPatterns": ["/a?"]}, "any": {**WEB, "pathPatterns": ["/a*"]}}),
+    ("png", "pngs", {"png": {**WEB, "pathPatterns": ["/img/*.png"]},
+                     "pngs": {**WEB, "pathPatterns": ["/img/*.png*"]}}),
+    # Wildcard hosts by their own specificity.
+    ("admin", "tenants", {"tenants": {**WEB, "hostHeaders": ["*.example.com"]},
+                          "admin": {**WEB, "hostHeaders": ["*.admin.example.com"]}}),
+    # Long patterns keep their order (up to 48 literal characters).
+    ("invites", "members", {"members": {**WEB, "pathPatterns": ["/api/v1/organizations/members/*"]},
+                            "invites": {**WEB, "pathPatterns": ["/api/v1/organizations/members/invites/*"]}}),
+    # A rule with a host condition before a path-only rule it falls within.
+    ("tenant-api", "api", {"api": {**WEB, "pathPatterns": ["/api/*"]},
+                           "tenant-api": {**WEB, "pathPatterns": ["/api/*"], "hostHeaders": ["*.example.com"]}}),
+], ids=["longer-path", "more-literal-path", "literal-host", "exact-before-star", "question-before-star",
+        "fewer-stars", "wildcard-host-specificity", "long-paths", "host-before-path-only"])
 def test_narrower_routes_are_evaluated_before_broader_ones(narrow, broad, services):
     found = priorities(services)
     assert found[narrow] < found[broad]
@@ -291,11 +303,28 @@ def test_removing_or_adding_a_service_leaves_every_other_priority_unchanged():
         assert {name: after[name] for name in FIFTY} == before, f"adding {added}"
 
 
-def test_a_renamed_service_gets_a_new_priority_so_the_replacement_rule_can_be_created():
-    """Renaming replaces the rule: the new one is created while the old one still exists."""
-    before = priorities({"web": WEB, "api": {**WEB, "pathPatterns": ["/api/*"]}})
-    after = priorities({"web": WEB, "backend": {**WEB, "pathPatterns": ["/api/*"]}})
-    assert after["web"] == before["web"] and after["backend"] != before["api"]
+def test_a_rename_can_keep_the_priority_as_the_docs_warn():
+    """The old name is not known when the new one is checked: no slot function of the name
+    alone can keep a renamed rule off the old rule's priority, which ALB still holds while
+    Pulumi creates the new one. It happens about once in 167 renames; the docs say what to do."""
+    before = priorities({"api": {**WEB, "pathPatterns": ["/api/*"]}})["api"]
+    assert priorities({"search-new": {**WEB, "pathPatterns": ["/api/*"]}})["search-new"] == before
+    row = next(line for line in (ROOT / "docs" / "configuration.md").read_text().splitlines()
+               if line.startswith("| `priority` |"))
+    assert "PriorityInUse" in row and "rename" in row, row
+
+
+def test_names_one_character_apart_or_numbered_never_share_a_slot():
+    import itertools
+    import string
+
+    alphabet = string.ascii_lowercase + string.digits + "-"
+    for base in ("web", "api-a", "svc10"):
+        for index in range(len(base)):
+            slots = {settings._name_slot(base[:index] + char + base[index + 1:]) for char in alphabet}
+            assert len(slots) == len(alphabet), (base, index)
+    numbered = [f"api{a}{b}" for a, b in itertools.product(string.digits, repeat=2)]
+    assert len({settings._name_slot(name) for name in numbered}) == 100
 
 
 def test_identical_routing_is_an_error_naming_both_services_even_in_another_order():
@@ -313,16 +342,125 @@ def test_explicit_priorities_win_and_derived_ones_step_around_them():
 
 
 def test_a_rare_slot_collision_is_resolved_and_reported_as_a_priority_to_pin():
-    # These two names share a slot (their characters differ by 17*31 - 4 = 523).
-    services = {"xaae": {**WEB, "pathPatterns": ["/aa/*"]}, "xara": {**WEB, "pathPatterns": ["/bb/*"]}}
-    assert settings._name_slot("xaae") == settings._name_slot("xara")
+    # api and search-new share a slot; both paths have 5 literal characters and one *.
+    services = {"api": {**WEB, "pathPatterns": ["/api/*"]}, "search-new": {**WEB, "pathPatterns": ["/sea/*"]}}
+    assert settings._name_slot("api") == settings._name_slot("search-new")
     parsed = parse(valid(services=services), project="p", stack="s", region="us-east-1")
     found = {s.name: s.priority for s in parsed.services}
-    alone = priorities({"xaae": services["xaae"]})["xaae"]
-    assert found["xaae"] == alone and found["xara"] == alone + 1
-    assert parsed.warnings == (f"services.xara.priority: {alone} is also the priority of services.xaae, so this "
-                               f"rule uses {alone + 1}, which changes if services.xaae is removed or renamed; "
-                               f"set priority: {alone + 1} to pin it",)
+    alone = priorities({"api": services["api"]})["api"]
+    probed = found["search-new"]
+    assert found["api"] == alone and probed != alone
+    assert (probed - alone) % settings._PRIORITY_SLOTS == settings._name_step("search-new")
+    assert parsed.warnings == (f"services.search-new.priority: {alone} is also the priority of services.api, so "
+                               f"this rule uses {probed}, which changes if services.api is removed or renamed or a "
+                               f"service whose own priority is {probed} is added; set priority: {probed} to pin it",)
+
+
+def test_a_probed_priority_steps_by_its_own_name_so_a_neighbour_does_not_move_it():
+    """Linear probing took the next slot, so a newcomer whose slot was that one pushed the
+    probed service further (search-new moved when admin-video came)."""
+    services = {"api": {**WEB, "pathPatterns": ["/api/*"]}, "search-new": {**WEB, "pathPatterns": ["/sea/*"]}}
+    before = priorities(services)
+    assert settings._name_slot("aeq") == settings._name_slot("api") + 1
+    after = priorities({**services, "aeq": {**WEB, "pathPatterns": ["/new/*"]}})
+    assert after["search-new"] == before["search-new"] and after["aeq"] == before["api"] + 1
+
+
+# -- Rules that hide another rule ---------------------------------------------------------------
+
+@pytest.mark.parametrize("services, key, hidden, by", [
+    # Ranked by its broadest pattern, m1 comes after m2, which matches all of m1's /api/v2/users/*.
+    ({"m1": {**WEB, "pathPatterns": ["/a/*", "/api/v2/users/*"]}, "m2": {**WEB, "pathPatterns": ["/api/v2/*"]}},
+     "services.m1", "its pathPatterns '/api/v2/users/*' is never reached", "services.m2"),
+    # Whatever the order, one of these hides part of the other.
+    ({"mixed": {**WEB, "pathPatterns": ["/api/v2/*", "/*"]}, "api": {**WEB, "pathPatterns": ["/api/*"]}},
+     "services.mixed", "its pathPatterns '/api/v2/*' is never reached", "services.api"),
+    # Explicit priorities are checked too.
+    ({"web": {**WEB, "priority": 10}, "api": {**WEB, "pathPatterns": ["/api/*"], "priority": 20}},
+     "services.api", "is never reached", "services.web"),
+    ({"web": {**WEB, "priority": 1}, "shop": {**WEB, "hostHeaders": ["shop.example.com"]}},
+     "services.shop", "is never reached", "services.web"),
+    ({"tenants": {**WEB, "hostHeaders": ["*.EXAMPLE.com"], "priority": 5},
+      "admin": {**WEB, "hostHeaders": ["*.admin.example.com", "admin.example.org"]}},
+     "services.admin", "its hostHeaders '*.admin.example.com' is never reached", "services.tenants"),
+], ids=["narrow-pattern-of-a-broad-rule", "both-ways", "explicit", "catch-all-first", "partly-hidden-host"])
+def test_a_rule_hidden_by_an_earlier_one_is_an_error_naming_both(services, key, hidden, by):
+    found = [p for p in problems(valid(services=services)) if p.startswith(f"{key}: ")]
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{key}: {hidden}: {by} (priority "), found
+    assert "set priority explicitly" in found[0] and "split the patterns" in found[0], found
+
+
+@pytest.mark.parametrize("services", [
+    {"api": {**WEB, "pathPatterns": ["/api/*"]}, "shop": {**WEB, "hostHeaders": ["shop.example.com"]}},
+    {"tenants": {**WEB, "hostHeaders": ["*.example.com"]}, "api": {**WEB, "pathPatterns": ["/api/*"], "priority": 2}},
+    {"web": {**WEB, "pathPatterns": ["/*"], "hostHeaders": ["www.example.com"], "priority": 3}, "api": {**WEB}},
+    {"aa": {**WEB, "pathPatterns": ["/a*"], "priority": 3}, "bb": {**WEB, "pathPatterns": ["/b*"], "priority": 2}},
+])
+def test_rules_that_only_overlap_are_left_to_their_priorities(services):
+    parse(valid(services=services), project="p", stack="s", region="us-east-1")
+
+
+@pytest.mark.parametrize("first, second", [
+    ({"hostHeaders": ["a.example.com"]}, {"hostHeaders": ["A.example.com"], "pathPatterns": ["/*"]}),
+    ({}, {"pathPatterns": ["/*"]}),
+    ({}, {"pathPatterns": ["/**"]}),
+    ({"pathPatterns": ["/a/*"]}, {"pathPatterns": ["/a/*", "/a/b/*"]}),
+    ({"pathPatterns": ["/a/*?"]}, {"pathPatterns": ["/a/?*"]}),
+    ({"hostHeaders": ["x.example.com"], "pathPatterns": ["/*", "/api"]}, {"hostHeaders": ["X.EXAMPLE.COM"]}),
+])
+def test_equivalent_routing_is_identical_routing(first, second):
+    assert problems(valid(services={"a1": {**WEB, **first}, "b1": {**WEB, **second}})) == [
+        "services.b1: routes the same requests as services.a1 (pathPatterns/hostHeaders), so one would never be "
+        "reached"]
+
+
+@pytest.mark.parametrize("broad, narrow, covers", [
+    ("/*", "/", True), ("/*", "/api/*", True), ("/api/*", "/api/v2/*", True), ("/api/*", "/api*", False),
+    ("/api*", "/api/*", True), ("/*/admin", "/x/admin", True), ("/*/admin", "/*/*/admin", True),
+    ("/*/*/admin", "/*/admin", False), ("/a?", "/ab", True), ("/a?", "/a?", True), ("/a?", "/a*", False),
+    ("/a*", "/a?", True), ("/a?*", "/a*", False), ("/a*", "/a?*", True), ("/a*b", "/a*b*", False),
+    ("/a*b*", "/a*b", True), ("*.example.com", "*.admin.example.com", True), ("*.example.com", "example.com", False),
+    ("*", "anything", True), ("a.example.com", "a.example.com", True), ("a.example.com", "b.example.com", False),
+    ("/", "/*", False), ("/a/", "/a", False), ("/API/*", "/api/x", False),
+])
+def test_glob_inclusion_on_chosen_pairs(broad, narrow, covers):
+    assert settings._glob_covers(broad, narrow) is covers
+
+
+def test_glob_inclusion_is_sound_on_every_small_pattern():
+    """Whenever _glob_covers says yes, every string the narrow pattern matches (up to 6
+    characters of a, b, /) is matched by the broad one; and it says yes for each pattern
+    against itself and against `*`."""
+    import itertools
+    import re
+
+    def regex(pattern: str) -> re.Pattern:
+        return re.compile("".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern))
+
+    patterns = ["".join(p) for n in range(5) for p in itertools.product("ab/*?", repeat=n)]
+    strings = ["".join(s) for n in range(7) for s in itertools.product("ab/", repeat=n)]
+    matches = {p: {s for s in strings if regex(p).fullmatch(s)} for p in patterns}
+    proven = 0
+    for narrow in patterns:
+        assert settings._glob_covers(narrow, narrow) and settings._glob_covers("*", narrow)
+        for broad in patterns:
+            if settings._glob_covers(broad, narrow):
+                proven += 1
+                assert matches[narrow] <= matches[broad], (broad, narrow)
+    assert proven > 20000
+
+
+def test_a_narrower_pattern_never_gets_a_later_level():
+    import itertools
+
+    patterns = ["/" + "".join(p) for n in range(5) for p in itertools.product("ab*?", repeat=n)]
+    for broad, narrow in itertools.product(patterns, repeat=2):
+        if settings._glob_covers(broad, narrow):
+            assert settings._breadth(narrow) <= settings._breadth(broad), (broad, narrow)
+            wide, tight = (settings._priority_level(settings.ServiceSettings(name="x", task=None, path_patterns=(p,)))
+                           for p in (broad, narrow))
+            assert tight <= wide
 
 
 # -- Names AWS derives from a service or job name ---------------------------------------------
