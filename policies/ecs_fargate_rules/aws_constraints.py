@@ -518,14 +518,20 @@ def check_count(value: Any, params: Mapping[str, Any], context: Context) -> str 
 
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b}
 
 
 def check_compare(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
+    """value <operator> the sibling `other`; when `other` is unset, against `otherDefault`, the
+    value that then reaches AWS (or the smallest AWS may apply), as `otherDefaultSource` says."""
     other = context.read(context.parent, params["other"])
-    left, right = _number(value), _number(other)
+    defaulted = other is None and "otherDefault" in params
+    left, right = _number(value), _number(params["otherDefault"] if defaulted else other)
     if left is None or right is None or _OPERATORS[params["operator"]](left, right):
         return None
+    if defaulted:
+        return (f"is {shown(left)}; AWS needs it {params['operator']} {params['other']}, which is not set: "
+                f"{params['otherDefaultSource']}")
     return f"is {shown(left)}; AWS needs it {params['operator']} {params['other']} ({shown(right)})"
 
 

@@ -690,6 +690,32 @@ def test_matchers_pulumi_aws_does_not_send_are_not_judged(protocol, health):
     assert judged(TARGET_GROUP, target_group(protocol=protocol, healthCheck=check)) == []
 
 
+@pytest.mark.parametrize("props, fragment", [
+    # No timeout: AWS applies its default, at least 5 for instance/ip targets (ALB user guide).
+    ({"port": 80, "protocol": "HTTP", "healthCheck": {"interval": 5}},
+     "healthCheck.interval is 5; AWS needs it > timeout, which is not set"),
+    ({"targetType": "lambda", "healthCheck": {"enabled": True, "interval": 30}},
+     "healthCheck.interval is 30; AWS needs it > timeout, which is not set"),
+    # No interval: pulumi-aws sends its default, 30.
+    ({"port": 80, "protocol": "HTTP", "healthCheck": {"timeout": 30}},
+     "healthCheck.timeout is 30; AWS needs it < interval, which is not set"),
+])
+def test_health_check_timeout_and_interval_compared_with_the_default_of_the_unset_one(props, fragment):
+    [message] = judged(TARGET_GROUP, {"vpcId": "vpc-0123456789abcdef0", **props})
+    assert fragment in message
+
+
+@pytest.mark.parametrize("props", [
+    {"port": 80, "protocol": "HTTP", "healthCheck": {"interval": 6}},
+    {"port": 80, "protocol": "TCP", "healthCheck": {"interval": 6, "protocol": "TCP"}},
+    {"targetType": "lambda", "healthCheck": {"interval": 31}},
+    {"targetType": "lambda", "healthCheck": {"enabled": False, "interval": 5}},
+    {"port": 80, "protocol": "HTTP", "healthCheck": {"timeout": 29}},
+])
+def test_no_default_that_aws_might_apply_is_held_against_a_value(props):
+    assert judged(TARGET_GROUP, {"vpcId": "vpc-0123456789abcdef0", **props}) == []
+
+
 def test_listener_rule_conditions_count_values_per_condition_and_per_rule():
     five = [{"pathPattern": {"values": ["/a/*", "/b/*", "/c/*"]}}, {"hostHeader": {"values": ["a.example.com"]}},
             {"queryStrings": [{"key": "v", "value": "2"}]}]
