@@ -939,6 +939,8 @@ def _holds(when: Mapping[str, Any] | None, context: Context) -> bool:
             return False
         if kind == "notEquals" and any(context.read(context.parent, p) == v for p, v in operand.items()):
             return False
+        if kind == "in" and any(context.read(context.parent, p) not in v for p, v in operand.items()):
+            return False
         if kind == "contains" and any(v not in as_list(context.read(context.parent, p)) for p, v in operand.items()):
             return False
     return True

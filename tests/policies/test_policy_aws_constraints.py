@@ -270,6 +270,10 @@ def _satisfy(parent: dict, root: dict, when: Mapping[str, Any] | None, resource_
                 node, name = holder(key)
                 if node.get(name) == value:
                     node.pop(name)
+        elif kind == "in":
+            for key, values in operand.items():
+                node, name = holder(key)
+                node[name] = values[0]
         elif kind == "contains":
             for path, value in operand.items():
                 root[path.lstrip("/")] = [value]
@@ -669,6 +673,17 @@ def test_protocols_pulumi_aws_upper_cases_pass_in_any_case():
 def test_the_target_group_protocol_stays_case_sensitive_as_the_provider_has_it():
     [message] = judged(TARGET_GROUP, target_group(protocol="http"))
     assert "protocol is 'http'; AWS accepts one of: HTTP, HTTPS" in message
+
+
+@pytest.mark.parametrize("protocol, health, accepted", [
+    ("HTTP", "TCP", False), ("HTTPS", "tcp", False), ("HTTP", "HTTPS", True),
+    ("TCP", "TCP", True), ("TLS", "HTTP", True), ("UDP", "TCP", True)])
+def test_tcp_health_checks_only_for_target_groups_that_are_not_http(protocol, health, accepted):
+    check = {"port": "traffic-port", "protocol": health, "interval": 30, "timeout": 10}
+    found = judged(TARGET_GROUP, target_group(protocol=protocol, healthCheck=check))
+    assert (found == []) is accepted, found
+    if not accepted:
+        assert "AWS accepts one of: HTTP, HTTPS in any case" in found[0] and "HTTP or HTTPS target groups" in found[0]
 
 
 @pytest.mark.parametrize("protocol", ["UDP", "TLS", "GENEVE", "tcp_udp"])
