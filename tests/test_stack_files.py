@@ -114,3 +114,137 @@ def test_preflight_refuses_a_numeric_service_name_as_the_cli_would(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 2 and "Pulumi.dev.yaml: config.ecs-fargate:services.200: the key 200 is not a string" in err, err
     assert "Traceback" not in err
+
+
+# -- Tabs, documents, tags and numbers as yaml.v3 and the CLI's JSON re-encoding give them -----
+
+@pytest.mark.parametrize("body, value", [
+    ("config:\n  scratch:a: b\t\n", "b"),                      # a trailing tab
+    ("config:\n  scratch:a: b\tc\n", "b\tc"),                  # a tab between words is kept
+    ("config:\n  scratch:a: b\t# note\n", "b"),                # a tab before a comment
+    ("config:\n  scratch:a: [1,\t2]\n", [1, 2]),               # tabs in a flow collection
+    ("config:\n  scratch:a: {x:\t1,\ty: 2}\n", {"x": 1, "y": 2}),
+    ("config:\n  scratch:a: 'q'\t\n", "q"),
+    ("config:\n  scratch:a:\tb\n", "b"),                      # after a simple key's colon
+])
+def test_tabs_separate_tokens_where_yaml_v3_allows_them(tmp_path, body, value):
+    assert stack(tmp_path, body)["scratch:a"] == value
+
+
+@pytest.mark.parametrize("body", [
+    "config:\n\tscratch:a: 1\n",          # indentation
+    "config:\n  scratch:a:\n  -\tb\n",    # right after a block sequence's dash
+])
+def test_tabs_yaml_v3_refuses_are_still_refused(tmp_path, body):
+    assert "not valid YAML" in refused(tmp_path, body)
+
+
+def test_only_the_first_document_counts_as_yaml_v3_unmarshal_reads_it(tmp_path):
+    config = stack(tmp_path, "config:\n  scratch:a: 1\n---\nconfig:\n  scratch:a: 2\n---\n\t: [ not yaml\n")
+    assert config == {"scratch:a": 1}
+
+
+@pytest.mark.parametrize("body, where, text, kind", [
+    ("config:\n  scratch:x: .inf\n", "config.scratch:x", ".inf", "infinite"),
+    ("config:\n  scratch:o:\n    v: -.Inf\n", "config.scratch:o.v", "-.Inf", "infinite"),
+    ("config:\n  scratch:o: [1, .NaN]\n", "config.scratch:o[1]", ".NaN", "not a number"),
+    ("config:\n  scratch:x: !!float .inf\n", "config.scratch:x", ".inf", "infinite"),
+])
+def test_infinity_and_nan_fail_as_the_cli_fails_to_store_them_as_json(tmp_path, body, where, text, kind):
+    error = refused(tmp_path, body)
+    assert f"Pulumi.test.yaml: {where}: {text} is {kind}, and the Pulumi CLI refuses to load the file" in error, error
+
+
+def test_infinity_outside_config_and_quoted_is_fine(tmp_path):
+    config = stack(tmp_path, "config:\n  scratch:x: '.inf'\n",
+                   project="name: scratch\nruntime: python\ndescription: .inf\n")
+    assert config == {"scratch:x": ".inf"}
+
+
+def test_project_defaults_are_checked_for_infinity_too(tmp_path):
+    error = refused(tmp_path, "config: {}\n",
+                    project="name: scratch\nruntime: python\nconfig:\n  scratch:x:\n    default: .inf\n")
+    assert "Pulumi.yaml: config.scratch:x.default: .inf is infinite" in error, error
+
+
+def test_legacy_config_keys_are_read_as_config_parsekey_reads_them(tmp_path):
+    config = stack(tmp_path, "config:\n  scratch:config:environment: dev\n  aws:config:region: eu-west-1\n")
+    assert config == {"scratch:environment": "dev", "aws:region": "eu-west-1"}
+
+
+@pytest.mark.parametrize("body, message", [
+    ("config:\n  a:b:c: x\n", "config key 'a:b:c' is not <namespace>:<name>"),
+    ("config:\n  a:config:b:c: x\n", "config key 'a:config:b:c' is not <namespace>:<name>"),
+    ("config:\n  scratch:environment: dev\n  scratch:config:environment: prod\n",
+     "config keys 'scratch:environment' and 'scratch:config:environment' both name scratch:environment"),
+])
+def test_config_keys_the_cli_refuses_or_merges_at_random_are_errors(tmp_path, body, message):
+    assert message in refused(tmp_path, body)
+
+
+@pytest.mark.parametrize("declarations, expected", [
+    ("  aws:region:\n    value: eu-west-1\n", {"aws:region": "eu-west-1"}),
+    ("  aws:region: eu-west-2\n", {"aws:region": "eu-west-2"}),
+    ("  scratch:size:\n    value: 3\n", {"scratch:size": 3}),
+    ("  size:\n    type: integer\n    default: 4\n", {"scratch:size": 4}),
+    ("  scratch:zones: [a, b]\n", {"scratch:zones": ["a", "b"]}),
+    ("  scratch:required:\n    type: string\n", {}),
+])
+def test_project_config_gives_its_default_or_value_as_the_cli_applies_them(tmp_path, declarations, expected):
+    assert stack(tmp_path, "config: {}\n", project=f"name: scratch\nruntime: python\nconfig:\n{declarations}") == expected
+
+
+@pytest.mark.parametrize("declarations, message", [
+    ("  scratch:x:\n    default: 1\n    value: 2\n", "config 'scratch:x' has both a default and a value"),
+    ("  aws:region:\n    default: eu-west-1\n", "config 'aws:region' is not in the project's namespace, so the Pulumi "
+                                               "CLI refuses a default for it: write value: instead"),
+    ("  aws:region:\n    description: x\n", "config 'aws:region' is not in the project's namespace and needs a value:"),
+])
+def test_project_config_the_cli_refuses_is_refused(tmp_path, declarations, message):
+    assert message in refused(tmp_path, "config: {}\n", project=f"name: scratch\nruntime: python\nconfig:\n{declarations}")
+
+
+def test_a_stack_value_wins_over_the_projects_value(tmp_path):
+    config = stack(tmp_path, "config:\n  aws:region: us-west-2\n",
+                   project="name: scratch\nruntime: python\nconfig:\n  aws:region:\n    value: eu-west-1\n")
+    assert config == {"aws:region": "us-west-2"}
+
+
+@pytest.mark.parametrize("value, text", [
+    (1e-05, "0.00001"), (1e-06, "0.000001"), (1e-07, "1e-7"), (1.5e-10, "1.5e-10"), (-2.5e-7, "-2.5e-7"),
+    (0.1, "0.1"), (123456.789, "123456.789"), (1e16, "10000000000000000"), (1e21, "1e+21"),
+    (1.2345e22, "1.2345e+22"), (5e-324, "5e-324"), (1.7976931348623157e308, "1.7976931348623157e+308"),
+    (-0.0, "-0"), (2.5, "2.5"),
+])
+def test_floats_are_written_as_go_encoding_json_writes_them(value, text):
+    from preflight.stack_config import _go_json_float
+
+    assert _go_json_float(value) == text
+    assert float(text) == value
+
+
+def test_a_top_level_float_reaches_the_program_as_the_clis_text(tmp_path):
+    config = stack(tmp_path, "config:\n  scratch:small: 0.00001\n  scratch:big: 1.5e21\n  scratch:o:\n    v: 0.00001\n",
+                   project="name: scratch\nruntime: python\nconfig:\n  scratch:d:\n    default: 0.0000025\n")
+    assert (config["scratch:small"], config["scratch:big"], config["scratch:d"]) == ("0.00001", "1.5e+21", "0.0000025")
+    assert config["scratch:o"] == {"v": 1e-05}  # inside an object the program decodes the same number
+
+
+@pytest.mark.parametrize("text, value", [
+    ("!!binary aGVsbG8=", "hello"),
+    ("!!binary |\n      aGVs\n      bG8=", "hello"),
+    ("!!binary /w==", "\ufffd"),                 # not UTF-8: Go's JSON writes U+FFFD for the byte
+    ("!Foo x", "x"),                             # a tag yaml.v3 does not know: the plain value
+    ("!Foo {a: 1}", {"a": 1}),
+    ("!Foo [1, 2]", [1, 2]),
+    ("!!set {a, b}", {"a": None, "b": None}),
+    ("{!Foo k: v}", {"k": "v"}),
+])
+def test_binary_and_unknown_tags_decode_as_yaml_v3_decodes_them_into_any(tmp_path, text, value):
+    config = stack(tmp_path, f"config:\n  scratch:obj:\n    v: {text}\n")
+    assert config["scratch:obj"] == {"v": value}
+    json.dumps(config)
+
+
+def test_invalid_binary_is_refused_as_yaml_v3_refuses_it(tmp_path):
+    assert "!!binary value contains invalid base64 data" in refused(tmp_path, "config:\n  scratch:b: !!binary 'a*'\n")
