@@ -80,7 +80,21 @@ _ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:\d{12}|\*)?:.+$|^
 # The characters ALB path patterns allow (plus the * and ? wildcards).
 _PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
 _HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
-_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_REGION = re.compile(r"^[a-z]+(?:-[a-z]+)*-[0-9]+$")
+# ARN partitions and the names of their regions, as botocore's data/partitions.json has them
+# (`regionRegex`; ASCII \w and \d). botocore is not a dependency of the program, so the table is
+# kept here and tests/test_settings.py compares it with the copy botocore ships.
+PARTITIONS = (
+    ("aws", r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$"),
+    ("aws-cn", r"^cn\-\w+\-\d+$"),
+    ("aws-eusc", r"^eusc\-(de)\-\w+\-\d+$"),
+    ("aws-iso", r"^us\-iso\-\w+\-\d+$"),
+    ("aws-iso-b", r"^us\-isob\-\w+\-\d+$"),
+    ("aws-iso-e", r"^eu\-isoe\-\w+\-\d+$"),
+    ("aws-iso-f", r"^us\-isof\-\w+\-\d+$"),
+    ("aws-us-gov", r"^us\-gov\-\w+\-\d+$"),
+)
+_PARTITION_OF = tuple((partition, re.compile(pattern, re.ASCII)) for partition, pattern in PARTITIONS)
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -528,13 +542,13 @@ def _writable_path_error(value: str) -> Invalid | None:
     return None
 
 
-def _partition(region: str) -> str:
-    """The ARN partition a region belongs to."""
-    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
-                              ("us-iso-", "aws-iso")):
-        if region.startswith(prefix):
-            return partition
-    return "aws"
+def _partition(region: str) -> str | None:
+    """The ARN partition a region belongs to (None: a name no partition has)."""
+    return next((partition for partition, pattern in _PARTITION_OF if pattern.match(region)), None)
+
+
+def _is_region(name: str) -> bool:
+    return bool(_REGION.fullmatch(name)) and _partition(name) is not None
 
 
 def _certificate_error(value: str, region: str | None) -> Invalid | None:
@@ -1597,13 +1611,13 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     environment = environment or "dev"
     if not region:
         c.fail("aws:region", "required: the AWS region to deploy to (pulumi config set aws:region us-east-1)")
-    elif not _REGION.match(region):
+    elif not _is_region(region):
         c.fail("aws:region", f"{c.show('aws:region', region)} is not an AWS region name like us-east-1")
 
     network = _network(c, raw.get("network"), environment)
     registry = _registry(c, raw.get("registry"), environment)
     cluster = _cluster(c, raw.get("cluster"), environment)
-    load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment, region if region and _REGION.match(region)
+    load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment, region if region and _is_region(region)
                                    else None)
 
     services_raw = c.mapping(raw.get("services"), "services")

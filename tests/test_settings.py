@@ -805,3 +805,43 @@ def test_settings_and_the_cluster_component_agree_on_container_insights_values()
     from components import cluster
 
     assert settings.CONTAINER_INSIGHTS == cluster.CONTAINER_INSIGHTS
+
+
+# -- Regions and partitions --------------------------------------------------------------------
+
+def test_the_partition_table_is_botocores():
+    """botocore is not a dependency of the program, so settings keeps its own copy of the
+    partitions and their region patterns; this catches the day botocore's changes."""
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    shipped = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    assert {(p["id"], p["regionRegex"]) for p in shipped["partitions"]} == set(settings.PARTITIONS)
+    for partition in shipped["partitions"]:
+        for region in partition["regions"]:
+            if region.endswith("-global"):
+                continue  # an endpoint name, not a region one deploys to
+            assert settings._partition(region) == partition["id"], region
+            parse(valid(), project="p", stack="s", region=region)
+
+
+@pytest.mark.parametrize("region, partition", [
+    ("eusc-de-east-1", "aws-eusc"), ("us-isof-south-1", "aws-iso-f"), ("eu-isoe-west-1", "aws-iso-e"),
+    ("us-isob-east-1", "aws-iso-b"), ("us-gov-west-1", "aws-us-gov"), ("cn-north-1", "aws-cn"),
+    ("mx-central-1", "aws"),
+])
+def test_certificates_must_come_from_the_regions_own_partition(region, partition):
+    cert = CERT.replace("us-east-1", region)
+    parse(valid(loadBalancer={"certificateArn": cert.replace("arn:aws:", f"arn:{partition}:")}),
+          project="p", stack="s", region=region)
+    if partition != "aws":
+        found = problems(valid(loadBalancer={"certificateArn": cert}), region=region)
+        assert found == [f"loadBalancer.certificateArn: '{cert}' is not an ARN of the {partition} partition, which "
+                         f"{region} belongs to"], found
+
+
+@pytest.mark.parametrize("region", ["US-EAST-1", "us-east-1\n", "xx-east-1", "us-east", "us_east-1", "us-east-١"])
+def test_names_no_partition_has_are_not_regions(region):
+    assert any(p.startswith("aws:region: ") and "not an AWS region name" in p for p in problems(valid(), region=region))
