@@ -814,6 +814,14 @@ def test_ec2_takes_any_tag_characters_but_ecs_does_not():
     assert "tags[\"Owner\"] 'O'Brien' has characters AWS refuses" in message
 
 
+def test_ec2_tag_keys_stop_at_127_characters_where_ecr_takes_128():
+    key = "k" * 128
+    [message] = judged(SECURITY_GROUP, {**SAMPLES[SECURITY_GROUP], "tags": {key: "x"}})
+    assert "is 128 characters long" in message and "AWS accepts 1-127 characters" in message
+    assert judged(SECURITY_GROUP, {**SAMPLES[SECURITY_GROUP], "tags": {key[:127]: "x"}}) == []
+    assert judged(ECR_REPOSITORY, {"name": "web", "imageTagMutability": "IMMUTABLE", "tags": {key: "x"}}) == []
+
+
 def test_long_values_are_cut_in_messages():
     [message] = judged(SECURITY_GROUP, {"name": "web", "description": "x" * 300})
     assert "'" + "x" * 57 + "...' (300 characters)" in message and "x" * 58 not in message
