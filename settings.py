@@ -551,15 +551,16 @@ def _is_region(name: str) -> bool:
     return bool(_REGION.fullmatch(name)) and _partition(name) is not None
 
 
-def _certificate_error(value: str, region: str | None) -> Invalid | None:
-    """An ACM certificate ARN in the stack's own region: an ALB listener takes no other."""
+def _certificate_error(value: str, region: str | None, shown_region: str) -> Invalid | None:
+    """An ACM certificate ARN in the stack's own region: an ALB listener takes no other.
+    `shown_region`: the region as a message may quote it (<secret> when aws:region is)."""
     match = _CERT_ARN.match(value)
     if not match:
         return Invalid("is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)")
     if region and match["partition"] != _partition(region):
-        return Invalid(f"is not an ARN of the {_partition(region)} partition, which {region} belongs to")
+        return Invalid(f"is not an ARN of the {_partition(region)} partition, which {shown_region} belongs to")
     if region and match["region"] != region:
-        return Invalid(f"is from another region than the stack's aws:region {region}; an ALB uses only ACM "
+        return Invalid(f"is from another region than the stack's aws:region {shown_region}; an ALB uses only ACM "
                        "certificates from its own region: request or import one there", f"it is in {match['region']}")
     return None
 
@@ -696,7 +697,8 @@ def _load_balancer(c: _Checker, raw: Any, environment: str, region: str | None) 
         c.fail(f"{path}.accessLogsPrefix", "only applies with loadBalancer.accessLogsBucket")
     return LoadBalancerSettings(
         certificate_arn=c.string(data, "certificateArn", path,
-                                 check=lambda value: _certificate_error(value, region)),
+                                 check=lambda value: _certificate_error(
+                                     value, region, "<secret>" if c.is_secret("aws:region") else str(region))),
         allowed_cidrs=cidrs,
         idle_timeout_seconds=c.integer(data, "idleTimeoutSeconds", path, 60, 1, 4000),
         ssl_policy=c.string(data, "sslPolicy", path, TLS_POLICIES[0], choices=TLS_POLICIES),
@@ -1517,8 +1519,8 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
             valid = ", ".join(sorted(services)) or "none are configured"
             c.fail(f"{path}.service", f"{c.show(path, service)} is not a service of this stack; valid: {valid}")
         elif services[service].task.architecture == "ARM64" and data.get("capacityProvider") == "FARGATE_SPOT":
-            c.fail(f"{path}.capacityProvider", f"FARGATE_SPOT does not run ARM64 tasks, and services.{service} "
-                                               "is ARM64; use FARGATE")
+            c.fail(f"{path}.capacityProvider", f"FARGATE_SPOT does not run ARM64 tasks, and the service it reuses "
+                                               f"({c.show(path, service)}) is ARM64; use FARGATE")
         # The task runs the service's task definition, so only the command may differ.
         for key in _TASK_KEYS:
             if key in data and key != "command":

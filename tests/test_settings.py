@@ -121,7 +121,7 @@ def valid(**overrides) -> dict:
      "readonlyRootFilesystem: false"),
     (valid(services={"api": {"image": "nginx:1", "architecture": "ARM64"}},
            scheduledTasks={"job": {"service": "api", "schedule": "rate(1 day)", "capacityProvider": "FARGATE_SPOT"}}),
-     "scheduledTasks.job.capacityProvider", "services.api is ARM64"),
+     "scheduledTasks.job.capacityProvider", "the service it reuses ('api') is ARM64"),
 ])
 def test_each_bad_value_is_reported_under_its_key(raw, key, hint):
     found = problems(raw)
@@ -732,6 +732,26 @@ def test_a_secret_environment_or_region_is_never_echoed():
               secret_keys={"environment", "aws:region"})
     assert caught.value.problems == ["environment: <secret> is not one of: dev, staging, prod",
                                      "aws:region: <secret> is not an AWS region name like us-east-1"]
+
+
+@pytest.mark.parametrize("certificate", [CERT.replace("us-east-1", "eu-west-3"),
+                                         CERT.replace("arn:aws:", "arn:aws-cn:").replace("us-east-1", "cn-north-1")])
+def test_a_secret_region_is_not_echoed_by_the_certificate_check(certificate):
+    with pytest.raises(SettingsError) as caught:
+        parse(valid(loadBalancer={"certificateArn": certificate}), project="p", stack="s", region="eu-south-2",
+              secret_keys={"aws:region"})
+    [found] = caught.value.problems
+    assert "eu-south-2" not in found and "<secret>" in found, found
+
+
+def test_a_secret_job_does_not_echo_the_service_it_reuses():
+    with pytest.raises(SettingsError) as caught:
+        parse(valid(services={"hunter": {"image": "nginx:1", "architecture": "ARM64"}},
+                    scheduledTasks={"job": {"service": "hunter", "schedule": "rate(1 day)",
+                                            "capacityProvider": "FARGATE_SPOT"}}),
+              project="p", stack="s", region="us-east-1", secret_keys={"scheduledTasks"})
+    assert caught.value.problems == ["scheduledTasks.job.capacityProvider: FARGATE_SPOT does not run ARM64 tasks, "
+                                     "and the service it reuses (<secret>) is ARM64; use FARGATE"]
 
 
 def test_secret_keys_reach_the_program_from_the_engine(monkeypatch):
