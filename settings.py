@@ -71,12 +71,12 @@ _IMAGE = re.compile(
 )
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ARN = re.compile(
-    r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
-    r"|ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+)$"
+    r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$"
 )
-_CERT_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/"
+_CERT_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/"
                        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:\d{12}|\*)?:.+$|^\*$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:[0-9]{12}|\*)?:.+$|^\*$")
 # The characters ALB path patterns allow (plus the * and ? wildcards).
 _PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
 _HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
@@ -115,6 +115,12 @@ class Invalid:
 
     reason: str
     detail: str = ""
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes ³ (which int() refuses) and ٣ (which it
+    reads as 3, a value AWS would refuse)."""
+    return re.fullmatch(r"[0-9]+", text) is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -367,7 +373,7 @@ class _Checker:
             return default
         where = _join(path, key)
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.strip().isdigit():
+            if isinstance(value, str) and _is_digits(value.strip()):
                 value = int(value)
             else:
                 self.fail(where, f"expected a whole number from {low} to {high}, got {self.show(where, value)}")
@@ -502,7 +508,7 @@ def _cidr_error(value: str, example_prefix: int = 32) -> Invalid | None:
     if not slash:
         one = " for that one address" if example_prefix == 32 else ""
         return Invalid("has no prefix length", f"write {'' if one else 'e.g. '}'{address}/{example_prefix}'{one}")
-    if not (prefix.isdigit() and int(prefix) <= 32 and str(int(prefix)) == prefix):
+    if not (_is_digits(prefix) and int(prefix) <= 32 and str(int(prefix)) == prefix):
         return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16 (the prefix length is 0 to 32)")
     network = ipaddress.IPv4Network(value, strict=False)
     if str(network) != value:
@@ -576,7 +582,7 @@ def _bucket_error(value: str) -> Invalid | None:
                        "ending with a letter or digit")
     if ".." in value:
         return Invalid("is not an S3 bucket name: it has two adjacent periods")
-    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value):
+    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", value):
         return Invalid("is not an S3 bucket name: S3 refuses names formatted as an IP address")
     for prefix in _S3_RESERVED_PREFIXES:
         if value.startswith(prefix):
@@ -936,7 +942,7 @@ class _NameRule:
 
 # Pulumi autonames a resource NAME-xxxxxxx (7 random hex characters) unless it sets a name.
 _AUTONAME = "-xxxxxxx"
-_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
 _NAME_RULES = {
     # EC2 CreateSecurityGroup GroupName
     "security group": _NameRule("EC2", "security group names", 255,
@@ -1378,6 +1384,8 @@ def _condition_text(c: _Checker, at: str, host: str | None, path: str | None) ->
 
 # EventBridge Scheduler schedule expressions (Scheduler User Guide, "Schedule types"):
 # cron(minutes hours day-of-month month day-of-week year), rate(value unit), at(date-time).
+# Its cron table gives each field its wildcards: / (increments) in all but day-of-week, which
+# takes , - * ? L # only.
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
@@ -1390,13 +1398,15 @@ class _CronField:
     high: int
     names: tuple[str, ...] = ()
     special: str = ""
-    """Wildcards besides , - * /: ? L W (day-of-month), ? L # (day-of-week)."""
+    """Wildcards besides , - *: ? L W (day-of-month), ? L # (day-of-week)."""
+    increments: bool = True
+    """Whether / is allowed: in every field but day-of-week."""
 
     def describe(self) -> str:
         values = f"{self.low}-{self.high}" + (f" or {self.names[0]}-{self.names[-1]}" if self.names else "")
-        wildcards = ", - * " + "".join(f"{w} " for w in self.special if w == "?") + "/" + \
-            "".join(f" {w}" for w in self.special if w != "?")
-        return f"{self.name} {self.verb} {values} with {wildcards}"
+        wildcards = [",", "-", "*"] + [w for w in self.special if w == "?"] + (["/"] if self.increments else []) + \
+            [w for w in self.special if w != "?"]
+        return f"{self.name} {self.verb} {values} with {' '.join(wildcards)}"
 
 
 _CRON_FIELDS = (
@@ -1404,16 +1414,17 @@ _CRON_FIELDS = (
     _CronField("hours", "are", 0, 23),
     _CronField("day-of-month", "is", 1, 31, special="?LW"),
     _CronField("month", "is", 1, 12, _MONTHS),
-    _CronField("day-of-week", "is", 1, 7, _WEEKDAYS, special="?L#"),
+    _CronField("day-of-week", "is", 1, 7, _WEEKDAYS, special="?L#", increments=False),
     _CronField("year", "is", 1970, 2199),
 )
 _CRON_EXAMPLE = "e.g. cron(0 3 * * ? *) for 03:00 every day"
 
 
 def _cron_value(field: _CronField, text: str) -> int | None:
-    if text.upper() in field.names:
+    # ASCII only: "ſun".upper() is "SUN".
+    if text.isascii() and text.upper() in field.names:
         return field.names.index(text.upper()) + 1
-    if text.isdigit() and field.low <= int(text) <= field.high:
+    if _is_digits(text) and field.low <= int(text) <= field.high:
         return int(text)
     return None
 
@@ -1431,7 +1442,7 @@ def _cron_field_ok(field: _CronField, text: str) -> bool:
         return _cron_value(field, day) is not None and nth in ("1", "2", "3", "4", "5")
     for item in text.split(","):
         start, slash, step = item.partition("/")
-        if slash and not (step.isdigit() and 1 <= int(step) <= field.high - field.low + 1):
+        if slash and not (field.increments and _is_digits(step) and 1 <= int(step) <= field.high - field.low + 1):
             return False
         if start == "*":
             continue
@@ -1471,7 +1482,7 @@ def _schedule_error(expression: str) -> Invalid | None:
             return Invalid("is not an EventBridge Scheduler rate expression: the unit is minute(s), hour(s) or day(s)")
         return None
     if match := re.fullmatch(r"at\((.*)\)", expression):
-        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", match[1]):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", match[1]):
             return Invalid("is not an EventBridge Scheduler one-time expression: at(yyyy-mm-ddThh:mm:ss), "
                            "e.g. at(2030-01-01T00:00:00)")
         try:

@@ -585,6 +585,17 @@ def test_schedule_expressions_eventbridge_scheduler_accepts(expression):
     ("at(2030-02-30T00:00:00)", "not a real date and time"),
     ("at(2030-01-01 00:00:00)", "at(yyyy-mm-ddThh:mm:ss)"),
     ("at(2030-01-01T24:00:00)", "not a real date and time"),
+    # Scheduler's cron table gives day-of-week , - * ? L # and no / (increments).
+    ("cron(0 3 ? * */2 *)", "day-of-week is 1-7 or SUN-SAT with , - * ? L #"),
+    ("cron(0 3 ? * MON-FRI/2 *)", "day-of-week is 1-7 or SUN-SAT with , - * ? L #"),
+    ("cron(0 3 ? * 2/2 *)", "day-of-week is 1-7 or SUN-SAT with , - * ? L #"),
+    # Digits and names in ASCII only (str.isdigit and str.upper take more).
+    ("cron(0 ³ * * ? *)", "hours are 0-23"),
+    ("cron(0 ٣ * * ? *)", "hours are 0-23"),
+    ("cron(*/² 3 * * ? *)", "minutes are 0-59"),
+    ("cron(0 3 ? * ſun *)", "day-of-week is 1-7 or SUN-SAT"),
+    ("rate(٣ hours)", "a positive whole number"),
+    ("at(٢٠٣٠-01-01T00:00:00)", "at(yyyy-mm-ddThh:mm:ss)"),
 ])
 def test_schedule_expressions_eventbridge_scheduler_refuses(expression, hint):
     found = [p for p in problems(valid(scheduledTasks={"job": {"service": "web", "schedule": expression}}))
@@ -631,6 +642,18 @@ CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a
     (valid(loadBalancer={"accessLogsBucket": "sthree-logs"}), "loadBalancer.accessLogsBucket", "starts with sthree-"),
     (valid(loadBalancer={"accessLogsBucket": "logs-s3alias"}), "loadBalancer.accessLogsBucket", "ends with -s3alias"),
     (valid(loadBalancer={"accessLogsBucket": "logs--x-s3"}), "loadBalancer.accessLogsBucket", "ends with --x-s3"),
+    # ASCII digits only: ² passes str.isdigit() and then crashed int(); ١٦ would have read as 16.
+    (valid(network={"vpcCidr": "10.0.0.0/²"}), "network.vpcCidr", "the prefix length is 0 to 32"),
+    (valid(loadBalancer={"allowedCidrs": ["10.0.0.0/١٦"]}), "loadBalancer.allowedCidrs[0]", "the prefix length is 0 to 32"),
+    (valid(loadBalancer={"certificateArn": CERT.replace("123456789012", "١٢٣٤٥٦٧٨٩٠١٢")}), "loadBalancer.certificateArn",
+     "is not an ACM certificate ARN"),
+    (valid(services={"web": {**WEB, "port": "８０"}}), "services.web.port", "expected a whole number"),
+    (valid(services={"web": {**WEB, "priority": "²"}}), "services.web.priority", "expected a whole number"),
+    (valid(services={"web": {**WEB, "secrets": {"DB": "arn:aws:ssm:us-east-1:١٢٣٤٥٦٧٨٩٠١٢:parameter/db"}}}),
+     "services.web.secrets.DB", "SSM parameter ARN"),
+    (valid(services={"web": {**WEB, "taskRoleStatements": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3::١٢٣٤٥٦٧٨٩٠١٢:x"}]}}),
+     "services.web.taskRoleStatements[0].Resource", "is not an ARN"),
 ])
 def test_values_aws_would_refuse_are_reported_before_deploying(raw, key, message):
     found = [p for p in problems(raw) if p.startswith(f"{key}: ")]
