@@ -12,6 +12,11 @@ on its own: every other value is still judged and reported, and only then does t
 the SDK's `UnknownValueError`, which the engine shows as an advisory "can't run ... during
 preview" note listing what was skipped.
 
+The provider's default tags go onto every resource of every service: the provider itself is
+held only to what every service enforces, and each resource to what its own service adds (the
+charsets of ELB, IAM, Logs and ECS, EC2's 127-character keys), with the defaults merged into its
+tags as pulumi-aws merges them.
+
 The resource rule judges one resource at a time (the engine runs it before each resource's
 step, so a refused value stops `pulumi up` before anything is created); the stack rule judges
 what spans resources (listener rule priorities, names unique in their scope, the aggregate size
@@ -508,11 +513,11 @@ def as_sequence(value: Any) -> Sequence[Any]:
 def check_count(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
     keys: list[Any] = list(value) if isinstance(value, Mapping) else list(range(len(as_sequence(value))))
     if params.get("mergeDefaultTags"):
-        keys = list(dict.fromkeys([*context.default_tag_keys, *keys]))
+        keys = list(dict.fromkeys([*context.default_tags, *keys]))
     minimum, maximum = _bounds(params, context.config)
     if (minimum is not None and len(keys) < minimum) or (maximum is not None and len(keys) > maximum):
         with_defaults = " (with the provider's default tags)" if params.get("mergeDefaultTags") and \
-            context.default_tag_keys else ""
+            context.default_tags else ""
         return f"has {len(keys)} entries{with_defaults}; AWS accepts {_between(minimum, maximum)}"
     return None
 
@@ -549,7 +554,8 @@ class Context:
     root: Any
     parent: Any
     judgement: Judgement
-    default_tag_keys: tuple[str, ...] = ()
+    default_tags: Mapping[str, Any] = field(default_factory=dict)
+    """The provider's default tags this resource gets (see `_default_tags`)."""
 
     def read(self, node: Any, path: str) -> Any:
         """One value at path (from root when it starts with /); None when absent, raises
@@ -990,13 +996,50 @@ def _autoname(resource_type: str, props: Props, name: str | None, judgement: Jud
     return {autoname.property: example}, how, None
 
 
-def _default_tag_keys(provider: Props | None) -> tuple[str, ...]:
-    """The keys of the provider's default tags (unknown or unreadable ones count as none)."""
+def _default_tags(provider: Props | None) -> dict[str, Any]:
+    """The provider's default tags as pulumi-aws merges them into each resource's tags, less the
+    keys its ignoreTags names (keys, keyPrefixes), which it sends nowhere.
+
+    The engine hands a resource rule its provider's inputs (`args.provider.props`, the default
+    tags as a JSON string). pulumi-aws's Check also puts the merge into the resource's `tagsAll`,
+    but makes it unknown as soon as any provider input is; the provider's own inputs stay known.
+    An unknown or unreadable default tag or ignoreTags counts as no default tags: a value the
+    rule cannot see is never held against a resource.
+    """
     if provider is None:
-        return ()
-    for found in locate(provider, "defaultTags@json.tags", Judgement()):
-        return tuple(mapping(found.value))
-    return ()
+        return {}
+    judgement = Judgement()
+    try:
+        tags = {key: plain(value) for found in locate(provider, "defaultTags@json.tags", judgement)
+                for key, value in mapping(found.value).items()}
+        ignored = [plain(found.value) for found in locate(provider, "ignoreTags@json", judgement)]
+    except UnknownValueError:
+        return {}
+    if judgement.unknown or judgement.malformed:
+        return {}
+    keys = [str(k) for config in ignored for k in as_list(mapping(config).get("keys"))]
+    prefixes = [str(p) for config in ignored for p in as_list(mapping(config).get("keyPrefixes"))]
+    return {key: value for key, value in tags.items()
+            if key not in keys and not any(str(key).startswith(prefix) for prefix in prefixes)}
+
+
+def _inherited_tags(constraint: Constraint, root: Any, path: str, default_tags: Mapping[str, Any],
+                    judgement: Judgement) -> Iterator[Found]:
+    """The default tags a resource inherits (those its own tags do not override), for entries
+    that judge them per resource (`mergeDefaultTags`): the charsets ELB, IAM, Logs and ECS
+    enforce, EC2's shorter keys. What every service enforces is judged on the provider itself."""
+    if not default_tags or not constraint.params.get("mergeDefaultTags") or path not in ("tags{}", "tags{keys}"):
+        return
+    own = _child(root, "tags", "tags", judgement)
+    if own is _MISSING and "tags" in judgement.unknown:
+        return  # which defaults the resource overrides cannot be known
+    overridden = set(own) if isinstance(own, Mapping) else set()
+    for key, value in default_tags.items():
+        if key not in overridden:
+            if path == "tags{keys}":
+                yield Found("tags key (a default tag of the provider)", key, default_tags)
+            else:
+                yield Found(f'tags["{key}"] (a default tag of the provider)', value, default_tags)
 
 
 def judge(resource_type: str, props: Props, config: Config, *, name: str | None = None,
@@ -1004,7 +1047,8 @@ def judge(resource_type: str, props: Props, config: Config, *, name: str | None 
     """One message per constraint this resource's inputs violate.
 
     `name` is the logical name (for autonames and messages), `provider` the props of the
-    resource's provider (its default tags count against each resource's tag limit).
+    resource's provider (its default tags count against each resource's tag limit and meet the
+    charset of the resource's service).
     """
     resource = f"{_kind(resource_type)} '{name}'" if name else _kind(resource_type)
     judgement = Judgement(resource)
@@ -1012,7 +1056,7 @@ def judge(resource_type: str, props: Props, config: Config, *, name: str | None 
     if refused:
         judgement.messages.append(f"{resource}: {refused}")
     root: Any = _Overlay(props, filled) if filled else props
-    default_tags = _default_tag_keys(provider)
+    default_tags = _default_tags(provider)
     for constraint in CATALOGUE.by_type.get(resource_type, ()):
         if refused and any(path == CATALOGUE.autonames[resource_type].property
                            for path, _ in constraint.paths_for(resource_type)):
@@ -1025,12 +1069,12 @@ def judge(resource_type: str, props: Props, config: Config, *, name: str | None 
 
 
 def _judge_path(constraint: Constraint, resource: str, root: Any, path: str, when: Mapping[str, Any] | None,
-                config: Config, judgement: Judgement, default_tags: tuple[str, ...],
+                config: Config, judgement: Judgement, default_tags: Mapping[str, Any],
                 autonamed: str | None) -> None:
     if constraint.check == "required":
         _judge_required(constraint, resource, root, path, when, config, judgement)
         return
-    for found in locate(root, path, judgement):
+    for found in [*locate(root, path, judgement), *_inherited_tags(constraint, root, path, default_tags, judgement)]:
         context = Context(config, root, found.parent, judgement, default_tags)
         label = autonamed or found.label
         try:
@@ -1225,7 +1269,8 @@ class ApiConstraintsRule(ResourceRule):
     """The resource rule: every constraint of the resource's type, plus the provider's inputs.
 
     Unlike the pack's other rules it needs the logical name (autonames) and the provider (its
-    default tags count against each resource's tag limit), so it hands them to its check.
+    default tags go onto each resource, against its service's limits), so it hands them to its
+    check.
     """
 
     def _validate(self, args, report_violation) -> None:

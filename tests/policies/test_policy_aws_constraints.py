@@ -807,6 +807,57 @@ def _provider(props: dict[str, Any]):
                                   urn_for(PROVIDER_TYPE, "aws"), "aws")
 
 
+def _with_provider(resource_type: str, props: dict[str, Any], provider_props: dict[str, Any]) -> list[str]:
+    args = resource_args(resource_type, props, name="example")
+    args.provider = _provider(provider_props)
+    return [v.message for v in evaluate(POLICIES_BY_NAME[RULE], args)]
+
+
+AMPERSAND_DEFAULTS = {"region": "us-east-1", "defaultTags": json.dumps({"tags": {"CostCenter": "R&D (platform)"}})}
+
+
+def test_default_tags_are_judged_on_the_provider_only_by_what_every_service_enforces():
+    assert judged(PROVIDER_TYPE, AMPERSAND_DEFAULTS, name="aws") == []
+    assert _with_provider(SECURITY_GROUP, SAMPLES[SECURITY_GROUP], AMPERSAND_DEFAULTS) == []
+    assert _with_provider(ECR_REPOSITORY, {"name": "web", "imageTagMutability": "IMMUTABLE"}, AMPERSAND_DEFAULTS) == []
+    long_key = {"defaultTags": json.dumps({"tags": {"k" * 129: "x"}})}
+    [message] = judged(PROVIDER_TYPE, long_key, name="aws")
+    assert "is 129 characters long" in message and "AWS accepts 1-128 characters" in message
+
+
+@pytest.mark.parametrize("resource_type, props", [
+    (CLUSTER, {"name": "main"}), (TARGET_GROUP, target_group()), (IAM_ROLE, role()), (LOG_GROUP, log_group()),
+])
+def test_default_tags_meet_the_charset_of_each_resources_service(resource_type, props):
+    [message] = _with_provider(resource_type, props, AMPERSAND_DEFAULTS)
+    assert (": tags[\"CostCenter\"] (a default tag of the provider) 'R&D (platform)' has characters AWS refuses "
+            "('&' '(' ')')") in message
+    # The resource's own tag replaces the default (pulumi-aws merges its tags over the defaults).
+    assert _with_provider(resource_type, {**props, "tags": {"CostCenter": "R-and-D"}}, AMPERSAND_DEFAULTS) == []
+    bad_key = {"defaultTags": json.dumps({"tags": {"team's": "x"}})}
+    [message] = _with_provider(resource_type, props, bad_key)
+    assert "tags key (a default tag of the provider) 'team's' has characters AWS refuses" in message
+
+
+@pytest.mark.parametrize("ignore", [{"keys": ["CostCenter"]}, {"keyPrefixes": ["Cost"]}])
+def test_default_tags_the_provider_ignores_are_sent_nowhere(ignore):
+    provider = {**AMPERSAND_DEFAULTS, "ignoreTags": json.dumps(ignore)}
+    assert _with_provider(CLUSTER, {"name": "main"}, provider) == []
+
+
+def test_default_tags_unknown_in_preview_are_not_held_against_a_resource():
+    assert _with_provider(CLUSTER, {"name": "main"}, {"defaultTags": UNKNOWN}) == []
+    assert _with_provider(CLUSTER, {"name": "main"}, {**AMPERSAND_DEFAULTS, "ignoreTags": UNKNOWN}) == []
+
+
+def test_ec2_takes_a_default_tag_key_of_127_characters_not_128():
+    provider = {"defaultTags": json.dumps({"tags": {"k" * 128: "x"}})}
+    assert judged(PROVIDER_TYPE, provider, name="aws") == []
+    [message] = _with_provider(SECURITY_GROUP, SAMPLES[SECURITY_GROUP], provider)
+    assert "tags key (a default tag of the provider)" in message and "AWS accepts 1-127 characters" in message
+    assert _with_provider(ECR_REPOSITORY, {"name": "web", "imageTagMutability": "IMMUTABLE"}, provider) == []
+
+
 def test_ec2_takes_any_tag_characters_but_ecs_does_not():
     tags = {"Owner": "O'Brien"}
     assert judged(SECURITY_GROUP, {**SAMPLES[SECURITY_GROUP], "tags": tags}) == []
