@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, PolicyResource, Severity
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, PolicyProviderResource, PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from ._common import (
@@ -1142,11 +1142,48 @@ _SCOPE_WORDS = {"@account": "account"}
 """How a scope reads in a message (others read as their property name; @type not at all)."""
 
 
+# Provider inputs that choose the credentials, hence the account, when no role or account says.
+_CREDENTIAL_INPUTS = ("profile", "accessKey", "sharedCredentialsFiles", "sharedConfigFiles")
+
+
+def _account(provider: PolicyProviderResource | None) -> tuple[Any, ...]:
+    """Which AWS account a provider works in, as far as its inputs tell, for names that are
+    unique per account across regions (IAM's): the account of the last role it assumes, else its
+    one allowed account, else its credential settings (providers that set the same ones, or none,
+    use the same credentials of the process, so one account). A provider whose inputs are unknown
+    in preview is an account of its own: two names are never said to clash on a guess."""
+    if provider is None:
+        return ("credentials", ())
+    judgement = Judgement()
+    try:
+        roles = [plain(found.value) for path in ("assumeRoles@json[].roleArn", "assumeRoleWithWebIdentity@json.roleArn")
+                 for found in locate(provider.props, path, judgement)]
+        allowed = {plain(found.value) for found in locate(provider.props, "allowedAccountIds@json[]", judgement)}
+        credentials = tuple((key, json.dumps(plain(found.value))) for key in _CREDENTIAL_INPUTS
+                            for found in locate(provider.props, key, judgement))
+    except UnknownValueError:
+        return ("provider", provider.urn)
+    if judgement.unknown:
+        return ("provider", provider.urn)
+    arn = str(roles[-1]).split(":") if roles else []
+    if len(arn) > 4 and arn[4]:
+        return ("account", arn[4])
+    if len(allowed) == 1:
+        return ("account", str(next(iter(allowed))))
+    return ("credentials", credentials)
+
+
 def _scope_key(resource: PolicyResource, scope: Sequence[str], judgement: Judgement) -> tuple[Any, ...] | None:
     """What makes two names collide: the scope properties' values (or, when a value is unknown
-    in preview, the resources it comes from) and the provider (another region or account)."""
-    key: list[Any] = [resource.provider.urn if resource.provider else None]
+    in preview, the resources it comes from) and the provider (another region or account), or
+    for `@account` (IAM) the account the provider works in, whatever its region."""
+    if "@account" in scope:
+        key: list[Any] = [_account(resource.provider)]
+    else:
+        key = [resource.provider.urn if resource.provider else None]
     for prop in scope:
+        if prop == "@account":
+            continue
         if prop == "@type":  # aws:lb and aws:alb target groups share one namespace
             key.append(resource.resource_type.rsplit(":", 1)[1])
             continue

@@ -969,6 +969,41 @@ def test_a_name_taken_twice_says_what_happens_to_the_second(resource_type, props
     assert len(found) == 2 and all(outcome in v.message for v in found), [v.message for v in found]
 
 
+def _provided(resource_type: str, name: str, props: dict[str, Any], provider: dict[str, Any],
+              provider_name: str) -> PolicyResource:
+    """A stack resource created through an explicit aws provider with these inputs."""
+    from pulumi_policy.policy import PolicyProviderResource
+
+    via = PolicyProviderResource(PROVIDER_TYPE, unknown_checking_proxy(over_the_wire(provider)),
+                                 urn_for(PROVIDER_TYPE, provider_name), provider_name)
+    return PolicyResource(resource_type, unknown_checking_proxy(over_the_wire(props)), urn_for(resource_type, name),
+                          name, None, via, None, [], {})
+
+
+def _assumes(account: str) -> dict[str, Any]:
+    return {"region": "eu-west-1", "assumeRoles": json.dumps([{"roleArn": f"arn:aws:iam::{account}:role/deploy"}])}
+
+
+@pytest.mark.parametrize("first, second, clash", [
+    # Two regions, the credentials of the process: one account.
+    ({"region": "us-east-1"}, {"region": "eu-west-1"}, True),
+    ({"region": "us-east-1", "profile": "prod"}, {"region": "eu-west-1", "profile": "prod"}, True),
+    (_assumes("111111111111"), {"region": "us-east-1", "allowedAccountIds": json.dumps(["111111111111"])}, True),
+    # Different accounts, or an account not known in preview: no clash claimed.
+    (_assumes("111111111111"), _assumes("222222222222"), False),
+    ({"region": "us-east-1", "profile": "prod"}, {"region": "us-east-1", "profile": "staging"}, False),
+    ({"region": "us-east-1"}, {"region": "us-east-1", "assumeRoles": UNKNOWN}, False),
+])
+def test_iam_names_are_unique_per_account_in_any_case(first, second, clash):
+    for resource_type, props, other in ((IAM_ROLE, role(name="Web-Task"), role(name="web-task")),
+                                        (IAM_POLICY, {"name": "ReadSecrets", "policy": policy_document(READ_SECRET)},
+                                         {"name": "readsecrets", "policy": policy_document(READ_SECRET)})):
+        resources = [_provided(resource_type, "a", props, first, "one"), _provided(resource_type, "b", other, second, "two")]
+        found = evaluate(POLICIES_BY_NAME[STACK_RULE], _stack_args(resources))
+        assert (len(found) == 2) is clash, [v.message for v in found]
+        assert all("in the same account; AWS refuses the second one" in v.message for v in found)
+
+
 def test_inline_policies_of_a_role_add_up():
     statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::bucket-0001/*"] * 180}
     document = policy_document(statement)  # about 5,400 characters without white space
