@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Collection, Mapping
@@ -57,9 +58,10 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     16384: _memory_steps(32768, 122880, 8192),
 }
 
-# Our own shape for service and job names; how long one may be follows from the AWS names
-# derived from it (see `derived_names`).
-_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+# Our own shape for service and job names: lowercase by convention, not by an AWS rule (the AWS
+# names derived from one are checked against AWS's own rules, see `derived_names`, which also
+# set how long it may be); it keeps two services from differing only in case.
+_NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # Docker image reference grammar (distribution/reference), simplified but strict enough to
 # reject what ECS would fail to pull: [registry[:port]/]path[:tag][@sha256:digest].
@@ -659,15 +661,42 @@ def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
         if key in data:
             c.fail(f"{path}.{key}", "only applies to an existing VPC; set network.vpcId too")
     cidr = c.string(data, "vpcCidr", path, "10.0.0.0/16", check=lambda value: _cidr_error(value, 16))
-    if cidr and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 24:
-        c.reject(f"{path}.vpcCidr", cidr, Invalid("must have a prefix from /16 to /24 (AWS VPC limits, room for "
-                                                  "subnets)"))
+    if cidr and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 28:
+        c.reject(f"{path}.vpcCidr", cidr, Invalid("is not a VPC's size: AWS takes VPC CIDR blocks from /16 to /28"))
         cidr = None
     return NetworkSettings(
         vpc_cidr=cidr or "10.0.0.0/16",
         availability_zones=c.integer(data, "availabilityZones", path, 3 if is_prod else 2, 2, 6),
         nat_gateways=c.string(data, "natGateways", path, default_nat, choices=NAT_STRATEGIES),
     )
+
+
+# The ALB User Guide ("Subnets for your load balancer"): each of its subnets at least a /27 with
+# 8 free addresses. EC2 CreateSubnet: no subnet smaller than /28.
+_ALB_SUBNET_PREFIX = 27
+_SMALLEST_SUBNET_PREFIX = 28
+
+
+def _check_subnet_room(c: _Checker, network: NetworkSettings, load_balancer: bool) -> None:
+    """A new VPC is split evenly into one public subnet per AZ, and with NAT gateways a private
+    one too (components/network.py, awsx's automatic layout): each subnet has the VPC's prefix
+    plus a bit per doubling of the subnets. AWS takes VPCs up to /28; it is this split that
+    needs a larger block, a load balancer's subnets being at least /27."""
+    if network.vpc_id:
+        return
+    private = network.nat_gateways != "none"
+    vpc = ipaddress.IPv4Network(network.vpc_cidr).prefixlen
+    subnet = vpc + math.ceil(math.log2(network.availability_zones)) + (1 if private else 0)
+    limit = _ALB_SUBNET_PREFIX if load_balancer else _SMALLEST_SUBNET_PREFIX
+    if subnet <= limit:
+        return
+    layout = "a public and a private subnet" if private else "a public subnet"
+    need = "the load balancer needs subnets of /27 or larger" if load_balancer else "AWS's smallest subnet is /28"
+    c.reject("network.vpcCidr", network.vpc_cidr, Invalid(
+        f"leaves too little room for this stack's subnets (AWS would take it for a VPC; the limit is the stack's): "
+        f"each availability zone gets {layout}, and {need}",
+        f"with {network.availability_zones} zones each subnet would be /{subnet}; use /{vpc - (subnet - limit)} "
+        "or a larger block"))
 
 
 def _registry(c: _Checker, raw: Any, environment: str) -> RegistrySettings:
@@ -904,8 +933,9 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSett
 
 def _check_name(c: _Checker, path: str, name: str) -> None:
     if not _NAME.match(name):
-        c.fail(path, "names are lowercase letters, digits and -, at least 2 characters, starting with a "
-                     "letter and ending with a letter or digit")
+        c.fail(path, "names are lowercase letters, digits and -, starting with a letter and ending with a letter "
+                     "or digit (lowercase is this project's convention, not an AWS rule: it keeps two services from "
+                     "differing only in case)")
     elif name in RESERVED_NAMES:
         c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
 
@@ -1642,6 +1672,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         if service:
             services[service.name] = service
     services = _routes(c, services)
+    _check_subnet_room(c, network, any(not s.is_worker for s in services.values()))
 
     scheduled_raw = c.mapping(raw.get("scheduledTasks"), "scheduledTasks")
     scheduled = []

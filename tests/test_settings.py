@@ -56,7 +56,9 @@ def valid(**overrides) -> dict:
      "services.web.autoscaling.minCount", "required"),
     (valid(services={"w": {"image": "busybox:1", "autoscaling": {"minCount": 1, "maxCount": 2,
                                                                  "requestsPerTarget": 100}}}),
-     "services.w", "names are lowercase letters, digits and -, at least 2 characters"),
+     "services.w.autoscaling.requestsPerTarget", "only applies to a service with a port"),
+    (valid(services={"Web": WEB}), "services.Web", "lowercase is this project's convention, not an AWS rule"),
+    (valid(services={"web-": WEB}), "services.web-", "ending with a letter or digit"),
     (valid(services={"worker": {"image": "busybox:1", "healthCheckPath": "/h"}}),
      "services.worker.healthCheckPath", "only applies to a service with a port"),
     (valid(services={"web": {**WEB, "pathPatterns": ["api/*"]}}), "services.web.pathPatterns[0]",
@@ -73,7 +75,8 @@ def valid(**overrides) -> dict:
     (valid(services={"alb": WEB}), "services.alb", "reserved"),
     (valid(network={"natGateways": "two"}), "network.natGateways", "none, single, perAz"),
     (valid(network={"vpcCidr": "10.0.0.0/33"}), "network.vpcCidr", "not an IPv4 CIDR"),
-    (valid(network={"vpcCidr": "10.0.0.0/8"}), "network.vpcCidr", "prefix from /16 to /24"),
+    (valid(network={"vpcCidr": "10.0.0.0/8"}), "network.vpcCidr", "AWS takes VPC CIDR blocks from /16 to /28"),
+    (valid(network={"vpcCidr": "10.0.0.0/29"}), "network.vpcCidr", "AWS takes VPC CIDR blocks from /16 to /28"),
     (valid(network={"availabilityZones": 1}), "network.availabilityZones", "valid: 2 to 6"),
     (valid(network={"vpcId": "vpc-0123456789abcdef0", "publicSubnetIds": ["subnet-0123abcd"]}),
      "network.publicSubnetIds", "at least 2 public subnets"),
@@ -492,6 +495,35 @@ def test_names_aws_would_refuse_are_reported_with_the_aws_rule(raw, key, message
     assert found == [f"{key}: {message}"]
 
 
+@pytest.mark.parametrize("network, web, room", [
+    ({"vpcCidr": "10.0.0.0/26"}, True, None),
+    ({"vpcCidr": "10.0.0.0/27"}, False, None),
+    ({"vpcCidr": "10.0.0.0/23", "availabilityZones": 6, "natGateways": "perAz"}, True, None),
+    ({"vpcCidr": "10.0.0.0/24", "availabilityZones": 6, "natGateways": "single"}, True,
+     "each availability zone gets a public and a private subnet, and the load balancer needs subnets of /27 or "
+     "larger (with 6 zones each subnet would be /28; use /23 or a larger block)"),
+    ({"vpcCidr": "10.0.0.0/26", "natGateways": "single"}, True, "(with 2 zones each subnet would be /28; use /25"),
+    ({"vpcCidr": "10.0.0.0/28"}, False, "each availability zone gets a public subnet, and AWS's smallest subnet is /28 "
+                                        "(with 2 zones each subnet would be /29; use /27 or a larger block)"),
+])
+def test_a_small_vpc_is_refused_for_the_stacks_own_reason_not_awss(network, web, room):
+    """AWS takes a VPC from /16 to /28; the stack splits it into subnets per zone, and an ALB's
+    subnets must be /27 or larger (ELB User Guide), so it is the split that needs room."""
+    service = WEB if web else {"image": "busybox:1"}
+    raw = valid(network=network, services={"web": service})
+    if room is None:
+        parse(raw, project="p", stack="s", region="us-east-1")
+        return
+    found = [p for p in problems(raw) if p.startswith("network.vpcCidr: ")]
+    assert len(found) == 1 and "leaves too little room for this stack's subnets (AWS would take it for a VPC" in found[0]
+    assert room in found[0], found
+
+
+def test_one_letter_is_a_fine_service_name():
+    parsed = parse(valid(services={"a": WEB, "b": {"image": "busybox:1"}}), project="p", stack="s", region="us-east-1")
+    assert [s.name for s in parsed.services] == ["a", "b"]
+
+
 def test_internal_is_a_fine_service_name():
     """Only load balancer names may not start with internal- (CreateLoadBalancer's Name); target
     group names may (CreateTargetGroup's Name documents no such rule)."""
@@ -736,6 +768,7 @@ def svc(**keys):
     ({"services": {"web": WEB}, "loadBalancer": {"certificateArn": CERT.replace("us-east-1", "eu-west-3")}},
      "loadBalancer"),
     ({"services": {"web": WEB}, "network": {"vpcCidr": "10.99.0.0/8"}}, "network"),
+    ({"services": {"web": WEB}, "network": {"vpcCidr": "10.99.0.0/26", "natGateways": "single"}}, "network"),
     ({"services": {"web": WEB}, "tags": {"team": [SECRET]}}, "tags"),
     ({"services": {"web": WEB}, "registry": SECRET}, "registry"),
 ])
