@@ -1173,10 +1173,12 @@ def _account(provider: PolicyProviderResource | None) -> tuple[Any, ...]:
     return ("credentials", credentials)
 
 
-def _scope_key(resource: PolicyResource, scope: Sequence[str], judgement: Judgement) -> tuple[Any, ...] | None:
-    """What makes two names collide: the scope properties' values (or, when a value is unknown
-    in preview, the resources it comes from) and the provider (another region or account), or
-    for `@account` (IAM) the account the provider works in, whatever its region."""
+def _scope_key(resource: PolicyResource, spec: Mapping[str, Any], judgement: Judgement) -> tuple[Any, ...] | None:
+    """What makes two names collide: the scope properties' values (an unset one as AWS's
+    `scopeDefaults` has it; when a value is unknown in preview, the resources it comes from) and
+    the provider (another region or account), or for `@account` (IAM) the account the provider
+    works in, whatever its region."""
+    scope = spec["scope"]
     if "@account" in scope:
         key: list[Any] = [_account(resource.provider)]
     else:
@@ -1188,7 +1190,8 @@ def _scope_key(resource: PolicyResource, scope: Sequence[str], judgement: Judgem
             key.append(resource.resource_type.rsplit(":", 1)[1])
             continue
         try:
-            key.append(("value", resource.props.get(prop)))
+            value = resource.props.get(prop)
+            key.append(("value", spec.get("scopeDefaults", {}).get(prop) if value is None else value))
         except UnknownValueError as error:
             sources = [r.urn for r in resource.property_dependencies.get(prop, [])]
             if not sources:
@@ -1212,7 +1215,7 @@ def _unique(spec: Mapping[str, Any], resources: Sequence[PolicyResource], judgem
             continue
         if value is None:
             continue
-        key = _scope_key(resource, spec["scope"], judgement)
+        key = _scope_key(resource, spec, judgement)
         if key is None:
             continue
         compared = str(value).lower() if spec.get("ignoreCase") else value

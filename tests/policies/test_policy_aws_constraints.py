@@ -1004,6 +1004,14 @@ def test_iam_names_are_unique_per_account_in_any_case(first, second, clash):
         assert all("in the same account; AWS refuses the second one" in v.message for v in found)
 
 
+def test_a_schedule_without_a_group_is_in_the_default_group():
+    found = stack_violations(STACK_RULE, [
+        (SCHEDULE, "n1", schedule(name="nightly")), (SCHEDULE, "n2", schedule(name="nightly", groupName="default")),
+        (SCHEDULE, "n3", schedule(name="nightly", groupName="jobs"))])
+    assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["n1", "n2"]
+    assert "in the same groupName; AWS refuses the second one" in found[0].message
+
+
 def test_inline_policies_of_a_role_add_up():
     statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::bucket-0001/*"] * 180}
     document = policy_document(statement)  # about 5,400 characters without white space
