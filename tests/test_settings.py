@@ -317,6 +317,13 @@ def test_a_rename_can_keep_the_priority_as_the_docs_warn():
     assert "PriorityInUse" in row and "rename" in row, row
 
 
+def test_derived_priorities_span_1000_to_49763_as_documented():
+    last = settings._PRIORITY_BASE + settings._PRIORITY_LEVELS * settings._PRIORITY_SLOTS - 1
+    assert (settings._PRIORITY_BASE, last) == (1000, 49763) and last <= 50000
+    catch_all = settings.ServiceSettings(name="x", task=None, path_patterns=("/*",))
+    assert settings._priority_level(catch_all) < settings._PRIORITY_LEVELS
+
+
 def test_names_one_character_apart_or_numbered_never_share_a_slot():
     import itertools
     import string
