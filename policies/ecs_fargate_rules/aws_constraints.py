@@ -1138,7 +1138,7 @@ def _resource_label(resource: PolicyResource) -> str:
     return f"{_kind(resource.resource_type)} '{resource.name}'"
 
 
-_SCOPE_WORDS = {"@account": "account"}
+_SCOPE_WORDS = {"@account": "account", "@region": "region"}
 """How a scope reads in a message (others read as their property name; @type not at all)."""
 
 
@@ -1188,6 +1188,15 @@ def _scope_key(resource: PolicyResource, spec: Mapping[str, Any], judgement: Jud
             continue
         if prop == "@type":  # aws:lb and aws:alb target groups share one namespace
             key.append(resource.resource_type.rsplit(":", 1)[1])
+            continue
+        if prop == "@region":  # pulumi-aws 7 resources may name a region other than their provider's
+            try:
+                region = resource.props.get("region") or (resource.provider.props.get("region")
+                                                           if resource.provider else None)
+            except UnknownValueError as error:
+                judgement.skip(f"{resource.name}.region", error)
+                return None
+            key.append(("region", region))
             continue
         try:
             value = resource.props.get(prop)

@@ -1009,7 +1009,18 @@ def test_a_schedule_without_a_group_is_in_the_default_group():
         (SCHEDULE, "n1", schedule(name="nightly")), (SCHEDULE, "n2", schedule(name="nightly", groupName="default")),
         (SCHEDULE, "n3", schedule(name="nightly", groupName="jobs"))])
     assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["n1", "n2"]
-    assert "in the same groupName; AWS refuses the second one" in found[0].message
+    assert "in the same groupName/region; AWS refuses the second one" in found[0].message
+
+
+@pytest.mark.parametrize("regions, clash", [
+    ((None, None), True), ((None, "us-east-1"), True), (("eu-west-1", None), False), (("eu-west-1", "eu-central-1"), False)])
+def test_regional_names_clash_only_in_one_region(regions, clash):
+    """pulumi-aws 7 resources take their own `region`; unset, it is their provider's."""
+    provider = {"region": "us-east-1"}
+    resources = [_provided(LOG_GROUP, f"g{i}", {"name": "/ecs/web", **({"region": r} if r else {})}, provider, "aws")
+                 for i, r in enumerate(regions)]
+    found = evaluate(POLICIES_BY_NAME[STACK_RULE], _stack_args(resources))
+    assert (len(found) == 2) is clash, [v.message for v in found]
 
 
 def test_inline_policies_of_a_role_add_up():
