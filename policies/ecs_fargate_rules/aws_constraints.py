@@ -754,9 +754,11 @@ def grammar_ecr_lifecycle_policy(value: Any, context: Context) -> Problems:
         yield ".rules", f"has its tagStatus any rule at priority {shown(any_priority)}; that rule must have the highest"
 
 
-_CRON_FIELDS = (  # (name, lowest, highest, extra characters allowed besides digits , - * /)
-    ("minutes", 0, 59, ""), ("hours", 0, 23, ""), ("day-of-month", 1, 31, "?LW"),
-    ("month", 1, 12, ""), ("day-of-week", 1, 7, "?L#"), ("year", 1970, 2199, ""))
+# (name, lowest, highest, characters besides the digits): Scheduler's cron table gives every
+# field , - * and / except day-of-week, which takes , - * ? L # and no increments.
+_CRON_FIELDS = (
+    ("minutes", 0, 59, ",-*/"), ("hours", 0, 23, ",-*/"), ("day-of-month", 1, 31, ",-*/?LW"),
+    ("month", 1, 12, ",-*/"), ("day-of-week", 1, 7, ",-*?L#"), ("year", 1970, 2199, ",-*/"))
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _RATE_UNITS = ("minute", "hour", "day")
@@ -764,19 +766,21 @@ _RATE_UNITS = ("minute", "hour", "day")
 
 def _cron_field(text: str, name: str, lowest: int, highest: int, extra: str) -> str | None:
     names = _MONTHS if name == "month" else _DAYS if name == "day-of-week" else ()
+    if not text.isascii():
+        return f"{name} {text!r} has characters this field does not take"
     # Month and day names in any case (cron follows Quartz, which reads them case-insensitively).
     plain = text.upper()
     for number, word in enumerate(names, start=1):
         plain = plain.replace(word, str(number))
     if "?" in plain and plain != "?":
         return f"{name} {text!r}: ? stands alone"
-    if not re.fullmatch(r"[0-9,\-*/" + re.escape(extra) + "]+", plain):
+    if not re.fullmatch(r"[0-9" + re.escape(extra) + "]+", plain):
         return f"{name} {text!r} has characters this field does not take"
     for part in plain.split(","):
         if "#" in part and not re.fullmatch(r"[1-7]#[1-5]", part):
             return f"{name} {text!r}: DAY#N takes a day 1-7 (SUN-SAT) and N from 1 to 5"
         base = part.split("/")[0].split("#")[0]
-        for number in re.findall(r"\d+", base):
+        for number in re.findall(r"[0-9]+", base):
             if not lowest <= int(number) <= highest:
                 return f"{name} {text!r}: {number} is outside {lowest}-{highest}"
     return None
@@ -791,13 +795,13 @@ def grammar_schedule_expression(value: Any, context: Context) -> Problems:
     kind, body = match.groups()
     if kind == "at":
         try:
-            if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", body):
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", body):
                 raise ValueError(body)
             datetime.strptime(body, "%Y-%m-%dT%H:%M:%S")
         except ValueError:
             yield "", f"{show(text)}: at() takes a real date and time as yyyy-mm-ddThh:mm:ss"
     elif kind == "rate":
-        rate = re.fullmatch(r"(\d+) ([a-z]+)", body)
+        rate = re.fullmatch(r"([0-9]+) ([a-z]+)", body)
         unit = rate.group(2) if rate else ""
         # Scheduler's API reference lists minute | minutes | hour | hours | day | days with no
         # agreement between value and unit (its user guide writes rate(1 hours)); the singular
