@@ -11,6 +11,7 @@ in the policy pack, so that dev can still do what prod must not.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import math
@@ -1141,6 +1142,13 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings |
 # case, host names without (ELB User Guide, "Condition types for listener rules").
 
 
+def _literal_ends(pattern: str) -> tuple[str, str]:
+    """The literal characters before the first wildcard and after the last one."""
+    runs = re.split(r"[*?]", pattern)
+    return runs[0], runs[-1] if len(runs) > 1 else ""
+
+
+@functools.lru_cache(maxsize=65536)
 def _glob_covers(broad: str, narrow: str) -> bool:
     """Whether every string the pattern `narrow` matches is matched by `broad` too.
 
@@ -1150,6 +1158,14 @@ def _glob_covers(broad: str, narrow: str) -> bool:
     differently (`??*` and `?*?`) are not recognised, so a False is "not proven", never
     "proven not". Compare host names in lower case.
     """
+    # broad's leading and trailing literals can only match literals of narrow, so they must
+    # stand at narrow's ends too: most pairs of a large stack are told apart here.
+    if not any(w in broad for w in "*?"):
+        return broad == narrow
+    broad_head, broad_tail = _literal_ends(broad)
+    narrow_head, narrow_tail = _literal_ends(narrow) if any(w in narrow for w in "*?") else (narrow, narrow)
+    if not (narrow_head.startswith(broad_head) and narrow_tail.endswith(broad_tail)):
+        return False
     # reachable[i]: narrow[:i] is matched by the part of `broad` read so far.
     reachable = [True] + [False] * len(narrow)
     for token in broad:
@@ -1314,16 +1330,27 @@ def _assign_priorities(c: _Checker, services: list[ServiceSettings]) -> dict[str
         level = wanted - (wanted - _PRIORITY_BASE) % _PRIORITY_SLOTS
         slot, step = wanted - level, _name_step(name)
         candidates = (level + (slot + k * step) % _PRIORITY_SLOTS for k in range(1, _PRIORITY_SLOTS))
-        free = next((p for p in candidates if p not in claimed and p not in taken), None)
+        # Every service holding a slot this probe steps over moves the rule when it goes.
+        stepped_over = [taken[wanted]]
+        free = None
+        for candidate in candidates:
+            if candidate not in claimed and candidate not in taken:
+                free = candidate
+                break
+            holder = taken.get(candidate) or next((n for p, n in derived if p == candidate), None)
+            if holder and holder not in stepped_over:
+                stepped_over.append(holder)
         at = f"services.{name}.priority"
         if free is None:
             c.fail(at, "no free listener rule priority at this service's specificity; set priority explicitly")
             continue
         taken[free] = name
         result[name] = free
+        movers = ", ".join(f"services.{n}" for n in stepped_over)
         c.warn(f"{at}: {c.show(at, wanted)} is also the priority of services.{taken[wanted]}, so this rule uses "
-               f"{c.show(at, free)}, which changes if services.{taken[wanted]} is removed or renamed or a service "
-               f"whose own priority is {c.show(at, free)} is added; set priority: {c.show(at, free)} to pin it")
+               f"{c.show(at, free)}, which changes if {movers} {'is' if len(stepped_over) == 1 else 'are'} "
+               f"removed or renamed or a service whose own priority is {c.show(at, free)} is added; "
+               f"set priority: {c.show(at, free)} to pin it")
     return result
 
 
@@ -1340,7 +1367,9 @@ def _route_key(service: ServiceSettings) -> tuple[frozenset | None, frozenset | 
     path condition does."""
     paths = _normalised(service.path_patterns, fold=False)
     hosts = _normalised(service.host_headers, fold=True)
-    return (None if not paths or any(_glob_covers(p, _ANY_PATH) for p in paths) else paths), (hosts or None)
+    any_host = not hosts or any(re.fullmatch(r"\*+", h) for h in hosts)
+    return (None if not paths or any(_glob_covers(p, _ANY_PATH) for p in paths) else paths), \
+        (None if any_host else hosts)
 
 
 def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
@@ -1363,9 +1392,9 @@ def _covered(by: ServiceSettings, host: str | None, path: str | None) -> tuple[s
     """The (host, path) values of `by` that match every request of the combination `host`
     and `path` (None: no such condition), or None if `by` is not proven to match them all."""
     if by.host_headers:
-        if host is None:
-            return None
-        cover_host = next((h for h in by.host_headers if _glob_covers(h.lower(), host.lower())), None)
+        # A host pattern of stars alone matches every request, as no host condition does.
+        cover_host = next((h for h in by.host_headers if re.fullmatch(r"\*+", h)), None) if host is None else \
+            next((h for h in by.host_headers if _glob_covers(h.lower(), host.lower())), None)
         if cover_host is None:
             return None
     else:

@@ -376,6 +376,18 @@ def test_a_probed_priority_steps_by_its_own_name_so_a_neighbour_does_not_move_it
     assert after["search-new"] == before["search-new"] and after["aeq"] == before["api"] + 1
 
 
+def test_the_warning_names_every_service_a_probe_stepped_over():
+    """Removing any of them moves the probed rule (in place, before the deletion: PriorityInUse)."""
+    slot, step = settings._name_slot("api"), settings._name_step("search-new")
+    blocker = next(f"x{i}" for i in range(10000)
+                   if settings._name_slot(f"x{i}") == (slot + step) % settings._PRIORITY_SLOTS)
+    services = {"api": {**WEB, "pathPatterns": ["/api/*"]}, "search-new": {**WEB, "pathPatterns": ["/sea/*"]},
+                blocker: {**WEB, "pathPatterns": ["/zzz/*"]}}
+    parsed = parse(valid(services=services), project="p", stack="s", region="us-east-1")
+    [warning] = parsed.warnings
+    assert f"which changes if services.api, services.{blocker} are removed or renamed" in warning, warning
+
+
 # -- Rules that hide another rule ---------------------------------------------------------------
 
 @pytest.mark.parametrize("services, key, hidden, by", [
@@ -393,7 +405,11 @@ def test_a_probed_priority_steps_by_its_own_name_so_a_neighbour_does_not_move_it
     ({"tenants": {**WEB, "hostHeaders": ["*.EXAMPLE.com"], "priority": 5},
       "admin": {**WEB, "hostHeaders": ["*.admin.example.com", "admin.example.org"]}},
      "services.admin", "its hostHeaders '*.admin.example.com' is never reached", "services.tenants"),
-], ids=["narrow-pattern-of-a-broad-rule", "both-ways", "explicit", "catch-all-first", "partly-hidden-host"])
+    # A host pattern of stars alone matches every request, as no host condition does.
+    ({"all": {**WEB, "hostHeaders": ["*"], "priority": 1}, "web": {**WEB, "pathPatterns": ["/api/*", "/x"]}},
+     "services.web", "is never reached", "services.all"),
+], ids=["narrow-pattern-of-a-broad-rule", "both-ways", "explicit", "catch-all-first", "partly-hidden-host",
+        "star-host"])
 def test_a_rule_hidden_by_an_earlier_one_is_an_error_naming_both(services, key, hidden, by):
     found = [p for p in problems(valid(services=services)) if p.startswith(f"{key}: ")]
     assert len(found) == 1, found
@@ -418,6 +434,7 @@ def test_rules_that_only_overlap_are_left_to_their_priorities(services):
     ({"pathPatterns": ["/a/*"]}, {"pathPatterns": ["/a/*", "/a/b/*"]}),
     ({"pathPatterns": ["/a/*?"]}, {"pathPatterns": ["/a/?*"]}),
     ({"hostHeaders": ["x.example.com"], "pathPatterns": ["/*", "/api"]}, {"hostHeaders": ["X.EXAMPLE.COM"]}),
+    ({"hostHeaders": ["*"]}, {}),
 ])
 def test_equivalent_routing_is_identical_routing(first, second):
     assert problems(valid(services={"a1": {**WEB, **first}, "b1": {**WEB, **second}})) == [
