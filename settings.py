@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -1647,6 +1648,30 @@ def _aws_provider(c: _Checker, aws_config: Mapping[str, Any]) -> dict[str, Any]:
     return arguments
 
 
+# The tags land on every resource of the stack, so they must suit the strictest service among
+# them: ELB, IAM, CloudWatch Logs and ECS take letters, digits, spaces and _.:/=+-@ only
+# (botocore's Tag patterns), EC2 keys stop at 127 characters (EC2 API Reference, Tag).
+_TAG_PUNCTUATION = set("_.:/=+-@")
+
+
+def _tag_text_ok(text: str) -> bool:
+    return all(ch in _TAG_PUNCTUATION or unicodedata.category(ch)[0] in "LNZ" for ch in text)
+
+
+def _tag_key_error(key: str) -> str | None:
+    if not 0 < len(key) <= 127 or key.lower().startswith("aws:") or not _tag_text_ok(key):
+        return ("tag keys are 1 to 127 characters (EC2's limit) of letters, digits, spaces and _.:/=+-@ "
+                "(what ELB, IAM, CloudWatch Logs and ECS accept) and must not start with aws:")
+    return None
+
+
+def _tag_value_error(value: str) -> Invalid | None:
+    if len(value) > 256 or not _tag_text_ok(value):
+        return Invalid("is not a tag value every service of the stack accepts: at most 256 letters, digits, "
+                       "spaces and _.:/=+-@ (ELB, IAM, CloudWatch Logs and ECS refuse other characters)")
+    return None
+
+
 def _provider_default_tags(c: _Checker, arguments: dict[str, Any]) -> dict[str, str]:
     """Take `aws:defaultTags` out of the provider arguments: the program merges them with its own."""
     default_tags = arguments.pop("default_tags", None)
@@ -1655,7 +1680,16 @@ def _provider_default_tags(c: _Checker, arguments: dict[str, Any]) -> dict[str, 
     if not (isinstance(default_tags, Mapping) and isinstance(default_tags.get("tags", {}), Mapping)):
         c.fail("aws:defaultTags", "expected {tags: {KEY: VALUE}}")
         return {}
-    return {str(k): str(v) for k, v in default_tags.get("tags", {}).items()}
+    result = {}
+    for key, value in default_tags.get("tags", {}).items():
+        at = f"aws:defaultTags.tags.{key}"
+        if error := _tag_key_error(str(key)):
+            c.fail(at, error)
+        elif invalid := _tag_value_error(str(value)):
+            c.reject(at, str(value), invalid)
+        else:
+            result[str(key)] = str(value)
+    return result
 
 
 def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | None,
@@ -1719,8 +1753,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
             _check_derived_names(c, f"scheduledTasks.{job.name}", project, stack, job.name, family_ok,
                                  web=False, own_task=job.task is not None, job=True)
 
-    tags = c.string_map(raw, "tags", "", lambda k: None if 0 < len(k) <= 128 and not k.startswith("aws:")
-                        else "tag keys are 1 to 128 characters and must not start with aws:")
+    tags = c.string_map(raw, "tags", "", _tag_key_error, _tag_value_error)
 
     aws_provider = _aws_provider(c, aws_config or {})
     provider_default_tags = _provider_default_tags(c, aws_provider)

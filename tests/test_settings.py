@@ -12,9 +12,9 @@ from settings import SettingsError, parse
 WEB = {"image": "nginx:1.27", "port": 80}
 
 
-def problems(raw: dict, region: str | None = "us-east-1") -> list[str]:
+def problems(raw: dict, region: str | None = "us-east-1", aws_config: dict | None = None) -> list[str]:
     with pytest.raises(SettingsError) as caught:
-        parse(raw, project="ecs-fargate", stack="test", region=region)
+        parse(raw, project="ecs-fargate", stack="test", region=region, aws_config=aws_config)
     return caught.value.problems
 
 
@@ -102,6 +102,12 @@ def valid(**overrides) -> dict:
     (valid(scheduledTasks={"web": {"service": "web", "schedule": "rate(1 day)"}}), "scheduledTasks.web",
      "also a service"),
     (valid(tags={"aws:owner": "me"}), "tags.aws:owner", "must not start with aws:"),
+    (valid(tags={"AWS:Owner": "me"}), "tags.AWS:Owner", "must not start with aws:"),
+    (valid(tags={"k" * 128: "x"}), "tags." + "k" * 128, "1 to 127 characters (EC2's limit)"),
+    (valid(tags={"CostCenter": "R&D (platform)"}), "tags.CostCenter",
+     "'R&D (platform)' is not a tag value every service of the stack accepts"),
+    (valid(tags={"Owner": "team's"}), "tags.Owner", "ELB, IAM, CloudWatch Logs and ECS refuse other characters"),
+    (valid(tags={"Note": "v" * 257}), "tags.Note", "at most 256"),
     (valid(services={"web": {**WEB, "rollbackAlarm": {}}}), "services.web.rollbackAlarm.targetErrorsPerMinute",
      "required"),
     (valid(services={"jobs": {"image": "busybox:1", "rollbackAlarm": {"targetErrorsPerMinute": 5}}}),
@@ -945,3 +951,14 @@ def test_certificates_must_come_from_the_regions_own_partition(region, partition
 @pytest.mark.parametrize("region", ["US-EAST-1", "us-east-1\n", "xx-east-1", "us-east", "us_east-1", "us-east-١"])
 def test_names_no_partition_has_are_not_regions(region):
     assert any(p.startswith("aws:region: ") and "not an AWS region name" in p for p in problems(valid(), region=region))
+
+
+def test_tags_every_service_of_the_stack_accepts_pass():
+    settings = parse(valid(tags={"Équipe": "Données clients", "cost:center": "r+d/42=ok@x", "k" * 127: "v" * 256}),
+                     project="p", stack="s", region="us-east-1")
+    assert settings.tags["Équipe"] == "Données clients"
+
+
+def test_provider_default_tags_are_held_to_the_same_rules():
+    found = problems(valid(), region="us-east-1", aws_config={"defaultTags": {"tags": {"Team": "R&D"}}})
+    assert [p for p in found if p.startswith("aws:defaultTags.tags.Team: ")], found
