@@ -14,7 +14,11 @@ overrides to make it violate exactly one thing.
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,20 @@ from preflight.policy_engine import (  # noqa: E402
 )
 from preflight.policy_engine import evaluate as evaluate_pack  # noqa: E402
 from preflight.render import RenderedResource, Rendering  # noqa: E402
+
+def read_port(process: subprocess.Popen, timeout: float = 30.0) -> int:
+    """The port a started policy pack prints on its first line (how the engine finds it)."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or process.poll() is not None:
+            process.kill()
+            raise AssertionError(f"the pack printed no port; stderr: {process.communicate()[1].decode()}")
+        if select.select([process.stdout], [], [], remaining)[0]:
+            line += os.read(process.stdout.fileno(), 64)
+    return int(line.strip())
+
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import shlex
 import subprocess
-import time
 from pathlib import Path
 
 import grpc
@@ -35,6 +33,7 @@ import pytest
 import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from policy_testkit import (
+    read_port,
     TASK_DEFINITION,
     configure,
     container,
@@ -90,19 +89,6 @@ def _stack_config() -> dict[str, str]:
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
 
 
-def _read_port(process: subprocess.Popen) -> int:
-    deadline = time.monotonic() + TIMEOUT
-    line = b""
-    while not line.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
-            process.kill()
-            raise AssertionError(f"the pack printed no port; stderr: {process.communicate()[1].decode()}")
-        if select.select([process.stdout], [], [], remaining)[0]:
-            line += os.read(process.stdout.fileno(), 64)
-    return int(line.strip())
-
-
 @pytest.fixture(scope="module")
 def analyzer():
     python = _pack_python()
@@ -113,7 +99,7 @@ def analyzer():
     process = subprocess.Popen([str(python), "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_DIR)],
                                cwd=PACK_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        port = _read_port(process)
+        port = read_port(process, TIMEOUT)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = analyzer_pb2_grpc.AnalyzerStub(channel)
             stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
-from policy_testkit import service
+from policy_testkit import read_port, service
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import (
     EnforcementLevel,
@@ -119,20 +116,6 @@ def test_resource_args_match_what_the_sdk_server_hands_a_policy():
             args.props["networkConfiguration"]["securityGroups"][0]
 
 
-def _read_port(process: subprocess.Popen, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    line = b""
-    while not line.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
-            process.kill()
-            raise AssertionError(f"no port printed; stderr: {process.communicate()[1].decode()}")
-        ready, _, _ = select.select([process.stdout], [], [], remaining)
-        if ready:
-            line += os.read(process.stdout.fileno(), 64)
-    return int(line.strip())
-
-
 @pytest.mark.parametrize("command, cwd", [
     # How the engine starts a Python pack: the program directory, run with unbuffered output.
     ([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", "."], POLICY_PACK),
@@ -141,7 +124,7 @@ def _read_port(process: subprocess.Popen, timeout: float = 30.0) -> int:
 def test_main_starts_the_analyzer_server_and_prints_its_port(command, cwd):
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        port = _read_port(process)
+        port = read_port(process)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty(), timeout=10)
         assert info.name == "ecs-fargate"
