@@ -506,12 +506,8 @@ def check_multiple(value: Any, params: Mapping[str, Any], context: Context) -> s
     return f"is {show(value)}; AWS accepts {listed} or a multiple of {params['multipleOf']}"
 
 
-def as_sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
-
-
 def check_count(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
-    keys: list[Any] = list(value) if isinstance(value, Mapping) else list(range(len(as_sequence(value))))
+    keys: list[Any] = list(value) if isinstance(value, Mapping) else list(range(len(as_list(value))))
     if params.get("mergeDefaultTags"):
         keys = list(dict.fromkeys([*context.default_tags, *keys]))
     minimum, maximum = _bounds(params, context.config)

@@ -47,6 +47,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from ecs_fargate_rules import ALL_POLICIES, PACK_NAME
 from ecs_fargate_rules.evaluation import UNKNOWN
 from preflight.policy_engine import LoadedPack
+from preflight.render import encode_config
 from preflight.stack_config import load_stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,8 +86,7 @@ def _activated(environ: dict[str, str], venv: Path) -> dict[str, str]:
 
 def _stack_config() -> dict[str, str]:
     """Stack config as the engine sends it: every value a string, objects as JSON."""
-    config = load_stack_config(ROOT, STACK).config
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    return encode_config(load_stack_config(ROOT, STACK).config)
 
 
 @pytest.fixture(scope="module")
