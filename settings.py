@@ -73,6 +73,10 @@ _IMAGE = re.compile(
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
     r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 )
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+RELEASE_IMAGE_FORM = "REGISTRY/REPOSITORY[:TAG]@sha256:<64 lowercase hex>"
+# ECS RegisterTaskDefinition: an image reference is at most 255 characters.
+_IMAGE_MAX_LENGTH = 255
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
@@ -197,7 +201,10 @@ class BuildSettings:
 
 @dataclass(frozen=True)
 class ImageSource:
-    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build."""
+    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build.
+
+    With the stack's `releaseImage` set, a build or a tag arrives here as `image`: that
+    release image (see `Settings.release_image`)."""
 
     image: str | None = None
     image_tag: str | None = None
@@ -304,6 +311,11 @@ class Settings:
     """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
     except `defaultTags`, which is part of `default_tags`."""
     aws_provider_default_tags: Mapping[str, str] = field(default_factory=dict)
+    release_image: str | None = None
+    """`releaseImage`: the app's image, pinned by digest, that CI built once for a commit and
+    promotes unchanged from dev to prod. Every service and job whose source is `build` or
+    `imageTag` runs it instead (their `source` is already this `image`); `image:` sources and
+    jobs reusing a service's task definition are as configured."""
     warnings: tuple[str, ...] = ()
     """Deployable, but worth a look (a listener rule priority that depends on another service)."""
 
@@ -634,7 +646,7 @@ _STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResou
 # Names of the stack's own components: a service or job named like one would clash with it.
 RESERVED_NAMES = ("network", "registry", "cluster", "alb", "aws")
 TOP_LEVEL_KEYS = ("environment", "network", "registry", "cluster", "loadBalancer", "services",
-                  "scheduledTasks", "tags")
+                  "scheduledTasks", "tags", "releaseImage")
 
 
 def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
@@ -787,6 +799,68 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
         target=c.string(build, "target", where),
         args=c.string_map(build, "args", where, lambda k: None),
     ))
+
+
+def _is_registry_host(component: str | None) -> bool:
+    """Whether an image reference's first path component is a registry, as Docker decides:
+    it has a `.` or a `:` (a port), or is `localhost`; otherwise the image is on Docker Hub."""
+    return bool(component) and ("." in component or ":" in component or component == "localhost")
+
+
+def _release_image_fix(value: str) -> str | None:
+    """A valid spelling of a release image close to `value`: the digest in lowercase, or with
+    the `sha256:` it lacks."""
+    name, at, digest = value.partition("@")
+    if not at:
+        return None
+    if re.fullmatch(r"(?i)sha256:[0-9a-f]{64}", digest):
+        candidate = f"{name}@{digest.lower()}"
+    elif re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        candidate = f"{name}@sha256:{digest.lower()}"
+    else:
+        return None
+    return candidate if candidate != value and _release_image_error(candidate) is None else None
+
+
+def _release_image_error(value: str) -> Invalid | None:
+    """`releaseImage`: a full image reference pinned by digest. A tag alone, a version as much
+    as `:latest`, is refused: it can be pushed again with other bytes, and then the environments
+    deployed from it no longer run the same image."""
+    fix = _release_image_fix(value)
+    hint = f"did you mean '{fix}'?" if fix else ""
+    name, at, digest = value.partition("@")
+    if not at:
+        tag = re.search(r":([^:/]*)$", name)
+        return Invalid(f"is not pinned by digest: give {RELEASE_IMAGE_FORM}, the digest CI pushed, so that "
+                       "every environment runs the same image; a tag can be pushed again with other bytes",
+                       "':latest' is whatever was pushed last" if tag and tag[1] == "latest" else "")
+    if not _DIGEST.match(digest):
+        return Invalid(f"has no valid digest: after @ comes sha256: and 64 lowercase hex digits "
+                       f"({RELEASE_IMAGE_FORM})", hint)
+    match = _IMAGE.match(value)
+    if not match:
+        return Invalid(f"is not an image reference: {RELEASE_IMAGE_FORM}, the repository in lowercase "
+                       "letters, digits and single . _ - between them, the tag letters, digits and _ . -")
+    if not _is_registry_host(match["registry"]):
+        return Invalid(f"names no registry host: {RELEASE_IMAGE_FORM} with the registry's host first, "
+                       "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:...; without one it "
+                       "means Docker Hub")
+    if len(value) > _IMAGE_MAX_LENGTH:
+        return Invalid(f"is longer than the {_IMAGE_MAX_LENGTH} characters ECS takes for an image",
+                       f"it has {len(value)}")
+    return None
+
+
+def _release_image(c: _Checker, raw: Mapping) -> str | None:
+    return c.string(raw, "releaseImage", "", expected=f"an image reference pinned by digest, {RELEASE_IMAGE_FORM}",
+                    check=_release_image_error)
+
+
+def _runs_release_image(task: TaskSettings | None, release_image: str | None) -> TaskSettings | None:
+    """The task with the release image in place of a build or a tag of the stack's repository."""
+    if task is None or release_image is None or task.source.image is not None:
+        return task
+    return replace(task, source=ImageSource(image=release_image))
 
 
 def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any], ...]:
@@ -1755,6 +1829,15 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
 
     tags = c.string_map(raw, "tags", "", _tag_key_error, _tag_value_error)
 
+    release_image = _release_image(c, raw)
+    if release_image is not None:
+        tasks = [s.task for s in services.values()] + [j.task for j in scheduled if j.task]
+        if all(task.source.image is not None for task in tasks):
+            c.warn("releaseImage: no service or scheduled task of this stack uses build or imageTag, so none "
+                   "runs the release image; their images come from image: as configured")
+        services = {name: replace(s, task=_runs_release_image(s.task, release_image)) for name, s in services.items()}
+        scheduled = [replace(j, task=_runs_release_image(j.task, release_image)) for j in scheduled]
+
     aws_provider = _aws_provider(c, aws_config or {})
     provider_default_tags = _provider_default_tags(c, aws_provider)
 
@@ -1774,6 +1857,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         tags=tags,
         aws_provider=aws_provider,
         aws_provider_default_tags=provider_default_tags,
+        release_image=release_image,
         warnings=tuple(c.warnings),
     )
 
