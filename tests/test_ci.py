@@ -1,61 +1,93 @@
-"""The CI workflow and the Makefile agree with what exists: no command points at nothing."""
+"""The delivery pipeline as GitHub, zizmor and the pinned actions read it (tests/workflow_checks.py
+holds the contract; test_ci_mutations.py breaks it on purpose)."""
 
 from __future__ import annotations
 
-import re
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import yaml
 
-from conftest import ROOT
+import workflow_checks
+from conftest import ROOT, SHIPPED_STACKS
 
-WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "pulumi.yml").read_text())
-MAKE_TARGETS = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.MULTILINE))
-
-
-def steps(job: str) -> list[dict]:
-    return WORKFLOW["jobs"][job]["steps"]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
 
 
-def test_ci_runs_the_readme_test_command_and_make_targets_exist():
+def tool(name: str) -> str:
+    """A checker installed with the test dependencies (requirements-dev.txt)."""
+    path = BIN / name
+    assert path.exists(), f"{name} is not installed in {BIN}; run make setup"
+    return str(path)
+
+
+def test_workflows_meet_the_pipeline_contract():
+    assert workflow_checks.problems(ROOT) == []
+
+
+def test_zizmor_finds_nothing_offline():
+    result = subprocess.run([tool("zizmor"), "--offline", "--no-progress", ".github/workflows"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_relaxes_only_rules_it_explains():
+    config = (ROOT / ".github" / "zizmor.yml").read_text()
+    rules = yaml.safe_load(config)["rules"]
+    for rule in rules:
+        block = config[config.index(f"  {rule}:"):]
+        assert block.splitlines()[1].strip().startswith("#"), f"{rule} is relaxed without a reason"
+
+
+def test_workflows_validate_against_githubs_workflow_schema():
+    result = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                             *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_on_stays_a_key_when_workflows_are_read():
+    """PyYAML's default resolver reads `on:` as True; the checks would never see the triggers."""
+    assert True in yaml.safe_load((ROOT / ".github/workflows/drift.yml").read_text())
+    flow = workflow_checks.load(ROOT / ".github/workflows/drift.yml")
+    assert "on" in flow and True not in flow
+    assert set(flow["on"]) == {"schedule", "workflow_dispatch"}
+
+
+def test_every_pinned_action_has_its_action_yml_beside_the_pin():
+    pins = json.loads((ROOT / ".github" / "pinned-actions.json").read_text())
+    used = {workflow_checks.action(step) for *_, step in workflow_checks.all_steps(workflow_checks.workflows(ROOT))}
+    assert used - {""} == set(pins), "pinned-actions.json lists exactly the actions the workflows use"
+    for name, pin in pins.items():
+        declared = workflow_checks.load(ROOT / ".github" / pin["action_yml"])
+        assert "runs" in declared and isinstance(declared.get("inputs", {}), dict), name
+        assert len(pin["sha"]) == 40 and pin["version"].startswith("v"), name
+
+
+def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
-    commands = " ".join(s.get("run", "") for job in WORKFLOW["jobs"] for s in steps(job))
-    assert ".ci/run" in commands
-    for target in re.findall(r"make ([a-z-]+)", commands):
-        assert target in MAKE_TARGETS, f"workflow runs `make {target}`, which the Makefile lacks"
 
 
-def test_previews_run_the_pack_at_the_stacks_environment_levels():
-    [action] = [s for s in steps("preview") if s.get("uses", "").startswith("pulumi/actions@")]
-    assert action["with"]["command"] == "preview" and action["with"]["comment-on-pr"] is True
-    assert action["with"]["policyPacks"] == "policies"
-    assert action["with"]["policyPackConfigs"] == "${{ steps.policy.outputs.config }}"
-    assert WORKFLOW["jobs"]["preview"]["strategy"]["matrix"]["stack"] == ["dev", "prod"]
-    for stack in ("dev", "prod"):
-        assert (ROOT / f"Pulumi.{stack}.yaml").is_file()
-    [deploy] = [s for s in steps("deploy-dev") if s.get("uses", "").startswith("pulumi/actions@")]
-    assert (ROOT / deploy["with"]["policyPackConfigs"]).is_file()
+def test_every_shipped_stack_is_judged_and_previewed():
+    """The PR report, the preview matrix, the drift matrix: all from `pipeline.py stacks`."""
+    listed = subprocess.run([sys.executable, ".ci/pipeline.py", "stacks"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout
+    assert json.loads(listed) == list(SHIPPED_STACKS)
 
 
 def test_deploy_targets_explain_a_missing_pulumi_cli(tmp_path):
     """`make up` on a machine without the CLI: a clear message and status 127, not a make error."""
-    import shutil
-    import subprocess
-
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("make", "sh"):
-        (bin_dir / tool).symlink_to(shutil.which(tool))
+    for name in ("make", "sh"):
+        (bin_dir / name).symlink_to(shutil.which(name))
     result = subprocess.run(["make", "-s", "pulumi-cli"], cwd=ROOT, capture_output=True, text=True,
                             env={"PATH": str(bin_dir)}, timeout=60)
     assert result.returncode != 0
     assert "The Pulumi CLI is not installed" in result.stdout + result.stderr
     assert "pulumi login --local" in result.stdout + result.stderr
 
-
-def test_every_shipped_stack_is_judged_offline_in_ci():
-    from conftest import SHIPPED_STACKS
-
-    [step] = [s for s in steps("test") if "make preflight" in s.get("run", "")]
-    judged = re.findall(r"make preflight STACK=([a-z0-9-]+)", step["run"])
-    assert sorted(judged) == sorted(SHIPPED_STACKS)

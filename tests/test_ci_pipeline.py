@@ -1,0 +1,270 @@
+"""The workflows' multi-command steps (.ci/pipeline.py), with fake `aws` and `gh` on PATH whose
+answers have the shapes of the real APIs (botocore's model of DescribeServices, GitHub's REST)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import textwrap
+
+import botocore.session
+import pytest
+
+from aws_shapes import _enum_errors
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / ".ci"))
+import pipeline  # noqa: E402
+
+DIGEST = "sha256:" + "ab" * 32
+IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/ecs-fargate/app@{DIGEST}"
+CLUSTER = "ecs-fargate-dev"
+NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8"
+OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+
+
+def fake(tmp_path, monkeypatch, name: str, body: str) -> None:
+    """An executable `name` on PATH that records its arguments and stdin in calls.jsonl."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / name
+    script.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                      f"log = open({str(tmp_path / 'calls.jsonl')!r}, 'a')\n"
+                      "stdin = sys.stdin.read() if not sys.stdin.isatty() else ''\n"
+                      "log.write(json.dumps({'argv': sys.argv[1:], 'stdin': stdin}) + '\\n'); log.close()\n"
+                      + textwrap.dedent(body))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
+def calls(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+
+
+# --- stacks and config-map ------------------------------------------------------------------
+
+def test_stacks_are_listed_in_deploy_order(tmp_path):
+    for stack in ("prod", "qa", "dev", "staging"):
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
+    assert pipeline.stacks(tmp_path) == ["dev", "staging", "prod", "qa"]
+
+
+def test_config_map_carries_the_release_image_under_the_projects_namespace():
+    assert json.loads(pipeline.config_map(IMAGE)) == {
+        "ecs-fargate:releaseImage": {"value": IMAGE, "secret": False}}
+    assert pipeline.config_map("") == "{}"  # a stack CI never deployed: the stack file decides
+
+
+@pytest.mark.parametrize("image", [f"{IMAGE.split('@')[0]}:latest", "app@" + DIGEST, IMAGE[:-1],
+                                   IMAGE + "; rm -rf /"])
+def test_config_map_refuses_anything_but_a_digest(image):
+    with pytest.raises(SystemExit, match="registry/repository@sha256"):
+        pipeline.config_map(image)
+
+
+# --- verify-rollout ---------------------------------------------------------------------------
+
+def ecs_service(name: str, running: str, rollout: str = "COMPLETED") -> dict:
+    return {"serviceName": name, "status": "ACTIVE", "taskDefinition": running,
+            "deployments": [{"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": running,
+                             "rolloutState": rollout, "rolloutStateReason": "ECS deployment circuit breaker: "
+                             "tasks failed to start." if rollout == "FAILED" else "steady"}],
+            "events": [{"id": "e1", "message": f"(service {name}) has reached a steady state."}]}
+
+
+def test_fake_describe_services_answers_in_the_shape_botocore_models():
+    shape = botocore.session.get_session().get_service_model("ecs").operation_model("DescribeServices").output_shape
+    response = {"services": [ecs_service("web", NEW, "FAILED")], "failures": [{"arn": "x", "reason": "MISSING"}]}
+
+    def unknown_keys(value, shape, path):
+        if shape.type_name == "structure":
+            return [f"{path}.{k}" for k in value if k not in shape.members] + [
+                e for k in value if k in shape.members for e in unknown_keys(value[k], shape.members[k], f"{path}.{k}")]
+        if shape.type_name == "list":
+            return [e for i, item in enumerate(value) for e in unknown_keys(item, shape.member, f"{path}[{i}]")]
+        return []
+
+    assert unknown_keys(response, shape, "DescribeServices") == []
+    assert _enum_errors(response, shape, "DescribeServices") == []
+
+
+@pytest.fixture
+def ecs(tmp_path, monkeypatch):
+    """A fake `aws ecs describe-services` answering from services.json (name -> service)."""
+    state = tmp_path / "services.json"
+
+    def answer(services: dict) -> None:
+        state.write_text(json.dumps(services))
+    fake(tmp_path, monkeypatch, "aws", f"""
+        known = json.load(open({str(state)!r}))
+        names = sys.argv[sys.argv.index('--services') + 1:sys.argv.index('--output')]
+        print(json.dumps({{'services': [known[n] for n in names if n in known],
+                           'failures': [{{'arn': n, 'reason': 'MISSING'}} for n in names if n not in known]}}))
+    """)
+    return answer
+
+
+def outputs(**services: str) -> dict:
+    """The stack's `services` output: key -> serviceName and the deployed task definition."""
+    return {key: {"serviceName": f"{key}-svc", "taskDefinitionArn": arn} for key, arn in services.items()}
+
+
+def test_a_completed_rollout_of_the_deployed_task_definition_passes(ecs, tmp_path):
+    ecs({"web-svc": ecs_service("web-svc", NEW)})
+    assert pipeline.verify_rollout(CLUSTER, outputs(web=NEW)) == []
+    [call] = calls(tmp_path)
+    assert call["argv"][:4] == ["ecs", "describe-services", "--cluster", CLUSTER]
+
+
+def test_a_circuit_breaker_rollback_fails_and_says_what_runs(ecs):
+    """After a rollback the service is stable again on the old task definition: pulumi up passed."""
+    ecs({"web-svc": ecs_service("web-svc", OLD)})
+    [problem] = pipeline.verify_rollout(CLUSTER, outputs(web=NEW))
+    assert "service web" in problem and OLD in problem and NEW in problem and "rolled it back" in problem
+    assert "steady state" in problem  # the latest events, for the reviewer
+
+
+def test_a_failed_rollout_state_fails_with_its_reason(ecs):
+    ecs({"web-svc": ecs_service("web-svc", NEW, "FAILED")})
+    [problem] = pipeline.verify_rollout(CLUSTER, outputs(web=NEW))
+    assert "rollout FAILED" in problem and "circuit breaker" in problem
+
+
+def test_a_service_ecs_does_not_know_fails(ecs):
+    ecs({})
+    [problem] = pipeline.verify_rollout(CLUSTER, outputs(web=NEW))
+    assert "web-svc" in problem and "MISSING" in problem
+
+
+def test_services_are_described_ten_at_a_time(ecs, tmp_path):
+    """DescribeServices takes at most 10 services per call."""
+    names = {f"s{i:02}": NEW for i in range(23)}
+    ecs({f"{key}-svc": ecs_service(f"{key}-svc", NEW) for key in names})
+    assert pipeline.verify_rollout(CLUSTER, outputs(**names)) == []
+    sizes = [len(c["argv"]) - c["argv"].index("--services") - 3 for c in calls(tmp_path)]
+    assert sizes == [10, 10, 3]
+
+
+def test_verify_rollout_command_exits_non_zero_with_an_annotation(ecs, capsys):
+    ecs({"web-svc": ecs_service("web-svc", OLD)})
+    assert pipeline.main(["verify-rollout", "--cluster", CLUSTER, "--services", json.dumps(outputs(web=NEW))]) == 1
+    assert capsys.readouterr().out.startswith("::error title=rollout::service web")
+
+
+# --- preview-failed ---------------------------------------------------------------------------
+
+HEADING = "#### :tropical_drink: `preview` on ecs-fargate/dev"
+
+
+def gh_with_comments(tmp_path, monkeypatch, comments: list[dict]) -> None:
+    """A fake `gh api`: lists `comments` (as --jq '.[] | {id, body}' prints them), accepts writes."""
+    fake(tmp_path, monkeypatch, "gh", f"""
+        if '--jq' in sys.argv:
+            for c in {comments!r}:
+                print(json.dumps({{'id': c['id'], 'body': c['body']}}))
+        else:
+            print('{{}}')
+    """)
+
+
+def test_a_failed_preview_overwrites_the_actions_passing_comment(tmp_path, monkeypatch):
+    passing = f"{HEADING}\n\n<details>\n<summary>Pulumi report</summary>\n<pre>\n+ 3 to create\n</pre>\n</details>"
+    gh_with_comments(tmp_path, monkeypatch, [
+        {"id": 1, "body": "LGTM"},
+        {"id": 2, "body": passing.replace("/dev", "/prod")},  # another stack's comment stays
+        {"id": 3, "body": passing},
+    ])
+    assert pipeline.preview_failed("dev", 7, "https://ci/run/1", "0123456789abcdef", "o/r") == "updated comment 3"
+    listing, patch = calls(tmp_path)
+    assert "repos/o/r/issues/7/comments" in listing["argv"] and "--paginate" in listing["argv"]
+    assert patch["argv"][:4] == ["api", "-X", "PATCH", "repos/o/r/issues/comments/3"]
+    body = json.loads(patch["stdin"])["body"]
+    # pulumi/actions finds its comment by these two, so its next passing preview replaces ours.
+    assert body.startswith(HEADING) and "<summary>Pulumi report</summary>" in body
+    assert "failed" in body and "https://ci/run/1" in body and "0123456789ab" in body
+
+
+def test_a_failed_first_preview_posts_a_comment(tmp_path, monkeypatch):
+    gh_with_comments(tmp_path, monkeypatch, [{"id": 1, "body": "LGTM"}])
+    assert pipeline.preview_failed("dev", 7, "https://ci/run/1", None, "o/r") == "posted a new comment"
+    assert calls(tmp_path)[-1]["argv"][:4] == ["api", "-X", "POST", "repos/o/r/issues/7/comments"]
+
+
+def test_the_comment_heading_is_the_pinned_actions():
+    """If pulumi/actions changes how it titles its comment, the failure note must follow."""
+    source = (ROOT / ".github" / "pinned-actions.json").read_text()
+    assert "8e5e406f4007fca908480587cb9893c07090f58d" in source, "re-read src/libs/pr.ts of the new pin"
+    assert pipeline.COMMENT_HEADING.format(project="p", stack="s") == "#### :tropical_drink: `preview` on p/s"
+
+
+# --- drift-report -----------------------------------------------------------------------------
+
+def step(op: str, name: str, typ: str = "aws:ecs/service:Service", **extra) -> dict:
+    return {"op": op, "urn": f"urn:pulumi:dev::ecs-fargate::ecs-fargate:index:FargateService${typ}::{name}", **extra}
+
+
+def test_drift_lists_each_drifted_resource_and_its_properties(capsys):
+    preview = json.dumps({"steps": [
+        step("same", "web-logs", "aws:cloudwatch/logGroup:LogGroup"),
+        step("refresh", "web-sg", "aws:ec2/securityGroup:SecurityGroup"),  # refreshed, unchanged
+        step("update", "web-service", detailedDiff={"desiredCount": {"kind": "update"}}, diffReasons=["desiredCount"]),
+        step("refresh", "web-role", "aws:iam/role:Role", detailedDiff={"managedPolicyArns": {"kind": "add"}}),
+    ], "changeSummary": {"same": 1, "update": 1}})
+    summary = io.StringIO()
+    assert pipeline.drift_report("dev", preview, summary) == 1
+    text = summary.getvalue()
+    assert "2 resource(s) differ" in text
+    assert "| update | `aws:ecs/service:Service` | web-service | `desiredCount` |" in text
+    assert "web-role" in text and "`managedPolicyArns`" in text
+    assert "web-logs" not in text and "web-sg" not in text
+    assert "::error title=drift in dev::2 resource(s) drifted: web-service, web-role" in capsys.readouterr().out
+
+
+def test_no_drift_passes():
+    summary = io.StringIO()
+    assert pipeline.drift_report("dev", json.dumps({"steps": [step("same", "a")]}), summary) == 0
+    assert "no changes" in summary.getvalue()
+
+
+def test_a_preview_that_produced_no_report_is_a_failure_not_a_pass():
+    summary = io.StringIO()
+    assert pipeline.drift_report("dev", "error: could not log in", summary) == 1
+    assert "failed before it could list changes" in summary.getvalue()
+
+
+# --- pr-report --------------------------------------------------------------------------------
+
+@pytest.fixture
+def fake_preflight(tmp_path):
+    """A python that answers `-m preflight ...` per stack: prod fails the pack, diff of staging breaks."""
+    script = tmp_path / "python"
+    script.write_text(f"""#!{sys.executable}
+import sys
+args = sys.argv[1:]
+stack = args[args.index('--stack') + 1]
+if 'diff' in args:
+    if stack == 'staging':
+        sys.exit(print('preflight: base does not render', file=sys.stderr) or 2)
+    print(f'### {{stack}}: 1 to update')
+    sys.exit(0)
+print(f'preflight {{stack}}: report')
+sys.exit(1 if stack == 'prod' else 0)
+""")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_pr_report_judges_and_diffs_every_stack(fake_preflight, capsys):
+    summary = io.StringIO()
+    assert pipeline.pr_report("abc123", summary, python=fake_preflight) == 1  # prod fails the pack
+    text = summary.getvalue()
+    for stack in ("dev", "staging", "prod"):
+        assert f"preflight {stack}: report" in text
+    assert "### prod: **fails**" in text and "### dev: passes" in text
+    assert "### dev: 1 to update" in text
+    assert "No offline diff" in text and "base does not render" in text
+    out = capsys.readouterr().out
+    assert "::error title=preflight prod::" in out and "::warning title=preflight diff staging::" in out
