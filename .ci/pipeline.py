@@ -174,9 +174,8 @@ def drift_report(stack: str, preview: str, summary) -> int:
     summary.write(f"## Drift check of {stack}: {len(drifted)} resource(s) differ from the last deploy\n\n"
                   "| operation | type | name | properties |\n|---|---|---|---|\n")
     for step in drifted:
-        _, _, qualified, name = (step.get("urn", "") + "::::::").split("::", 3)
-        name = name.rstrip(":")
-        typ = qualified.rsplit("$", 1)[-1]
+        parts = step.get("urn", "").split("::", 3)  # urn:pulumi:STACK::PROJECT::TYPE::NAME
+        typ, name = (parts[2].rsplit("$", 1)[-1], parts[3]) if len(parts) == 4 else ("?", step.get("urn"))
         properties = sorted(step.get("detailedDiff") or {}) or step.get("diffReasons") or step.get("replaceReasons") or []
         summary.write(f"| {step.get('op')} | `{typ}` | {name} | {', '.join(f'`{p}`' for p in properties) or '-'} |\n")
     names = ", ".join(step.get("urn", "").split("::")[-1] for step in drifted)
