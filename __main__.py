@@ -95,6 +95,9 @@ for job in cfg.scheduled_tasks:
     ), opts)
 
 pulumi.export("environment", cfg.environment)
+if cfg.release_image:
+    # The image CI promotes: its PR previews and drift checks read it back to preview the same.
+    pulumi.export("releaseImage", cfg.release_image)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("repositoryUrl", registry.repository_url)
 pulumi.export("vpcId", network.vpc_id)

@@ -188,6 +188,13 @@ def test_dev_runs_the_release_image_instead_of_building(dev, dev_release):
     assert dev_release.exports["services"]["web"]["image"] == RELEASE
 
 
+def test_the_stack_exports_the_release_image_it_runs_for_ci_to_read_back(dev, dev_release, prod_release):
+    """CI's pull-request previews and drift checks read the `releaseImage` output (`pulumi stack
+    output`) and preview with it, so they compare against what runs, not against a new build."""
+    assert dev_release.exports["releaseImage"] == prod_release.exports["releaseImage"] == RELEASE
+    assert "releaseImage" not in dev.exports
+
+
 def test_prod_api_runs_the_release_image_and_the_worker_keeps_its_own(prod, prod_release):
     assert image_of(prod, "api").endswith(":1.4.2")
     assert image_of(prod_release, "api") == RELEASE
