@@ -19,17 +19,22 @@ from test_ci import tool
 
 PR, MAIN, DEPLOY, DRIFT = (f".github/workflows/{name}.yml" for name in ("pull-request", "main", "deploy-stack",
                                                                           "drift"))
+UP = ("          command: up\n          stack-name: ${{ inputs.stack }}\n          pulumi-version: 3.272.0\n"
+      "          cloud-url: ${{ vars.PULUMI_BACKEND_URL }}\n")
 CHECKOUT_PIN = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1"
 
 # (id, file, text to replace, replacement). Each must apply to today's files.
 MUTATIONS = [
     # The five the pipeline issue names.
-    ("deploy without the policy pack", DEPLOY, "          policyPacks: policies\n", ""),
-    ("misspelled stack-name", DEPLOY, "          stack-name: ${{ inputs.stack }}", "          stack_name: ${{ inputs.stack }}"),
+    ("deploy without the policy pack", DEPLOY, UP + "          policyPacks: policies\n", UP),
+    ("misspelled stack-name", DEPLOY, UP, UP.replace("stack-name", "stack_name")),
     ("deploy job without id-token", DEPLOY, "      id-token: write # OIDC: this environment's deploy role and Pulumi Cloud token\n", ""),
     ("pull_request_target with the PR head checked out", PR, "on:\n  pull_request:\n",
      "on:\n  pull_request_target:\n"),
     ("deploy turned into preview", DEPLOY, "          command: up\n", "          command: preview\n"),
+    ("deploy without the preview gate", DEPLOY, "          command: preview\n", "          command: refresh\n"),
+    ("preview gate without the policy pack", DEPLOY, "          policyPacks: policies\n          policyPackConfigs: ${{ steps.stack.outputs.policy-config }}\n          config-map: ${{ steps.stack.outputs.config-map }}\n          diff: true",
+     "          config-map: ${{ steps.stack.outputs.config-map }}\n          diff: true"),
     # Pins and inputs.
     ("action pinned to a tag", PR, CHECKOUT_PIN, "actions/checkout@v7"),
     ("version comment not the pinned one", MAIN, CHECKOUT_PIN, CHECKOUT_PIN.replace("v7.0.1", "v7.0.0")),

@@ -250,7 +250,10 @@ def main_problems(root: Path) -> list[str]:
     ups = _pulumi_steps(job, "up")
     if len(ups) != 1:
         found.append("deploy-stack.yml: needs exactly one pulumi/actions up step")
-    for step in ups:
+    gates = [s for s in _pulumi_steps(job, "preview") if ups and steps(job).index(s) < steps(job).index(ups[0])]
+    if not gates:
+        found.append("deploy-stack.yml: no policy-gated preview before up (up skips its preview)")
+    for step in ups + gates:
         given = step.get("with") or {}
         if given.get("stack-name") != "${{ inputs.stack }}":
             found.append("deploy-stack.yml: stack-name must be inputs.stack")
@@ -261,7 +264,7 @@ def main_problems(root: Path) -> list[str]:
                 or config.get("env", {}).get("IMAGE") != "${{ inputs.image }}":
             found.append("deploy-stack.yml: the release image must reach the stack as config")
         after = steps(job)[steps(job).index(step) + 1:]
-        if not any("pipeline.py verify-rollout" in s.get("run", "") and "if" not in s for s in after):
+        if step in ups and not any("pipeline.py verify-rollout" in s.get("run", "") and "if" not in s for s in after):
             found.append("deploy-stack.yml: nothing fails the deploy when ECS rolls it back (verify-rollout)")
     return found
 
