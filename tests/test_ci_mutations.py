@@ -50,6 +50,7 @@ MUTATIONS = [
     ("preview may push code", PR, "      contents: read\n      id-token: write # OIDC: the read-only",
      "      contents: write\n      id-token: write # OIDC: the read-only"),
     ("no pip cache on pull requests", PR, "          cache: pip\n", ""),
+    ("no pip cache in deploys", DEPLOY, "          cache: pip\n", ""),
     ("secret in a pull-request job", PR, "          GH_TOKEN: ${{ github.token }}", "          GH_TOKEN: ${{ secrets.ADMIN_TOKEN }}"),
     ("untrusted PR title in a shell", PR, "      - name: Why a fork gets no cloud preview\n",
      "      - run: echo \"${{ github.event.pull_request.title }}\"\n      - name: Why a fork gets no cloud preview\n"),
