@@ -10,37 +10,18 @@ broken (one message on stderr, no traceback).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-import traceback
 from pathlib import Path
-
-import pulumi
 
 from preflight.policy_engine import (
     PolicyPackError, configure, evaluate, load_pack, read_config_file, reconcile_config,
 )
-from preflight.render import render
+from preflight.program import PreflightError, load_stack, render_stack, require_program
 from preflight.report import Result, to_json, to_text
-from preflight.stack_config import StackConfigError, load_stack_config
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policies"
 ENVIRONMENT_KEY = "ecs-fargate:environment"
-
-
-class PreflightError(Exception):
-    """Anything that stops preflight from judging the stack: reported as one message, exit 2."""
-
-
-def _program_failure(error: BaseException, program_dir: Path) -> str:
-    if isinstance(error, pulumi.RunError):
-        return str(error)
-    # Name the program's own line that failed, not the SDK's internals.
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if Path(f.filename).resolve().is_relative_to(program_dir) and ".venv" not in f.filename]
-    where = f" (at {Path(frames[-1].filename).relative_to(program_dir)}:{frames[-1].lineno})" if frames else ""
-    return f"the program failed{where}: {type(error).__name__}: {error}"
 
 
 def _environment(config: dict, project: str) -> tuple[str, str | None]:
@@ -64,10 +45,7 @@ def policy_config_for(args: argparse.Namespace) -> str:
     """The config file CI passes with --policy-pack-config: the stack's environment's file."""
     if args.policy_config:
         return args.policy_config
-    try:
-        stack = load_stack_config(Path(args.cwd), args.stack)
-    except StackConfigError as error:
-        raise PreflightError(str(error)) from None
+    stack = load_stack(Path(args.cwd), args.stack)
     key, environment = _environment(stack.config, stack.project)
     if not environment:
         raise PreflightError(f"stack {args.stack} sets no {ENVIRONMENT_KEY}; pass --policy-config FILE")
@@ -76,12 +54,8 @@ def policy_config_for(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> Result:
     program_dir = Path(args.cwd).resolve()
-    try:
-        stack = load_stack_config(program_dir, args.stack)
-    except StackConfigError as error:
-        raise PreflightError(str(error)) from None
-    if not (program_dir / "__main__.py").is_file():
-        raise PreflightError(f"{program_dir}: no __main__.py (preflight runs Pulumi Python programs)")
+    stack = load_stack(program_dir, args.stack)
+    require_program(program_dir)
 
     key, environment = _environment(stack.config, stack.project)
     pack_dir = Path(args.policy_pack).resolve()
@@ -99,13 +73,7 @@ def run(args: argparse.Namespace) -> Result:
             # config: that is the message to show, as `pulumi up` would.
             no_policy_config = error
 
-    try:
-        # The program's own prints must not mix with the report (or the JSON document).
-        with contextlib.redirect_stdout(sys.stderr):
-            rendering = render(program_dir, project=stack.project, stack=stack.stack, config=stack.config,
-                               secret_keys=stack.secret_keys, preview=args.preview)
-    except Exception as error:  # noqa: BLE001 - reported as one message, exit 2
-        raise PreflightError(_program_failure(error, program_dir)) from None
+    rendering = render_stack(program_dir, stack, preview=args.preview)
     if no_policy_config:
         raise no_policy_config
     try:
