@@ -210,7 +210,6 @@ INVOKE_GRANTS: dict[str, tuple[str, ...]] = {
     "aws:index/getPartition:getPartition": (),  # answered from the provider's own endpoint data
     "aws:index/getRegion:getRegion": (),  # likewise
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ("ecr:GetAuthorizationToken",),
-    "aws:index/getAvailabilityZones:getAvailabilityZones": ("ec2:DescribeAvailabilityZones",),
 }
 
 # Types the program defines itself, and the stack: components that call no AWS API.

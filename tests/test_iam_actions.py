@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from policy_sentry.querying.all import get_all_actions
 
-from conftest import render_config
+from conftest import ROOT, render_config
 from preflight.render import Rendering
 
 # Action names are case-insensitive in IAM.
@@ -42,7 +42,8 @@ def _documents(resource) -> Iterator[str]:
         yield inputs.get("assumeRolePolicy")
         for inline in inputs.get("inlinePolicies") or []:
             yield inline.get("policy")
-    elif resource.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+    elif resource.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy",
+                           "aws:ecr/repositoryPolicy:RepositoryPolicy"):
         yield inputs.get("policy")
 
 
@@ -72,15 +73,36 @@ def every_grant() -> Rendering:
                                                   "schedule": "rate(6 hours)"}}})
 
 
+@pytest.fixture(scope="module")
+def bootstrap() -> Rendering:
+    """bootstrap/, the CI's roles, with its example stack (state bucket, pull accounts: every policy)."""
+    from preflight.render import render
+    from preflight.stack_config import load_stack_config
+
+    loaded = load_stack_config(ROOT / "bootstrap", "example")
+    return render(ROOT / "bootstrap", project=loaded.project, stack="example", config=loaded.config,
+                  secret_keys=loaded.secret_keys)
+
+
 def _iam_documents(rendering: Rendering) -> list:
     return [d for resource in rendering.resources for d in _documents(resource) if d]
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "every_grant"])
+@pytest.mark.parametrize("name", ["dev", "prod", "every_grant", "bootstrap"])
 def test_every_action_in_our_iam_documents_exists(name, request):
     rendering = request.getfixturevalue(name)
     assert _iam_documents(rendering), "no IAM documents rendered: the collector is looking in the wrong place"
     assert unknown_actions(rendering) == [], "actions missing from AWS's Service Authorization Reference"
+
+
+def test_every_action_of_bootstraps_grant_table_exists():
+    """The per-resource-type table the deploy and preview roles are built from, entry by entry."""
+    from bootstrap.ci_permissions import INVOKE_GRANTS, RELEASE_PULL_ACTIONS, RELEASE_PUSH_ACTIONS, RESOURCE_GRANTS
+
+    listed = [(typ, action) for typ, grant in RESOURCE_GRANTS.items() for action in grant.all()]
+    listed += [(token, action) for token, actions in INVOKE_GRANTS.items() for action in actions]
+    listed += [("release", action) for action in RELEASE_PUSH_ACTIONS + RELEASE_PULL_ACTIONS]
+    assert [f"{where}: {action}" for where, action in listed if not action_exists(action)] == []
 
 
 def test_the_every_grant_rendering_covers_the_actions_the_stacks_do_not(every_grant):
