@@ -2,9 +2,10 @@
 
     python -m preflight --stack prod [--cwd DIR] [--policy-pack DIR] [--policy-config FILE]
                         [--preview] [--json]
+    python -m preflight diff --base GIT_REF --stack prod [--cwd DIR] [--json]   (see preflight/diff.py)
 
-Exit status: 0 no mandatory violation, 1 at least one, 2 the program, its config or the pack is
-broken (one message on stderr, no traceback).
+Exit status of the policy check: 0 no mandatory violation, 1 at least one, 2 the program, its
+config or the pack is broken (one message on stderr, no traceback).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from preflight import diff
 from preflight.policy_engine import (
     PolicyPackError, configure, evaluate, load_pack, read_config_file, reconcile_config,
 )
@@ -22,6 +24,8 @@ from preflight.report import Result, to_json, to_text
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policies"
 ENVIRONMENT_KEY = "ecs-fargate:environment"
+SUBCOMMANDS = {"diff": diff.main, diff.RENDER_COMMAND: diff.render_main}
+"""`python -m preflight diff ...`; the other is the process `diff` renders each tree in."""
 
 
 def _environment(config: dict, project: str) -> tuple[str, str | None]:
@@ -95,6 +99,9 @@ def run(args: argparse.Namespace) -> Result:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(prog="python -m preflight", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
     parser.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
