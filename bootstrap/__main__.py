@@ -106,9 +106,11 @@ aws.iam.RolePolicy("release-push", role=release.id, policy=as_json(repository.ar
 ci_role_arns = pulumi.Output.all(partition, identity.account_id).apply(
     lambda values: [f"arn:{values[0]}:iam::{values[1]}:role/{cfg.role_name(purpose)}" for purpose in cfg.role_purposes])
 documents = pulumi.Output.all(account, ci_role_arns, repository.arn).apply(lambda values: deploy_policies(*values))
+# Shared by the deploy roles; none without an environment (an account that only holds releases).
 deploy_parts = {
-    part: documents.apply(lambda parts, part=part: parts[part]) for part in ("network", "services", "iam")}
-if cfg.state_bucket or cfg.state_kms_key_arn:
+    part: documents.apply(lambda parts, part=part: parts[part])
+    for part in (("network", "services", "iam") if cfg.environments else ())}
+if cfg.environments and (cfg.state_bucket or cfg.state_kms_key_arn):
     deploy_parts["state"] = partition.apply(
         lambda p: state_policy(p, cfg.state_bucket, cfg.state_kms_key_arn, write=True))
 deploy_policy_arns = {

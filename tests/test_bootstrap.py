@@ -214,6 +214,9 @@ def test_deploy_roles_follow_the_configured_environments():
     assert trust(rendering, "deploy-Prod-EU")["Statement"][0]["Condition"]["StringEquals"][SUB] == [
         f"repo:{REPO}:environment:Prod-EU"]
     assert set(rendering.exports["githubVariables"]["environments"]) == {"qa", "Prod-EU"}
+    release_only = render_bootstrap({"environments": []})
+    assert sorted(r.name for r in release_only.of_type("aws:iam/role:Role")) == ["preview", "release"]
+    assert release_only.of_type("aws:iam/policy:Policy") == []
 
 
 def test_the_oidc_provider_is_githubs_for_sts_without_a_thumbprint(example):
