@@ -155,7 +155,8 @@ def _extract_base(program_dir: Path, ref: str, into: Path) -> Path:
     commit = _git(program_dir, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     if commit.returncode:
         raise PreflightError(f"--base {ref}: no such commit in {top.stdout.decode().strip()}")
-    archive = _git(program_dir, "archive", "--format=tar", commit.stdout.decode().strip())
+    # From the top: in a subdirectory, git archive would take only that subdirectory's files.
+    archive = _git(Path(top.stdout.decode().strip()), "archive", "--format=tar", commit.stdout.decode().strip())
     if archive.returncode:
         raise PreflightError(f"git archive {ref}: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:

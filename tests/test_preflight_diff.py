@@ -153,15 +153,19 @@ aws.ssm.Parameter("banner", type="String", value=pulumi.Output.secret(config.req
 
 
 def test_secrets_that_change_are_masked(tmp_path):
-    (tmp_path / "Pulumi.yaml").write_text("name: secretive\nruntime: python\n")
-    (tmp_path / "__main__.py").write_text(SECRETIVE)
-    stack_file = tmp_path / "Pulumi.test.yaml"
+    """Also: a project in a subdirectory of its repository."""
+    program = tmp_path / "infra"
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: secretive\nruntime: python\n")
+    (program / "__main__.py").write_text(SECRETIVE)
+    stack_file = program / "Pulumi.test.yaml"
     stack_file.write_text("config:\n  secretive:token:\n    secure: AAABAOldCiphertext\n  secretive:banner: hunter2\n")
     git(tmp_path, "init", "-q")
     commit(tmp_path, "base")
     stack_file.write_text("config:\n  secretive:token:\n    secure: AAABANewCiphertext\n  secretive:banner: hunter3\n")
 
-    result = run("HEAD", "test", tmp_path)
+    result = run("HEAD", "test", program)
+    assert result.notes == []
     masked = {"path": "value", "old": "[secret]", "new": "[secret]"}
     assert {(c["name"], c["op"]): c["diffs"] for c in json.loads(to_json(result))["changes"]} == {
         ("banner", "update"): [masked], ("token", "update"): [masked], ("token-read-plainly", "update"): [masked]}
