@@ -127,14 +127,20 @@ def _render_trees(trees: dict[str, Path], stack: str) -> dict[str, dict[str, dic
         cwd=PACKAGE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for label, path in trees.items()}
     rendered = {}
-    for label, process in processes.items():
-        out, err = process.communicate()
-        if process.returncode:
-            lines = err.strip().splitlines() or [f"exit status {process.returncode}"]
-            message = next((line.removeprefix("preflight: ") for line in reversed(lines)
-                            if line.startswith("preflight: ")), lines[-1])
-            raise PreflightError(f"{label}: {message}")
-        rendered[label] = {r["urn"]: r for r in json.loads(out)}
+    try:
+        for label, process in processes.items():
+            out, err = process.communicate()
+            if process.returncode:
+                lines = err.strip().splitlines() or [f"exit status {process.returncode}"]
+                message = next((line.removeprefix("preflight: ") for line in reversed(lines)
+                                if line.startswith("preflight: ")), lines[-1])
+                raise PreflightError(f"{label}: {message}")
+            rendered[label] = {r["urn"]: r for r in json.loads(out)}
+    finally:
+        for process in processes.values():  # the other tree's, after one failed
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
     return rendered
 
 
