@@ -212,7 +212,7 @@ def main_problems(root: Path) -> list[str]:
     jobs = flow.get("jobs", {})
     release = jobs.get("release", {})
     builds = [s for s in steps(release) if "docker buildx build app " in s.get("run", "")]
-    if len(builds) != 1 or "--push" not in builds[0]["run"] or '"$REPOSITORY:$GITHUB_SHA"' not in builds[0]["run"]:
+    if len(builds) != 1 or "--push" not in builds[0]["run"] or '--tag "$REPOSITORY:$GITHUB_SHA"' not in builds[0]["run"]:
         found.append("release: must build app/ once and push it tagged with the git SHA")
     if "AWS_RELEASE_ROLE_ARN" not in _credentials(release):
         found.append("release: must push with the release role (vars.AWS_RELEASE_ROLE_ARN)")
