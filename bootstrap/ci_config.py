@@ -28,7 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "releaseRepositoryName": "ecs-fargate/app",
     "releaseRepositoryKmsKeyArn": None,
     "releasePullAccountIds": [],
-    "maxSessionDurationSeconds": 3600,
+    # deploy-stack.yml asks for 2 hours (role-duration-seconds): a traffic-shifting rollout that
+    # pulumi up waits for can outlast 1 hour, and expired credentials would fail it half-way.
+    "maxSessionDurationSeconds": 7200,
 }
 ROLE_NAME_LIMIT = 64  # IAM CreateRole RoleName
 

@@ -193,10 +193,10 @@ def test_no_trust_policy_matches_subjects_by_pattern(example):
 def test_role_names_are_fixed_and_sessions_last_the_configured_time(example):
     for resource in example.of_type("aws:iam/role:Role"):
         assert resource.inputs["name"] == f"ecs-fargate-ci-{resource.name}", resource.urn
-        assert resource.inputs["maxSessionDuration"] == 3600, resource.urn
-    rendering = render_bootstrap({"rolePrefix": "acme-ci", "maxSessionDurationSeconds": 7200})
+        assert resource.inputs["maxSessionDuration"] == 7200, resource.urn
+    rendering = render_bootstrap({"rolePrefix": "acme-ci", "maxSessionDurationSeconds": 10800})
     assert role(rendering, "deploy-prod").inputs["name"] == "acme-ci-deploy-prod"
-    assert role(rendering, "preview").inputs["maxSessionDuration"] == 7200
+    assert role(rendering, "preview").inputs["maxSessionDuration"] == 10800
 
 
 def test_the_default_branch_is_configurable_for_the_preview_and_release_subjects():

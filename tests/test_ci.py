@@ -4,6 +4,7 @@ holds the contract; test_ci_mutations.py breaks it on purpose)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -91,3 +92,29 @@ def test_deploy_targets_explain_a_missing_pulumi_cli(tmp_path):
     assert "The Pulumi CLI is not installed" in result.stdout + result.stderr
     assert "pulumi login --local" in result.stdout + result.stderr
 
+
+
+def test_credentials_the_workflows_ask_for_fit_the_roles_bootstrap_creates():
+    """AssumeRoleWithWebIdentity refuses a duration above the role's maximum session."""
+    sys.path.insert(0, str(ROOT / "bootstrap"))
+    try:
+        from ci_config import DEFAULTS
+    finally:
+        sys.path.remove(str(ROOT / "bootstrap"))
+    for file, job_id, _, step in workflow_checks.all_steps(workflow_checks.workflows(ROOT)):
+        if workflow_checks.action(step) == workflow_checks.AWS_CREDENTIALS:
+            asked = int(step["with"].get("role-duration-seconds", 3600))  # the action's default
+            assert asked <= DEFAULTS["maxSessionDurationSeconds"], f"{file} {job_id}"
+
+
+def test_every_variable_the_workflows_read_is_exported_by_bootstrap_or_documented():
+    used = set()
+    for path in WORKFLOWS:
+        used |= set(re.findall(r"vars\.([A-Z0-9_]+)", path.read_text()))
+    source = (ROOT / "bootstrap" / "__main__.py").read_text()
+    exported = set(re.findall(r'"([A-Z][A-Z0-9_]+)": ', source))
+    assert {"AWS_PREVIEW_ROLE_ARN", "AWS_RELEASE_ROLE_ARN", "AWS_DEPLOY_ROLE_ARN", "ECR_RELEASE_REPOSITORY"} <= exported
+    guide = (ROOT / "docs" / "ci-cd.md").read_text()
+    for name in sorted(used):
+        assert name in exported or f"`{name}" in guide, f"vars.{name}: nobody says how to set it"
+    assert exported <= used, f"bootstrap exports variables no workflow reads: {sorted(exported - used)}"
