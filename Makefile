@@ -47,7 +47,7 @@ preflight: setup ## Render STACK offline under mocks and run the policy pack on 
 	$(PY) -m preflight --stack $(STACK)
 
 policy-table: setup ## Regenerate the policy reference table in docs/policies.md from the rules and configs
-	PYTHONPATH=policies:. $(PY) -m ecs_fargate_rules.reference docs/policies.md
+	PYTHONPATH=$(PACK) $(PY) -m preflight.policy_reference docs/policies.md
 
 preview: setup pulumi-cli ## `pulumi preview` with the policy pack at the stack's environment's levels
 	pulumi preview --stack $(STACK) --diff $(POLICY_FLAGS)

@@ -42,7 +42,7 @@ from ecs_fargate_rules._common import (  # noqa: E402
     SECURITY_GROUP_RULE,
     TASK_DEFINITION,
 )
-from ecs_fargate_rules.evaluation import (  # noqa: E402
+from policy_evaluation import (  # noqa: E402
     Violation,
     evaluate,
     policy_resource,
@@ -50,7 +50,7 @@ from ecs_fargate_rules.evaluation import (  # noqa: E402
     stack_args,
     urn_for,
 )
-from ecs_fargate_rules.reference import config_file  # noqa: E402
+from preflight.policy_reference import config_file  # noqa: E402
 from preflight.policy_engine import (  # noqa: E402
     Diagnostic,
     configure,

@@ -45,7 +45,7 @@ from policy_testkit import (
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from ecs_fargate_rules import ALL_POLICIES, PACK_NAME
-from ecs_fargate_rules.evaluation import UNKNOWN
+from policy_evaluation import UNKNOWN
 from preflight.policy_engine import LoadedPack
 from preflight.render import encode_config
 from preflight.stack_config import load_stack_config

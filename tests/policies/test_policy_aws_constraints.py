@@ -63,7 +63,7 @@ from ecs_fargate_rules.aws_constraints import (
     load_catalogue,
     parse_path,
 )
-from ecs_fargate_rules.evaluation import UNKNOWN, UNKNOWN_NUMBER, evaluate, over_the_wire, resource_args, urn_for
+from policy_evaluation import UNKNOWN, UNKNOWN_NUMBER, evaluate, over_the_wire, resource_args, urn_for
 
 RULE = "aws-api-constraints"
 STACK_RULE = "aws-api-constraints-stack"
@@ -938,7 +938,7 @@ def test_listener_rule_priorities_of_a_listener_not_yet_created_are_compared_thr
                              {"listenerArn": [listener]})
              for name, listener in (("a", https), ("b", https), ("c", http))]
     policy = POLICIES_BY_NAME[STACK_RULE]
-    from ecs_fargate_rules.evaluation import stack_args
+    from policy_evaluation import stack_args
 
     found = evaluate(policy, stack_args([https, http, *rules]))
     assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["a", "b"]
@@ -1044,7 +1044,7 @@ def test_inline_policies_of_a_role_add_up():
 
 
 def _stack_args(resources: list[PolicyResource]):
-    from ecs_fargate_rules.evaluation import stack_args
+    from policy_evaluation import stack_args
 
     return stack_args(resources)
 

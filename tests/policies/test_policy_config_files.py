@@ -30,7 +30,7 @@ from ecs_fargate_rules._common import (
     SECURITY_GROUP_INGRESS_RULE,
     TASK_DEFINITION,
 )
-from ecs_fargate_rules.reference import ENVIRONMENTS, PACK_DIR, config_file, effective_settings
+from preflight.policy_reference import ENVIRONMENTS, PACK_DIR, config_file, effective_settings
 
 # The engine also accepts "remediate", but these rules only report.
 LEVELS = {"advisory", "mandatory", "disabled"}

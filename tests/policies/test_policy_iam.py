@@ -18,7 +18,7 @@ from policy_testkit import (
 from pulumi_policy.proxy import UnknownValueError
 
 from ecs_fargate_rules import POLICIES_BY_NAME
-from ecs_fargate_rules.evaluation import UNKNOWN, evaluate, policy_resource, stack_args, urn_for
+from policy_evaluation import UNKNOWN, evaluate, policy_resource, stack_args, urn_for
 
 from ecs_fargate_rules._common import (
     IAM_POLICY,

@@ -22,7 +22,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from ecs_fargate_rules import ALL_POLICIES, PACK_NAME, POLICIES_BY_NAME, ResourceRule, StackRule
 from ecs_fargate_rules._common import ECS_SERVICE
-from ecs_fargate_rules.evaluation import UNKNOWN, resource_args
+from policy_evaluation import UNKNOWN, resource_args
 
 POLICY_PACK = Path(__file__).resolve().parents[2] / "policies"
 

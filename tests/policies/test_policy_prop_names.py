@@ -33,7 +33,7 @@ from ecs_fargate_rules._common import (
     SECURITY_GROUP,
     SECURITY_GROUP_RULE,
 )
-from ecs_fargate_rules.evaluation import over_the_wire
+from policy_evaluation import over_the_wire
 
 # Enough resources for every branch of the stack rules to read what it reads.
 STACK_SAMPLES = compliant_network_stack() + [

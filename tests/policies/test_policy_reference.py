@@ -3,7 +3,7 @@
 import policy_testkit  # noqa: F401 - makes the pack's rules importable
 
 from ecs_fargate_rules import ALL_POLICIES
-from ecs_fargate_rules.reference import ENVIRONMENTS, effective_settings, markdown_table
+from preflight.policy_reference import ENVIRONMENTS, effective_settings, markdown_table
 
 
 def _rows():
@@ -40,7 +40,7 @@ def test_docs_table_is_generated_from_the_rules():
     """The docs must say what is enforced: regenerate the table with `make policy-table`."""
     from pathlib import Path
 
-    from ecs_fargate_rules.reference import readme_table
+    from preflight.policy_reference import readme_table
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "policies.md").read_text()
     assert readme_table(page) == markdown_table(), "docs/policies.md policy table is stale: run `make policy-table`"

@@ -48,7 +48,7 @@ from ecs_fargate_rules._common import (
     LOG_GROUP,
     TASK_DEFINITION,
 )
-from ecs_fargate_rules.evaluation import (
+from policy_evaluation import (
     UNKNOWN,
     UNKNOWN_ARRAY,
     UNKNOWN_BOOL,

@@ -1,12 +1,12 @@
 """The policy reference table of docs/policies.md, generated from the rules and the config files.
 
-    python -c "import sys; sys.path[:0] = ['policies']; \\
-               from ecs_fargate_rules.reference import markdown_table; print(markdown_table())"
+    PYTHONPATH=policies .venv/bin/python -m preflight.policy_reference docs/policies.md
 
-(from the project root, so that `preflight` imports). The levels are the effective ones per
+(`make policy-table`, from the project root; `ecs_fargate_rules` imports from `policies/`, or
+from wherever `pip install ./policies` put it). The levels are the effective ones per
 environment, reconciled from `policies/config/ENV.json` by preflight exactly as the engine does
-for `--policy-pack-config`, so the table cannot drift from what is enforced. This module is a
-repository tool: the pack itself never imports it.
+for `--policy-pack-config`, so the table cannot drift from what is enforced. This is a
+repository tool that lives outside the pack: the pack itself never imports it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ecs_fargate_rules import ALL_POLICIES, ResourceRule, StackRule
+
 from preflight.policy_engine import LoadedPack, load_pack, read_config_file, reconcile_config
 
-from . import ALL_POLICIES
-from ._common import ResourceRule, StackRule
-
-PACK_DIR = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent
+PACK_DIR = ROOT / "policies"
 ENVIRONMENTS = ("dev", "staging", "prod")
 
 
@@ -107,6 +107,6 @@ def update_readme(path: Path) -> bool:
 if __name__ == "__main__":
     import sys
 
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else PACK_DIR.parent / "docs" / "policies.md"
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "policies.md"
     changed = update_readme(path)
     print(f"{path} policy table updated" if changed else f"{path} policy table already up to date")

@@ -1,4 +1,5 @@
-"""Run one rule offline on the objects the SDK's analyzer server would hand it.
+"""Run one rule offline on the objects the SDK's analyzer server would hand it (a test helper;
+it used to ship in the pack as `ecs_fargate_rules.evaluation`).
 
 The engine sends a policy pack properties over gRPC: a protobuf `Struct` (so every number
 arrives as a float), which the SDK deserializes and wraps in its unknown-checking proxy (a
