@@ -132,209 +132,6 @@ def _is_digits(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# The typed settings the components receive.
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    """Where the tasks and the load balancer live."""
-
-    vpc_cidr: str = "10.0.0.0/16"
-    """CIDR of a new VPC."""
-    availability_zones: int = 2
-    """How many AZs a new VPC spans (2 to 6); the ALB needs at least 2."""
-    nat_gateways: Literal["none", "single", "perAz"] = "none"
-    """`none`: tasks in public subnets with a public IP; otherwise private subnets, no public IP."""
-    vpc_id: str | None = None
-    """An existing VPC instead of a new one."""
-    public_subnet_ids: tuple[str, ...] = ()
-    """With `vpc_id`: the subnets of the load balancer."""
-    private_subnet_ids: tuple[str, ...] = ()
-    """With `vpc_id`: the subnets of the tasks; empty means the public ones with a public IP."""
-
-
-@dataclass(frozen=True)
-class RegistrySettings:
-    """The stack's private ECR repository."""
-
-    scan_on_push: bool = True
-    immutable_tags: bool = False
-    untagged_expiry_days: int = 14
-    keep_images: int = 50
-    kms_key_arn: str | None = None
-    """Encrypt with this KMS key instead of AES-256."""
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """The ECS cluster every service and job runs in."""
-
-    container_insights: Literal["disabled", "enabled", "enhanced"] = "enabled"
-    """`cluster.containerInsights`: CloudWatch Container Insights for the cluster. Default
-    `disabled` in dev, `enabled` in staging and prod (the prod policy config requires it).
-    Not free: its metrics are billed as CloudWatch custom metrics, a set per cluster, service
-    and task family, and its performance events as CloudWatch Logs ingestion; `enhanced` adds
-    per-task and per-container metrics, billed per observation, and costs more
-    (https://aws.amazon.com/cloudwatch/pricing/)."""
-
-
-@dataclass(frozen=True)
-class LoadBalancerSettings:
-    certificate_arn: str | None = None
-    allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    idle_timeout_seconds: int = 60
-    ssl_policy: str = TLS_POLICIES[0]
-    deletion_protection: bool = False
-    access_logs_bucket: str | None = None
-    access_logs_prefix: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildSettings:
-    """A Docker build context, built and pushed to the stack's ECR repository."""
-
-    context: str
-    dockerfile: str | None = None
-    target: str | None = None
-    args: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ImageSource:
-    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build.
-
-    With the stack's `releaseImage` set, a build or a tag arrives here as `image`: that
-    release image (see `Settings.release_image`)."""
-
-    image: str | None = None
-    image_tag: str | None = None
-    build: BuildSettings | None = None
-
-
-@dataclass(frozen=True)
-class ContainerHealthCheck:
-    command: tuple[str, ...]
-    interval_seconds: int = 15
-    timeout_seconds: int = 5
-    retries: int = 3
-    start_period_seconds: int = 10
-
-
-@dataclass(frozen=True)
-class AutoscalingSettings:
-    min_count: int
-    max_count: int
-    cpu_target_percent: int | None = 60
-    requests_per_target: int | None = None
-    scale_in_cooldown_seconds: int = 300
-    scale_out_cooldown_seconds: int = 60
-
-
-@dataclass(frozen=True)
-class RollbackAlarmSettings:
-    """Roll a deployment back when the new tasks answer with too many 5xx responses."""
-
-    target_errors_per_minute: int
-    evaluation_minutes: int = 2
-
-
-@dataclass(frozen=True)
-class TaskSettings:
-    """What a task definition needs: shared by services and scheduled tasks."""
-
-    source: ImageSource
-    cpu: int = 256
-    memory: int = 512
-    architecture: Literal["X86_64", "ARM64"] = "X86_64"
-    command: tuple[str, ...] = ()
-    environment: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    task_role_statements: tuple[Mapping[str, Any], ...] = ()
-    log_retention_days: int = 30
-    stop_timeout_seconds: int = 30
-    readonly_root_filesystem: bool = True
-    writable_paths: tuple[str, ...] = ("/tmp",)
-    health_check: ContainerHealthCheck | None = None
-    enable_execute_command: bool = False
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    name: str
-    task: TaskSettings
-    port: int | None = None
-    desired_count: int = 1
-    health_check_path: str = "/health"
-    path_patterns: tuple[str, ...] = ()
-    host_headers: tuple[str, ...] = ()
-    priority: int = 0
-    """Listener rule priority; by default derived from the routing (see `default_priority`)."""
-    health_check_grace_period_seconds: int = 60
-    deregistration_delay_seconds: int = 30
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
-    autoscaling: AutoscalingSettings | None = None
-    rollback_alarm: RollbackAlarmSettings | None = None
-
-    @property
-    def is_worker(self) -> bool:
-        return self.port is None
-
-
-@dataclass(frozen=True)
-class ScheduledTaskSettings:
-    name: str
-    schedule: str
-    service: str | None = None
-    """Reuse this service's task definition (image and roles), overriding the command."""
-    task: TaskSettings | None = None
-    """Its own task definition, when `service` is not set."""
-    command: tuple[str, ...] = ()
-    timezone: str = "UTC"
-    enabled: bool = True
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
-
-
-@dataclass(frozen=True)
-class Settings:
-    project: str
-    stack: str
-    environment: Literal["dev", "staging", "prod"]
-    region: str
-    network: NetworkSettings
-    registry: RegistrySettings
-    load_balancer: LoadBalancerSettings
-    services: tuple[ServiceSettings, ...]
-    cluster: ClusterSettings = ClusterSettings()
-    scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
-    aws_provider: Mapping[str, Any] = field(default_factory=dict)
-    """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
-    except `defaultTags`, which is part of `default_tags`."""
-    aws_provider_default_tags: Mapping[str, str] = field(default_factory=dict)
-    release_image: str | None = None
-    """`releaseImage`: the app's image, pinned by digest, that CI built once for a commit and
-    promotes unchanged from dev to prod. Every service and job whose source is `build` or
-    `imageTag` runs it instead (their `source` is already this `image`); `image:` sources and
-    jobs reusing a service's task definition are as configured."""
-    warnings: tuple[str, ...] = ()
-    """Deployable, but worth a look (a listener rule priority that depends on another service)."""
-
-    @property
-    def default_tags(self) -> dict[str, str]:
-        """Tags on every AWS resource: `aws:defaultTags`, ours, then the stack's `tags`."""
-        return {**self.aws_provider_default_tags, "Project": self.project, "Stack": self.stack,
-                "Environment": self.environment, "ManagedBy": "pulumi", **self.tags}
-
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
-
-    @property
-    def needs_load_balancer(self) -> bool:
-        return any(not s.is_worker for s in self.services)
-
-
-# ---------------------------------------------------------------------------------------------
 # Reading: a small checker that records every problem with its key path and carries on.
 
 _MISSING = object()
@@ -381,6 +178,26 @@ class _Checker:
                     self.fail(_join(path, str(key)),
                               f"unknown key; {suggestion}valid keys: {', '.join(allowed)}")
         return dict(value)
+
+    def read(self, data: Mapping, key: Key, path: str, environment: str = "dev", **given: Any) -> Any:
+        """`key`'s value in `data`, checked as declared; `given` replaces parts of the declaration
+        that depend on the stack (a default computed from other keys, a check that needs the region)."""
+        key = replace(key, **given) if given else key
+        default = key.default_for(environment)
+        if key.kind == "bool":
+            return self.boolean(data, key.name, path, default)
+        if key.kind == "int":
+            return self.integer(data, key.name, path, default, key.low, key.high, key.allowed)
+        if key.kind == "string":
+            return self.string(data, key.name, path, default, pattern=re.compile(key.pattern) if key.pattern else None,
+                               expected=key.expected, choices=key.choices, check=key.check)
+        if key.kind == "strings":
+            if key.name not in data:
+                return default or ()
+            return self.string_list(data, key.name, path, key.check, key.min_items)
+        if key.kind == "map":
+            return self.string_map(data, key.name, path, key.check_key or (lambda name: None), key.check)
+        raise TypeError(f"{key.name}: a {key.kind} is read by its section")
 
     def integer(self, data: Mapping, key: str, path: str, default: int | None,
                 low: int, high: int, allowed: tuple[int, ...] | None = None) -> int | None:
@@ -620,49 +437,559 @@ def _log_prefix_error(value: str) -> Invalid | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# The declarations: every config key once, with its type, default, valid values and what it is
+# for. The checker below reads them; `config_reference` renders docs/configuration.md's tables
+# and the stack files' JSON Schema (schema/stack-config.schema.json) from them.
+
+
+@dataclass(frozen=True)
+class ByEnvironment:
+    """A default that differs per environment."""
+
+    dev: Any
+    staging: Any
+    prod: Any
+
+    def of(self, environment: str) -> Any:
+        return getattr(self, environment)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: what the checker enforces and what the docs and the schema say."""
+
+    name: str
+    kind: Literal["bool", "int", "string", "strings", "map", "object", "named", "build", "statements",
+                  "string-or-list", "mapping"]
+    """`named`: a map of names to objects (services); `build`: a directory or an object;
+    `string-or-list`: one string or a list of them; `mapping`: any object (an IAM Condition)."""
+    description: str
+    """What the key does and why, one sentence or a few."""
+    default: Any = None
+    """A value, a ByEnvironment, or None: absent means not set."""
+    low: int | None = None
+    high: int | None = None
+    allowed: tuple[int, ...] | None = None
+    """For an int: the only values it takes."""
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    expected: str = ""
+    """For a string: what it should be, as a message says it ("a VPC id like vpc-...")."""
+    check: Callable[[str], Invalid | None] | None = None
+    """Why a string, an item of a list or a value of a map is refused."""
+    check_key: Callable[[str], str | None] | None = None
+    """For a map: why a name is refused."""
+    min_items: int = 0
+    keys: tuple[Key, ...] = ()
+    """The keys of an object, of each entry of a named map, of a build object."""
+    required: bool = False
+    valid: str = ""
+    """What is valid beyond the type, range and choices, as the docs say it."""
+    default_text: str = ""
+    """The default as the docs say it, where it is computed or needs words."""
+    type_text: str = ""
+    """The type as the docs say it, where the kind's name is not enough."""
+
+    def default_for(self, environment: str) -> Any:
+        return self.default.of(environment) if isinstance(self.default, ByEnvironment) else self.default
+
+
+def names(keys: tuple[Key, ...]) -> tuple[str, ...]:
+    return tuple(key.name for key in keys)
+
+
+def declared(keys: tuple[Key, ...], name: str) -> Key:
+    return next(key for key in keys if key.name == name)
+
+
+def _default(keys: tuple[Key, ...], name: str) -> Any:
+    """A key's default outside any environment (dev's), for the typed settings' fields."""
+    return declared(keys, name).default_for("dev")
+
+
+def _subnet_error(value: str) -> Invalid | None:
+    return None if re.match(r"^subnet-[0-9a-f]{8,17}$", value) else Invalid("is not a subnet id like subnet-0123abcd")
+
+
+NETWORK = (
+    Key("vpcCidr", "string", "The IPv4 block of a new VPC.", default="10.0.0.0/16",
+        check=lambda value: _cidr_error(value, 16),
+        valid="IPv4 CIDR with its prefix length and no host bits set (`10.0.0.0/16`, not `10.0.0.1/16` or "
+              "`10.0.0.0`); AWS takes /16 to /28 for a VPC, and the stack needs room for its subnets: it splits the "
+              "VPC evenly into a public subnet per availability zone (and a private one with NAT gateways), and a "
+              "load balancer's subnets must be /27 or larger: with 2 zones the smallest block is a /26 (/25 with "
+              "NAT gateways), with 6 zones and NAT gateways a /23; a stack of workers only needs /28 subnets. New "
+              "VPC only"),
+    Key("availabilityZones", "int", "How many availability zones a new VPC spans; the load balancer needs 2.",
+        default=ByEnvironment(2, 2, 3), low=2, high=6, valid="new VPC only"),
+    Key("natGateways", "string", "`none`: no private subnets, tasks run in the public subnets with a public IP; "
+        "`single` or `perAz`: tasks in private subnets behind that many NAT gateways.",
+        default=ByEnvironment("none", "single", "perAz"), choices=NAT_STRATEGIES, valid="new VPC only"),
+    Key("vpcId", "string", "An existing VPC to deploy into instead of a new one.",
+        pattern=r"^vpc-[0-9a-f]{8,17}$", expected="a VPC id like vpc-0123456789abcdef0",
+        default_text="none (a new VPC is created)",
+        valid="`vpc-` plus 8 to 17 hex digits. Excludes the three keys above"),
+    Key("publicSubnetIds", "strings", "The load balancer's subnets in an existing VPC.", check=_subnet_error,
+        valid="with `vpcId` only, required: at least 2 subnets in different AZs, for the ALB"),
+    Key("privateSubnetIds", "strings", "The tasks' subnets in an existing VPC (they need a route to ECR, "
+        "CloudWatch Logs and Secrets Manager); none: tasks run in the public subnets with a public IP.",
+        check=_subnet_error, valid="with `vpcId` only"),
+)
+REGISTRY = (
+    Key("scanOnPush", "bool", "ECR scans each pushed image for known vulnerabilities.", default=True),
+    Key("immutableTags", "bool", "A pushed tag can never point to other bytes.",
+        default=ByEnvironment(False, False, True)),
+    Key("untaggedExpiryDays", "int", "Untagged images expire after this many days.", default=14, low=1, high=3650),
+    Key("keepImages", "int", "How many images the repository keeps; older images expire, tagged or not.",
+        default=50, low=1, high=10000),
+    Key("kmsKeyArn", "string", "Encrypt the repository with this KMS key instead of AES-256.",
+        pattern=r"^arn:aws[a-z-]*:kms:", expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+        default_text="none (AES-256)", valid="a KMS key ARN"),
+)
+CLUSTER = (
+    Key("containerInsights", "string",
+        "CloudWatch Container Insights: per-service and per-task CPU, memory, network and restart metrics. Not "
+        "free: its metrics are billed as CloudWatch custom metrics (a set per cluster, service and task family) "
+        "and its performance events as CloudWatch Logs ingestion; `enhanced` adds per-task and per-container "
+        "metrics billed per observation and costs more ([CloudWatch pricing](https://aws.amazon.com/cloudwatch/"
+        "pricing/)). The prod policy config requires it.",
+        default=ByEnvironment("disabled", "enabled", "enabled"), choices=CONTAINER_INSIGHTS),
+)
+LOAD_BALANCER = (
+    Key("certificateArn", "string", "Set: HTTPS on 443 and a 301 redirect from 80. Not set: plain HTTP on 80.",
+        valid="an ACM certificate ARN in the stack's region (an ALB uses certificates of its own region only; see "
+              "[HTTPS for your own domain](operations.md#https-for-your-own-domain))"),
+    Key("allowedCidrs", "strings", "Who may reach the load balancer on 80 and 443.", default=("0.0.0.0/0",),
+        check=_cidr_error, valid="non-empty list of IPv4 CIDRs, each with its prefix length (`203.0.113.7/32` for "
+                                 "one address) and no host bits set"),
+    Key("idleTimeoutSeconds", "int", "How long the load balancer keeps an idle connection open.",
+        default=60, low=1, high=4000),
+    Key("sslPolicy", "string", "The HTTPS listener's security policy; only policies that allow TLS 1.2 and 1.3 "
+        "alone are offered.", default=TLS_POLICIES[0], choices=TLS_POLICIES),
+    Key("deletionProtection", "bool", "AWS refuses to delete the load balancer until this is turned off.",
+        default=ByEnvironment(False, False, True)),
+    Key("accessLogsBucket", "string", "Write the load balancer's access logs to this S3 bucket.",
+        check=_bucket_error, valid="an S3 bucket name, by S3's naming rules (see [Known limits]"
+                                   "(operations.md#known-limits))"),
+    Key("accessLogsPrefix", "string", "Where in the bucket the access logs go.", check=_log_prefix_error,
+        valid="only with `accessLogsBucket`; must not contain `AWSLogs` nor start or end with `/` (ELB refuses them)"),
+)
+BUILD = (
+    Key("context", "string", "The build context directory, relative to the project.", required=True),
+    Key("dockerfile", "string", "The Dockerfile, relative to the context; it must exist.",
+        default_text="`Dockerfile`"),
+    Key("target", "string", "The build stage to build."),
+    Key("args", "map", "Build arguments."),
+)
+HEALTH_CHECK = (
+    Key("command", "strings", "The command the container runs to report its health.", min_items=1,
+        required=True, valid="starts with `CMD` (exec form) or `CMD-SHELL` (shell form)"),
+    Key("intervalSeconds", "int", "Time between two checks.", default=15, low=5, high=300),
+    Key("timeoutSeconds", "int", "How long a check may take.", default=5, low=2, high=60),
+    Key("retries", "int", "Failed checks in a row that make the container unhealthy.", default=3, low=1, high=10),
+    Key("startPeriodSeconds", "int", "Failures in this time after start do not count.",
+        default=10, low=0, high=300),
+)
+AUTOSCALING = (
+    Key("minCount", "int", "The fewest tasks.", low=0, high=1000, required=True),
+    Key("maxCount", "int", "The most tasks.", low=1, high=1000, required=True, valid="not below `minCount`"),
+    Key("cpuTargetPercent", "int", "Average CPU the service scales to; always on.", default=60, low=10, high=95),
+    Key("requestsPerTarget", "int", "Requests per task per minute the service scales to.", low=1,
+        high=1_000_000, valid="web services only"),
+    Key("scaleInCooldownSeconds", "int", "Time after scaling in before the next scaling in.",
+        default=300, low=0, high=3600),
+    Key("scaleOutCooldownSeconds", "int", "Time after scaling out before the next scaling out.",
+        default=60, low=0, high=3600),
+)
+ROLLBACK_ALARM = (
+    Key("targetErrorsPerMinute", "int", "The 5xx responses per minute that mean a deployment is bad.",
+        low=1, high=1_000_000, required=True),
+    Key("evaluationMinutes", "int", "For how many minutes in a row.", default=2, low=1, high=10),
+)
+STATEMENT = (
+    Key("Sid", "string", "The statement's id.", valid="letters and digits"),
+    Key("Effect", "string", "Allow or deny.", choices=("Allow", "Deny"), required=True),
+    Key("Action", "string-or-list", "The actions allowed or denied.", valid="`service:Action` or `*`"),
+    Key("NotAction", "string-or-list", "Every action but these.", valid="`service:Action` or `*`"),
+    Key("Resource", "string-or-list", "The resources the actions apply to.", valid="ARNs or `*`"),
+    Key("NotResource", "string-or-list", "Every resource but these.", valid="ARNs or `*`"),
+    Key("Condition", "mapping", "When the statement applies."),
+)
+IMAGE_SOURCE = (
+    Key("image", "string", "An image from any registry.",
+        valid="an image reference, `[registry/]name[:tag][@sha256:<64 hex>]`, e.g. "
+              "`public.ecr.aws/docker/library/python:3.12-slim`"),
+    Key("imageTag", "string", "An image already pushed to the stack's ECR repository.", pattern=_TAG.pattern,
+        expected="an image tag (letters, digits, _ . -, at most 128 characters)",
+        valid="a tag in the stack's ECR repository: up to 128 letters, digits, `_`, `.`, `-`, not starting with "
+              "`.` or `-`"),
+    Key("build", "build", "A Docker build context, built and pushed to the stack's ECR repository.", keys=BUILD,
+        type_text="string or object",
+        valid="a build context directory relative to the project, e.g. `./app`; or `{context, dockerfile, target, "
+              "args}`, where `dockerfile` (default `Dockerfile`) is relative to the context and must exist, "
+              "`target` is a build stage and `args` a map of build arguments"),
+)
+
+
+def _fargate_memory_text() -> str:
+    def sizes(memory: tuple[int, ...]) -> str:
+        if len(memory) <= 3:
+            return "/".join(map(str, memory))
+        return f"{memory[0]} to {memory[-1]} ({memory[1] - memory[0]})"
+
+    return "a Fargate size for the cpu: " + "; ".join(f"{cpu}: {sizes(memory)}" for cpu, memory in FARGATE_SIZES.items())
+
+
+TASK = IMAGE_SOURCE + (
+    Key("cpu", "int", "CPU units of the task (1024 is one vCPU).", default=256, low=256, high=16384,
+        allowed=tuple(FARGATE_SIZES)),
+    Key("memory", "int", "Memory of the task.", default=512, low=512, high=122880, type_text="int (MiB)",
+        valid=_fargate_memory_text()),
+    Key("architecture", "string", "The CPU architecture the image is built for.", default="X86_64",
+        choices=ARCHITECTURES, valid="not with `FARGATE_SPOT`"),
+    Key("command", "strings", "The container's command.", default_text="the image's"),
+    Key("environment", "map", "Environment variables; numbers are converted to strings. Web services also get "
+        "`PORT` unless it is set.", check_key=_env_name_error,
+        valid="names are letters, digits and `_`, not starting with a digit"),
+    Key("secrets", "map", "Environment variables read from Secrets Manager or SSM Parameter Store when a task "
+        "starts. The execution role may read exactly these (a partial secret ARN, without the 6 characters AWS "
+        "appends, is granted as `NAME-??????`).", check_key=_env_name_error, check=_secret_arn_error,
+        type_text="map of string to ARN",
+        valid="a Secrets Manager secret ARN (optionally with `:json-key:version-stage:version-id`) or an SSM "
+              "parameter ARN; a name may not also be in `environment`"),
+    Key("taskRoleStatements", "statements", "IAM statements of the task role; nothing else is granted to it.",
+        keys=STATEMENT, type_text="list of IAM statements",
+        valid="`Effect` (`Allow`/`Deny`), exactly one of `Action`/`NotAction` (`service:Action` or `*`), exactly "
+              "one of `Resource`/`NotResource` (ARNs or `*`), optional `Sid`, `Condition`"),
+    Key("logRetentionDays", "int", "How long CloudWatch Logs keeps the container's logs.", default=30, low=1,
+        high=3653, allowed=LOG_RETENTION_DAYS),
+    Key("stopTimeoutSeconds", "int", "Time between SIGTERM and SIGKILL when a task stops.",
+        default=30, low=2, high=120),
+    Key("readonlyRootFilesystem", "bool", "The container cannot write to its root filesystem.", default=True),
+    Key("writablePaths", "strings", "Each is a task-scoped volume. Fargate creates such a volume root-owned (mode "
+        "0755) unless the image declares the path as a `VOLUME`, so an image that runs as a non-root user needs "
+        "`VOLUME [\"/tmp\"]` (as `app/Dockerfile` has).", default=("/tmp",), check=_writable_path_error,
+        valid="absolute paths other than `/`; `[]` for none"),
+    Key("healthCheck", "object", "A container health check.", keys=HEALTH_CHECK),
+    Key("enableExecuteCommand", "bool", "Turns on ECS Exec (for a service, or for each run of a scheduled job) "
+        "and grants the task role the SSM channels it needs. ECS Exec's agent writes to the root filesystem, so "
+        "this also requires an explicit `readonlyRootFilesystem: false`.", default=False),
+)
+CAPACITY_PROVIDER = Key("capacityProvider", "string", "Where tasks run: `FARGATE_SPOT` costs less and may be "
+                        "interrupted.", default="FARGATE", choices=CAPACITY_PROVIDERS)
+SERVICE_ONLY = (
+    Key("port", "int", "The container port the load balancer forwards to; without one the service is a worker.",
+        low=1, high=65535, default_text="none (a worker)"),
+    Key("desiredCount", "int", "How many tasks run.", default=ByEnvironment(1, 1, 2), low=0, high=1000,
+        default_text="`autoscaling.minCount` with autoscaling; otherwise prod 2, dev and staging 1",
+        valid="within `minCount..maxCount` with autoscaling, and then only the initial count"),
+    CAPACITY_PROVIDER,
+    Key("autoscaling", "object", "Target tracking on CPU and, for web services, requests.", keys=AUTOSCALING),
+)
+PRIORITY_DEFAULT = (
+    "derived from the service's own routing and name, so adding or removing another service does not move it "
+    "(ALB refuses two rules with one priority, and Pulumi updates before it deletes). Order: rules with literal "
+    "`hostHeaders` first, then wildcard hosts ranked by their own literal characters (`*.admin.example.com` "
+    "before `*.example.com`), then path-only rules; paths by the service's broadest pattern, more literal "
+    "characters first (`/api/v2/*` before `/api/*` before `/*`, told apart up to 48 characters), and at the same "
+    "count exact patterns and fewer `*` first (`/` before `/*`). The priority is 1000 + level × 167 + a slot from "
+    "the name (1000 to 49763, so explicit ones outside that range never meet a derived one). Names one character "
+    "apart or numbered never share a slot; should two others, the later name steps on by an amount derived from "
+    "itself and a warning says which `priority` pins it. Whoever set them, a rule that an earlier rule matches in "
+    "full, or a pattern of it, is an error naming both services: set `priority` or split the patterns. Renaming a "
+    "service creates the rule under the new name before the old one is deleted, and about one rename in 167 lands "
+    "on the old priority: `pulumi up` then fails with `PriorityInUse` before deleting anything, and again on every "
+    "retry. Then set `priority` on the renamed service to a free value next to the old one (old ± 1), run `pulumi "
+    "up`, and drop the setting afterwards if you like (the rule then moves back in place)")
+WEB_ONLY = (
+    Key("healthCheckPath", "string", "The path the load balancer checks; it expects 200-399.", default="/health",
+        pattern=r"^/[^\s]{0,1023}$", expected="a URL path starting with /", valid="a path starting with `/`"),
+    Key("pathPatterns", "strings", "The paths the listener rule sends to this service.", check=_path_pattern_error,
+        default_text="`[\"/*\"]` when neither this nor `hostHeaders` is set",
+        valid="ALB path patterns, up to 128 characters, `*` and `?` wildcards"),
+    Key("hostHeaders", "strings", "The host names the listener rule sends to this service.", check=_host_error,
+        valid="host patterns (letters, digits, `- . * ?`); at most 5 values with `pathPatterns`"),
+    Key("priority", "int", "The listener rule's priority: the load balancer evaluates rules from the lowest.",
+        low=1, high=50000, default_text=PRIORITY_DEFAULT,
+        valid="unique among web services. Two services with the same `pathPatterns` and `hostHeaders` are an "
+              "error (`pathPatterns: [\"/*\"]` counts as none)"),
+    Key("healthCheckGracePeriodSeconds", "int", "Failed load balancer health checks in this time after a task "
+        "starts do not count.", default=60, low=0, high=2_147_483_647),
+    Key("deregistrationDelaySeconds", "int", "How long the load balancer lets a stopping task finish its "
+        "requests.", default=30, low=0, high=3600),
+    Key("rollbackAlarm", "object", "A CloudWatch alarm on the target group's `HTTPCode_Target_5XX_Count` (sum per "
+        "minute, missing data is not breaching) that ECS watches during each deployment and rolls back on.",
+        keys=ROLLBACK_ALARM),
+)
+SERVICE = TASK + SERVICE_ONLY + WEB_ONLY
+JOB_ONLY = (
+    Key("schedule", "string", "When the job runs, in EventBridge Scheduler's grammar.",
+        check=lambda value: _schedule_error(value), required=True,
+        valid="`cron(minutes hours day-of-month month day-of-week year)` with six fields and `?` in exactly one of "
+              "the day fields, e.g. `cron(0 3 * * ? *)`; `rate(N unit)` with N ≥ 1 and unit `minute(s)`, `hour(s)` "
+              "or `day(s)` (Scheduler's API reference lists both forms for any N; the singular-for-1 rule is "
+              "EventBridge rules', not Scheduler's); `at(yyyy-mm-ddThh:mm:ss)`"),
+    Key("service", "string", "Run this service's task definition and roles instead of an image of the job's own.",
+        valid="a service of this stack; then only `command` may be set besides the keys of this table"),
+    Key("command", "strings", "Overrides the container's command.", default_text="the task definition's"),
+    Key("timezone", "string", "The time zone of the schedule.", default="UTC",
+        valid="an IANA time zone such as `Europe/Berlin`"),
+    Key("enabled", "bool", "`false` keeps the schedule, disabled.", default=True),
+    CAPACITY_PROVIDER,
+)
+SCHEDULED_TASK = tuple(key for key in TASK if key.name != "command") + JOB_ONLY
+TOP_LEVEL = (
+    Key("environment", "string", "Selects the defaults below and the policy pack's levels.", choices=ENVIRONMENTS,
+        required=True),
+    Key("network", "object", "Where the tasks and the load balancer live.", keys=NETWORK, default_text="see below"),
+    Key("registry", "object", "The stack's private ECR repository.", keys=REGISTRY, default_text="see below"),
+    Key("cluster", "object", "The ECS cluster every service and job runs in.", keys=CLUSTER,
+        default_text="see below"),
+    Key("loadBalancer", "object", "The application load balancer, used only when at least one service has a "
+        "`port`.", keys=LOAD_BALANCER, default_text="see below"),
+    Key("services", "named", "The services, by name.", keys=SERVICE, required=True, valid="at least one service"),
+    Key("scheduledTasks", "named", "Jobs run on a schedule, by name.", keys=SCHEDULED_TASK),
+    Key("tags", "map", "Added to the AWS resources through the provider's default tags, next to `Project`, "
+        "`Stack`, `Environment` and `ManagedBy: pulumi`.", check_key=lambda key: _tag_key_error(key),
+        check=lambda value: _tag_value_error(value),
+        valid="what every service of the stack accepts: keys 1 to 127 characters (EC2's limit), not starting "
+              "with `aws:`, values up to 256, both of letters, digits, spaces and `_.:/=+-@` (ELB, IAM, CloudWatch "
+              "Logs and ECS refuse other characters); the same holds for `aws:defaultTags`"),
+    Key("releaseImage", "string",
+        "The app's image, built once for a commit, that CI sets on each deploy, so that it is promoted by its "
+        "digest unchanged from dev to staging to prod. Every service and scheduled task whose source is `build` "
+        "or `imageTag` runs it instead: nothing is built during `pulumi up` and no tag is looked up in the "
+        "stack's repository. `image` sources stay as written, and a job with `service` runs what that service "
+        "runs. The `services` output shows it as each service's `image`; a stack where no service or job uses "
+        "`build` or `imageTag` gets a warning that it changes nothing. A multi-arch image index (amd64 and arm64) "
+        "serves `X86_64` and `ARM64` tasks alike. The execution role's managed policy allows pulls from any ECR "
+        "repository; a repository in another account must also allow the pull in its repository policy.",
+        expected=f"an image reference pinned by digest, {RELEASE_IMAGE_FORM}",
+        check=lambda value: _release_image_error(value),
+        valid="an image reference pinned by digest, `<registry host>/<repository>[:tag]@sha256:<64 lowercase hex>`, "
+              "at most 255 characters (ECS's limit), e.g. `123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+              "ecs-fargate-release:3f2a1b9@sha256:...`; a tag alone (`:latest` or a version) is refused, and so is "
+              "a reference without a registry host (Docker Hub)"),
+)
+TOP_LEVEL_KEYS = names(TOP_LEVEL)
+
+
+# ---------------------------------------------------------------------------------------------
+# The typed settings the components receive.
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Where the tasks and the load balancer live."""
+
+    vpc_cidr: str = _default(NETWORK, "vpcCidr")
+    """CIDR of a new VPC."""
+    availability_zones: int = _default(NETWORK, "availabilityZones")
+    """How many AZs a new VPC spans (2 to 6); the ALB needs at least 2."""
+    nat_gateways: Literal["none", "single", "perAz"] = _default(NETWORK, "natGateways")
+    """`none`: tasks in public subnets with a public IP; otherwise private subnets, no public IP."""
+    vpc_id: str | None = None
+    """An existing VPC instead of a new one."""
+    public_subnet_ids: tuple[str, ...] = ()
+    """With `vpc_id`: the subnets of the load balancer."""
+    private_subnet_ids: tuple[str, ...] = ()
+    """With `vpc_id`: the subnets of the tasks; empty means the public ones with a public IP."""
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """The stack's private ECR repository."""
+
+    scan_on_push: bool = _default(REGISTRY, "scanOnPush")
+    immutable_tags: bool = _default(REGISTRY, "immutableTags")
+    untagged_expiry_days: int = _default(REGISTRY, "untaggedExpiryDays")
+    keep_images: int = _default(REGISTRY, "keepImages")
+    kms_key_arn: str | None = None
+    """Encrypt with this KMS key instead of AES-256."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The ECS cluster every service and job runs in."""
+
+    container_insights: Literal["disabled", "enabled", "enhanced"] = _default(CLUSTER, "containerInsights")
+    """`cluster.containerInsights`: CloudWatch Container Insights for the cluster. Default
+    `disabled` in dev, `enabled` in staging and prod (the prod policy config requires it).
+    Not free: its metrics are billed as CloudWatch custom metrics, a set per cluster, service
+    and task family, and its performance events as CloudWatch Logs ingestion; `enhanced` adds
+    per-task and per-container metrics, billed per observation, and costs more
+    (https://aws.amazon.com/cloudwatch/pricing/)."""
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings:
+    certificate_arn: str | None = None
+    allowed_cidrs: tuple[str, ...] = _default(LOAD_BALANCER, "allowedCidrs")
+    idle_timeout_seconds: int = _default(LOAD_BALANCER, "idleTimeoutSeconds")
+    ssl_policy: str = _default(LOAD_BALANCER, "sslPolicy")
+    deletion_protection: bool = _default(LOAD_BALANCER, "deletionProtection")
+    access_logs_bucket: str | None = None
+    access_logs_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """A Docker build context, built and pushed to the stack's ECR repository."""
+
+    context: str
+    dockerfile: str | None = None
+    target: str | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build.
+
+    With the stack's `releaseImage` set, a build or a tag arrives here as `image`: that
+    release image (see `Settings.release_image`)."""
+
+    image: str | None = None
+    image_tag: str | None = None
+    build: BuildSettings | None = None
+
+
+@dataclass(frozen=True)
+class ContainerHealthCheck:
+    command: tuple[str, ...]
+    interval_seconds: int = _default(HEALTH_CHECK, "intervalSeconds")
+    timeout_seconds: int = _default(HEALTH_CHECK, "timeoutSeconds")
+    retries: int = _default(HEALTH_CHECK, "retries")
+    start_period_seconds: int = _default(HEALTH_CHECK, "startPeriodSeconds")
+
+
+@dataclass(frozen=True)
+class AutoscalingSettings:
+    min_count: int
+    max_count: int
+    cpu_target_percent: int | None = _default(AUTOSCALING, "cpuTargetPercent")
+    requests_per_target: int | None = None
+    scale_in_cooldown_seconds: int = _default(AUTOSCALING, "scaleInCooldownSeconds")
+    scale_out_cooldown_seconds: int = _default(AUTOSCALING, "scaleOutCooldownSeconds")
+
+
+@dataclass(frozen=True)
+class RollbackAlarmSettings:
+    """Roll a deployment back when the new tasks answer with too many 5xx responses."""
+
+    target_errors_per_minute: int
+    evaluation_minutes: int = _default(ROLLBACK_ALARM, "evaluationMinutes")
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """What a task definition needs: shared by services and scheduled tasks."""
+
+    source: ImageSource
+    cpu: int = _default(TASK, "cpu")
+    memory: int = _default(TASK, "memory")
+    architecture: Literal["X86_64", "ARM64"] = _default(TASK, "architecture")
+    command: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    task_role_statements: tuple[Mapping[str, Any], ...] = ()
+    log_retention_days: int = _default(TASK, "logRetentionDays")
+    stop_timeout_seconds: int = _default(TASK, "stopTimeoutSeconds")
+    readonly_root_filesystem: bool = _default(TASK, "readonlyRootFilesystem")
+    writable_paths: tuple[str, ...] = _default(TASK, "writablePaths")
+    health_check: ContainerHealthCheck | None = None
+    enable_execute_command: bool = _default(TASK, "enableExecuteCommand")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    name: str
+    task: TaskSettings
+    port: int | None = None
+    desired_count: int = _default(SERVICE, "desiredCount")
+    health_check_path: str = _default(SERVICE, "healthCheckPath")
+    path_patterns: tuple[str, ...] = ()
+    host_headers: tuple[str, ...] = ()
+    priority: int = 0
+    """Listener rule priority; by default derived from the routing (see `default_priority`)."""
+    health_check_grace_period_seconds: int = _default(SERVICE, "healthCheckGracePeriodSeconds")
+    deregistration_delay_seconds: int = _default(SERVICE, "deregistrationDelaySeconds")
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = CAPACITY_PROVIDER.default
+    autoscaling: AutoscalingSettings | None = None
+    rollback_alarm: RollbackAlarmSettings | None = None
+
+    @property
+    def is_worker(self) -> bool:
+        return self.port is None
+
+
+@dataclass(frozen=True)
+class ScheduledTaskSettings:
+    name: str
+    schedule: str
+    service: str | None = None
+    """Reuse this service's task definition (image and roles), overriding the command."""
+    task: TaskSettings | None = None
+    """Its own task definition, when `service` is not set."""
+    command: tuple[str, ...] = ()
+    timezone: str = _default(JOB_ONLY, "timezone")
+    enabled: bool = _default(JOB_ONLY, "enabled")
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = CAPACITY_PROVIDER.default
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    environment: Literal["dev", "staging", "prod"]
+    region: str
+    network: NetworkSettings
+    registry: RegistrySettings
+    load_balancer: LoadBalancerSettings
+    services: tuple[ServiceSettings, ...]
+    cluster: ClusterSettings = ClusterSettings()
+    scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    aws_provider: Mapping[str, Any] = field(default_factory=dict)
+    """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
+    except `defaultTags`, which is part of `default_tags`."""
+    aws_provider_default_tags: Mapping[str, str] = field(default_factory=dict)
+    release_image: str | None = None
+    """`releaseImage`: the app's image, pinned by digest, that CI built once for a commit and
+    promotes unchanged from dev to prod. Every service and job whose source is `build` or
+    `imageTag` runs it instead (their `source` is already this `image`); `image:` sources and
+    jobs reusing a service's task definition are as configured."""
+    warnings: tuple[str, ...] = ()
+    """Deployable, but worth a look (a listener rule priority that depends on another service)."""
+
+    @property
+    def default_tags(self) -> dict[str, str]:
+        """Tags on every AWS resource: `aws:defaultTags`, ours, then the stack's `tags`."""
+        return {**self.aws_provider_default_tags, "Project": self.project, "Stack": self.stack,
+                "Environment": self.environment, "ManagedBy": "pulumi", **self.tags}
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def needs_load_balancer(self) -> bool:
+        return any(not s.is_worker for s in self.services)
+
+
+# ---------------------------------------------------------------------------------------------
 # The sections.
 
-_NETWORK_KEYS = ("vpcCidr", "availabilityZones", "natGateways", "vpcId", "publicSubnetIds",
-                 "privateSubnetIds")
-_REGISTRY_KEYS = ("scanOnPush", "immutableTags", "untaggedExpiryDays", "keepImages", "kmsKeyArn")
-_CLUSTER_KEYS = ("containerInsights",)
-_LB_KEYS = ("certificateArn", "allowedCidrs", "idleTimeoutSeconds", "sslPolicy",
-            "deletionProtection", "accessLogsBucket", "accessLogsPrefix")
-_TASK_KEYS = ("image", "imageTag", "build", "cpu", "memory", "architecture", "command",
-              "environment", "secrets", "taskRoleStatements", "logRetentionDays",
-              "stopTimeoutSeconds", "readonlyRootFilesystem", "writablePaths", "healthCheck",
-              "enableExecuteCommand")
-_SERVICE_KEYS = _TASK_KEYS + ("port", "desiredCount", "healthCheckPath", "pathPatterns",
-                              "hostHeaders", "priority", "healthCheckGracePeriodSeconds",
-                              "deregistrationDelaySeconds", "capacityProvider", "autoscaling",
-                              "rollbackAlarm")
-_SCHEDULED_KEYS = _TASK_KEYS + ("service", "schedule", "timezone", "enabled", "capacityProvider")
-_BUILD_KEYS = ("context", "dockerfile", "target", "args")
-_HEALTH_KEYS = ("command", "intervalSeconds", "timeoutSeconds", "retries", "startPeriodSeconds")
-_AUTOSCALING_KEYS = ("minCount", "maxCount", "cpuTargetPercent", "requestsPerTarget",
-                     "scaleInCooldownSeconds", "scaleOutCooldownSeconds")
-_ROLLBACK_ALARM_KEYS = ("targetErrorsPerMinute", "evaluationMinutes")
-_STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
 # Names of the stack's own components: a service or job named like one would clash with it.
 RESERVED_NAMES = ("network", "registry", "cluster", "alb", "aws")
-TOP_LEVEL_KEYS = ("environment", "network", "registry", "cluster", "loadBalancer", "services",
-                  "scheduledTasks", "tags", "releaseImage")
 
 
 def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
     path = "network"
-    data = c.mapping(raw, path, _NETWORK_KEYS)
-    is_prod = environment == "prod"
-    default_nat = {"dev": "none", "staging": "single", "prod": "perAz"}.get(environment, "none")
-    vpc_id = c.string(data, "vpcId", path, pattern=re.compile(r"^vpc-[0-9a-f]{8,17}$"),
-                      expected="a VPC id like vpc-0123456789abcdef0")
-    subnet = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-
-    def subnet_error(value: str) -> Invalid | None:
-        return None if subnet.match(value) else Invalid("is not a subnet id like subnet-0123abcd")
-
-    public = c.string_list(data, "publicSubnetIds", path, subnet_error)
-    private = c.string_list(data, "privateSubnetIds", path, subnet_error)
+    data = c.mapping(raw, path, names(NETWORK))
+    vpc_id = c.read(data, declared(NETWORK, "vpcId"), path)
+    public = c.read(data, declared(NETWORK, "publicSubnetIds"), path)
+    private = c.read(data, declared(NETWORK, "privateSubnetIds"), path)
     if vpc_id:
         for key in ("vpcCidr", "availabilityZones", "natGateways"):
             if key in data:
@@ -674,14 +1001,15 @@ def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
     for key in ("publicSubnetIds", "privateSubnetIds"):
         if key in data:
             c.fail(f"{path}.{key}", "only applies to an existing VPC; set network.vpcId too")
-    cidr = c.string(data, "vpcCidr", path, "10.0.0.0/16", check=lambda value: _cidr_error(value, 16))
-    if cidr and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 28:
+    cidr_key = declared(NETWORK, "vpcCidr")
+    cidr = c.read(data, cidr_key, path)
+    if cidr != cidr_key.default and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 28:
         c.reject(f"{path}.vpcCidr", cidr, Invalid("is not a VPC's size: AWS takes VPC CIDR blocks from /16 to /28"))
-        cidr = None
+        cidr = cidr_key.default
     return NetworkSettings(
-        vpc_cidr=cidr or "10.0.0.0/16",
-        availability_zones=c.integer(data, "availabilityZones", path, 3 if is_prod else 2, 2, 6),
-        nat_gateways=c.string(data, "natGateways", path, default_nat, choices=NAT_STRATEGIES),
+        vpc_cidr=cidr,
+        availability_zones=c.read(data, declared(NETWORK, "availabilityZones"), path, environment),
+        nat_gateways=c.read(data, declared(NETWORK, "natGateways"), path, environment),
     )
 
 
@@ -715,72 +1043,53 @@ def _check_subnet_room(c: _Checker, network: NetworkSettings, load_balancer: boo
 
 def _registry(c: _Checker, raw: Any, environment: str) -> RegistrySettings:
     path = "registry"
-    data = c.mapping(raw, path, _REGISTRY_KEYS)
-    return RegistrySettings(
-        scan_on_push=c.boolean(data, "scanOnPush", path, True),
-        immutable_tags=c.boolean(data, "immutableTags", path, environment == "prod"),
-        untagged_expiry_days=c.integer(data, "untaggedExpiryDays", path, 14, 1, 3650),
-        keep_images=c.integer(data, "keepImages", path, 50, 1, 10000),
-        kms_key_arn=c.string(data, "kmsKeyArn", path, pattern=re.compile(r"^arn:aws[a-z-]*:kms:"),
-                             expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
-    )
+    data = c.mapping(raw, path, names(REGISTRY))
+    return RegistrySettings(**{_snake(key.name): c.read(data, key, path, environment) for key in REGISTRY})
 
 
 def _cluster(c: _Checker, raw: Any, environment: str) -> ClusterSettings:
     path = "cluster"
-    data = c.mapping(raw, path, _CLUSTER_KEYS)
-    default = "disabled" if environment == "dev" else "enabled"
-    return ClusterSettings(
-        container_insights=c.string(data, "containerInsights", path, default, choices=CONTAINER_INSIGHTS),
-    )
+    data = c.mapping(raw, path, names(CLUSTER))
+    return ClusterSettings(**{_snake(key.name): c.read(data, key, path, environment) for key in CLUSTER})
 
 
 def _load_balancer(c: _Checker, raw: Any, environment: str, region: str | None) -> LoadBalancerSettings:
     path = "loadBalancer"
-    data = c.mapping(raw, path, _LB_KEYS)
-    cidrs = c.string_list(data, "allowedCidrs", path, _cidr_error) if "allowedCidrs" in data else ("0.0.0.0/0",)
-    if "allowedCidrs" in data and not cidrs:
+    data = c.mapping(raw, path, names(LOAD_BALANCER))
+    shown_region = "<secret>" if c.is_secret("aws:region") else str(region)
+    values = {key.name: c.read(data, key, path, environment) for key in LOAD_BALANCER if key.name != "certificateArn"}
+    values["certificateArn"] = c.read(data, declared(LOAD_BALANCER, "certificateArn"), path,
+                                      check=lambda value: _certificate_error(value, region, shown_region))
+    if "allowedCidrs" in data and not values["allowedCidrs"]:
         c.fail(f"{path}.allowedCidrs", "an empty list would make the load balancer unreachable; list at least one CIDR")
-    bucket = c.string(data, "accessLogsBucket", path, check=_bucket_error)
     if "accessLogsPrefix" in data and "accessLogsBucket" not in data:
         c.fail(f"{path}.accessLogsPrefix", "only applies with loadBalancer.accessLogsBucket")
-    return LoadBalancerSettings(
-        certificate_arn=c.string(data, "certificateArn", path,
-                                 check=lambda value: _certificate_error(
-                                     value, region, "<secret>" if c.is_secret("aws:region") else str(region))),
-        allowed_cidrs=cidrs,
-        idle_timeout_seconds=c.integer(data, "idleTimeoutSeconds", path, 60, 1, 4000),
-        ssl_policy=c.string(data, "sslPolicy", path, TLS_POLICIES[0], choices=TLS_POLICIES),
-        deletion_protection=c.boolean(data, "deletionProtection", path, environment == "prod"),
-        access_logs_bucket=bucket,
-        access_logs_prefix=c.string(data, "accessLogsPrefix", path, check=_log_prefix_error),
-    )
+    return LoadBalancerSettings(**{_snake(name): value for name, value in values.items()})
 
 
 def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
-    given = [key for key in ("image", "imageTag", "build") if data.get(key) is not None]
+    given = [key for key in names(IMAGE_SOURCE) if data.get(key) is not None]
     if len(given) != 1:
         found = f"found {', '.join(given)}" if given else "found none"
         c.fail(path, f"set exactly one of image (a full image reference), imageTag (a tag in this "
                      f"stack's ECR repository) or build (a Docker build context); {found}")
         return None
     if given == ["image"]:
-        image = c.string(data, "image", path)
+        image = c.read(data, declared(IMAGE_SOURCE, "image"), path)
         if image and not _IMAGE.match(image):
             c.reject(f"{path}.image", image, Invalid("is not an image reference like registry/name:tag or "
                                                      "registry/name@sha256:<64 hex>"))
             return None
         return ImageSource(image=image)
     if given == ["imageTag"]:
-        tag = c.string(data, "imageTag", path, pattern=_TAG,
-                       expected="an image tag (letters, digits, _ . -, at most 128 characters)")
+        tag = c.read(data, declared(IMAGE_SOURCE, "imageTag"), path)
         return ImageSource(image_tag=tag) if tag else None
     raw = data["build"]
     where = f"{path}.build"
     if isinstance(raw, str):
         raw = {"context": raw}
-    build = c.mapping(raw, where, _BUILD_KEYS)
-    context = c.string(build, "context", where)
+    build = c.mapping(raw, where, names(BUILD))
+    context = c.read(build, declared(BUILD, "context"), where)
     if not context:
         c.fail(f"{where}.context", "set the Docker build context directory, e.g. ./app")
         return None
@@ -788,7 +1097,7 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
         c.reject(f"{where}.context", context,
                  Invalid("is not a directory (paths are relative to the project directory)"))
         return None
-    dockerfile = c.string(build, "dockerfile", where)
+    dockerfile = c.read(build, declared(BUILD, "dockerfile"), where)
     if not os.path.isfile(os.path.join(context, dockerfile or "Dockerfile")):
         c.fail(f"{where}.dockerfile", f"no {c.show(f'{where}.dockerfile', dockerfile or 'Dockerfile')} in "
                                       f"{c.show(f'{where}.context', context)}")
@@ -796,8 +1105,8 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
     return ImageSource(build=BuildSettings(
         context=context,
         dockerfile=dockerfile,
-        target=c.string(build, "target", where),
-        args=c.string_map(build, "args", where, lambda k: None),
+        target=c.read(build, declared(BUILD, "target"), where),
+        args=c.read(build, declared(BUILD, "args"), where),
     ))
 
 
@@ -851,11 +1160,6 @@ def _release_image_error(value: str) -> Invalid | None:
     return None
 
 
-def _release_image(c: _Checker, raw: Mapping) -> str | None:
-    return c.string(raw, "releaseImage", "", expected=f"an image reference pinned by digest, {RELEASE_IMAGE_FORM}",
-                    check=_release_image_error)
-
-
 def _runs_release_image(task: TaskSettings | None, release_image: str | None) -> TaskSettings | None:
     """The task with the release image in place of a build or a tag of the stack's repository."""
     if task is None or release_image is None or task.source.image is not None:
@@ -875,7 +1179,7 @@ def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any
     for index, statement in enumerate(raw):
         at = f"{where}[{index}]"
         before = len(c.problems)
-        body = c.mapping(statement, at, _STATEMENT_KEYS)
+        body = c.mapping(statement, at, names(STATEMENT))
         if "Sid" in body and not re.match(r"^[A-Za-z0-9]*$", str(body["Sid"])):
             c.fail(f"{at}.Sid", "IAM statement ids are letters and digits only")
         if body.get("Effect") not in ("Allow", "Deny"):
@@ -908,40 +1212,37 @@ def _health_check(c: _Checker, raw: Any, path: str) -> ContainerHealthCheck | No
     if raw is None:
         return None
     where = f"{path}.healthCheck"
-    data = c.mapping(raw, where, _HEALTH_KEYS)
-    command = c.string_list(data, "command", where, min_items=1)
+    data = c.mapping(raw, where, names(HEALTH_CHECK))
+    command = c.read(data, declared(HEALTH_CHECK, "command"), where)
     if command and command[0] not in ("CMD", "CMD-SHELL"):
         c.fail(f"{where}.command", "must start with CMD (exec form) or CMD-SHELL (shell form), "
                                    "e.g. [CMD, python, /app/healthcheck.py]")
     elif not command and "command" not in data:
         c.fail(f"{where}.command", "required: the command the container runs to report its health")
-    return ContainerHealthCheck(
-        command=command,
-        interval_seconds=c.integer(data, "intervalSeconds", where, 15, 5, 300),
-        timeout_seconds=c.integer(data, "timeoutSeconds", where, 5, 2, 60),
-        retries=c.integer(data, "retries", where, 3, 1, 10),
-        start_period_seconds=c.integer(data, "startPeriodSeconds", where, 10, 0, 300),
-    )
+    return ContainerHealthCheck(command=command, **{_snake(key.name): c.read(data, key, where)
+                                                    for key in HEALTH_CHECK if key.name != "command"})
 
 
 def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSettings:
-    base = TaskSettings(source=source)
-    cpu = c.integer(data, "cpu", path, base.cpu, 256, 16384, allowed=tuple(FARGATE_SIZES))
-    memory = c.integer(data, "memory", path, base.memory, 512, 122880)
+    def read(name: str) -> Any:
+        return c.read(data, declared(TASK, name), path)
+
+    cpu = read("cpu")
+    memory = read("memory")
     if cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
         valid = ", ".join(map(str, FARGATE_SIZES[cpu]))
         c.fail(f"{path}.memory", f"{c.show(f'{path}.memory', memory)} is not a valid Fargate memory size for cpu "
                                  f"{c.show(f'{path}.cpu', cpu)}; valid: {valid}")
-    architecture = c.string(data, "architecture", path, base.architecture, choices=ARCHITECTURES)
+    architecture = read("architecture")
     if architecture == "ARM64" and c.string(data, "capacityProvider", path) == "FARGATE_SPOT":
         # Fargate Spot runs only X86_64 tasks.
         c.fail(f"{path}.capacityProvider", "FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64")
-    environment = c.string_map(data, "environment", path, _env_name_error)
-    secrets = c.string_map(data, "secrets", path, _env_name_error, _secret_arn_error)
+    environment = read("environment")
+    secrets = read("secrets")
     for name in sorted(set(environment) & set(secrets)):
         c.fail(f"{path}.secrets.{name}", "also set in environment; a variable comes from one or the other")
-    readonly = c.boolean(data, "readonlyRootFilesystem", path, base.readonly_root_filesystem)
-    execute_command = c.boolean(data, "enableExecuteCommand", path, base.enable_execute_command)
+    readonly = read("readonlyRootFilesystem")
+    execute_command = read("enableExecuteCommand")
     if execute_command and readonly:
         # The SSM agent ECS Exec injects writes to the root filesystem; it cannot start otherwise.
         c.fail(f"{path}.enableExecuteCommand", "ECS Exec needs a writable root filesystem: also set "
@@ -951,15 +1252,14 @@ def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSet
         cpu=cpu,
         memory=memory,
         architecture=architecture,
-        command=c.string_list(data, "command", path) or base.command,
+        command=read("command"),
         environment=environment,
         secrets=secrets,
         task_role_statements=_statements(c, data, path),
-        log_retention_days=c.integer(data, "logRetentionDays", path, base.log_retention_days, 1, 3653,
-                                     allowed=LOG_RETENTION_DAYS),
-        stop_timeout_seconds=c.integer(data, "stopTimeoutSeconds", path, base.stop_timeout_seconds, 2, 120),
+        log_retention_days=read("logRetentionDays"),
+        stop_timeout_seconds=read("stopTimeoutSeconds"),
         readonly_root_filesystem=readonly,
-        writable_paths=_writable_paths(c, data, path, base.writable_paths),
+        writable_paths=_writable_paths(c, data, path),
         health_check=_health_check(c, data.get("healthCheck"), path),
         enable_execute_command=execute_command,
     )
@@ -970,10 +1270,8 @@ def volume_name(path: str) -> str:
     return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
 
 
-def _writable_paths(c: _Checker, data: Mapping, path: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    if "writablePaths" not in data:
-        return default
-    paths = c.string_list(data, "writablePaths", path, _writable_path_error)
+def _writable_paths(c: _Checker, data: Mapping, path: str) -> tuple[str, ...]:
+    paths = c.read(data, declared(TASK, "writablePaths"), path)
     seen: dict[str, str] = {}
     for index, item in enumerate(paths):
         name = volume_name(item)
@@ -988,23 +1286,21 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSett
     if raw is None:
         return None
     where = f"{path}.autoscaling"
-    data = c.mapping(raw, where, _AUTOSCALING_KEYS)
-    for key in ("minCount", "maxCount"):
-        if key not in data:
-            c.fail(f"{where}.{key}", "required when autoscaling is set")
-    low = c.integer(data, "minCount", where, 1, 0, 1000)
-    high = c.integer(data, "maxCount", where, max(low or 1, 1), 1, 1000)
+    data = c.mapping(raw, where, names(AUTOSCALING))
+    for key in AUTOSCALING:
+        if key.required and key.name not in data:
+            c.fail(f"{where}.{key.name}", "required when autoscaling is set")
+    low = c.read(data, declared(AUTOSCALING, "minCount"), where, default=1)
+    high = c.read(data, declared(AUTOSCALING, "maxCount"), where, default=max(low or 1, 1))
     if low is not None and high is not None and low > high:
         c.fail(f"{where}.maxCount", f"{c.show(where, high)} is below minCount {c.show(where, low)}")
-    requests = c.integer(data, "requestsPerTarget", where, None, 1, 1_000_000)
+    requests = c.read(data, declared(AUTOSCALING, "requestsPerTarget"), where)
     if requests is not None and not web:
         c.fail(f"{where}.requestsPerTarget", "only applies to a service with a port behind the load balancer")
-    cpu = c.integer(data, "cpuTargetPercent", where, 60, 10, 95)
     return AutoscalingSettings(
-        min_count=low, max_count=high, cpu_target_percent=cpu, requests_per_target=requests,
-        scale_in_cooldown_seconds=c.integer(data, "scaleInCooldownSeconds", where, 300, 0, 3600),
-        scale_out_cooldown_seconds=c.integer(data, "scaleOutCooldownSeconds", where, 60, 0, 3600),
-    )
+        min_count=low, max_count=high, requests_per_target=requests,
+        **{_snake(key.name): c.read(data, key, where) for key in AUTOSCALING
+           if key.name in ("cpuTargetPercent", "scaleInCooldownSeconds", "scaleOutCooldownSeconds")})
 
 
 def _check_name(c: _Checker, path: str, name: str) -> None:
@@ -1151,29 +1447,30 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
         # Dropping it would make `pulumi up` delete a running service.
         c.fail(path, "empty; a service needs at least an image (image, imageTag or build)")
         return None
-    data = c.mapping(raw, path, _SERVICE_KEYS)
+    data = c.mapping(raw, path, names(SERVICE))
     if not isinstance(raw, Mapping):
         return None
+
+    def read(name: str, **given: Any) -> Any:
+        return c.read(data, declared(SERVICE, name), path, environment, **given)
+
     source = _image_source(c, data, path)
     task = _task(c, data, path, source or ImageSource(image="invalid"))
-    port = c.integer(data, "port", path, None, 1, 65535)
+    port = read("port")
     web = port is not None
     if not web:
-        for key in ("healthCheckPath", "pathPatterns", "hostHeaders", "priority",
-                    "healthCheckGracePeriodSeconds", "deregistrationDelaySeconds", "rollbackAlarm"):
+        for key in names(WEB_ONLY):
             if key in data:
                 c.fail(f"{path}.{key}", "only applies to a service with a port; without one it is a worker")
-    health_path = c.string(data, "healthCheckPath", path, "/health", pattern=re.compile(r"^/[^\s]{0,1023}$"),
-                           expected="a URL path starting with /")
-    patterns = c.string_list(data, "pathPatterns", path, _path_pattern_error)
-    hosts = c.string_list(data, "hostHeaders", path, _host_error)
+    health_path = read("healthCheckPath")
+    patterns = read("pathPatterns")
+    hosts = read("hostHeaders")
     if web and not patterns and not hosts:
         patterns = ("/*",)
     if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
         c.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
     autoscaling = _autoscaling(c, data.get("autoscaling"), path, web)
-    default_count = autoscaling.min_count if autoscaling else (2 if environment == "prod" else 1)
-    desired = c.integer(data, "desiredCount", path, default_count, 0, 1000)
+    desired = read("desiredCount", **({"default": autoscaling.min_count} if autoscaling else {}))
     if autoscaling and desired is not None and not autoscaling.min_count <= desired <= autoscaling.max_count:
         c.fail(f"{path}.desiredCount", f"{c.show(path, desired)} is outside autoscaling.minCount..maxCount "
                                        f"({c.show(path, autoscaling.min_count)}..{c.show(path, autoscaling.max_count)})")
@@ -1185,10 +1482,10 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
         health_check_path=health_path,
         path_patterns=patterns,
         host_headers=hosts,
-        priority=c.integer(data, "priority", path, 0, 1, 50000),
-        health_check_grace_period_seconds=c.integer(data, "healthCheckGracePeriodSeconds", path, 60, 0, 2_147_483_647),
-        deregistration_delay_seconds=c.integer(data, "deregistrationDelaySeconds", path, 30, 0, 3600),
-        capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
+        priority=read("priority", default=0),
+        health_check_grace_period_seconds=read("healthCheckGracePeriodSeconds"),
+        deregistration_delay_seconds=read("deregistrationDelaySeconds"),
+        capacity_provider=read("capacityProvider"),
         autoscaling=autoscaling,
         rollback_alarm=_rollback_alarm(c, data.get("rollbackAlarm"), path) if web else None,
     )
@@ -1198,13 +1495,13 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings |
     if raw is None:
         return None
     where = f"{path}.rollbackAlarm"
-    data = c.mapping(raw, where, _ROLLBACK_ALARM_KEYS)
+    data = c.mapping(raw, where, names(ROLLBACK_ALARM))
     if "targetErrorsPerMinute" not in data:
         c.fail(f"{where}.targetErrorsPerMinute", "required: the 5xx responses per minute that mean "
                                                  "a deployment is bad, e.g. 10")
     return RollbackAlarmSettings(
-        target_errors_per_minute=c.integer(data, "targetErrorsPerMinute", where, 10, 1, 1_000_000),
-        evaluation_minutes=c.integer(data, "evaluationMinutes", where, 2, 1, 10),
+        target_errors_per_minute=c.read(data, declared(ROLLBACK_ALARM, "targetErrorsPerMinute"), where, default=10),
+        evaluation_minutes=c.read(data, declared(ROLLBACK_ALARM, "evaluationMinutes"), where),
     )
 
 
@@ -1630,15 +1927,16 @@ def _schedule_error(expression: str) -> Invalid | None:
 def _timezone(c: _Checker, data: Mapping, path: str) -> str:
     import zoneinfo
 
-    zone = c.string(data, "timezone", path, "UTC")
+    key = declared(JOB_ONLY, "timezone")
+    zone = c.read(data, key, path)
     known = zoneinfo.available_timezones()
-    if zone and known and zone not in known and zone != "UTC":
+    if known and zone not in known and zone != "UTC":
         hint = difflib.get_close_matches(zone, sorted(known), n=1)
         hint = hint if not c.is_secret(path) else []
         c.fail(f"{path}.timezone", f"{c.show(path, zone)} is not an IANA time zone like UTC or Europe/Berlin"
                                    + (f"; did you mean '{hint[0]}'?" if hint else ""))
-        return "UTC"
-    return zone or "UTC"
+        return key.default
+    return zone
 
 
 def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSettings]
@@ -1651,13 +1949,17 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
         c.fail(path, "empty; a scheduled task needs a schedule and a service to reuse or an image "
                      "(image, imageTag or build)")
         return None
-    data = c.mapping(raw, path, _SCHEDULED_KEYS)
+    data = c.mapping(raw, path, names(SCHEDULED_TASK))
     if not isinstance(raw, Mapping):
         return None
-    schedule = c.string(data, "schedule", path, check=_schedule_error)
+
+    def read(name: str) -> Any:
+        return c.read(data, declared(JOB_ONLY, name), path)
+
+    schedule = read("schedule")
     if "schedule" not in data:
         c.fail(f"{path}.schedule", "required: cron(...), rate(...) or at(...)")
-    service = c.string(data, "service", path)
+    service = read("service")
     task = None
     if service:
         if service not in services:
@@ -1667,7 +1969,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
             c.fail(f"{path}.capacityProvider", f"FARGATE_SPOT does not run ARM64 tasks, and the service it reuses "
                                                f"({c.show(path, service)}) is ARM64; use FARGATE")
         # The task runs the service's task definition, so only the command may differ.
-        for key in _TASK_KEYS:
+        for key in names(TASK):
             if key in data and key != "command":
                 c.fail(f"{path}.{key}", "cannot be set together with service; the task reuses the "
                                         "service's task definition and overrides only the command")
@@ -1679,10 +1981,10 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
         schedule=schedule or "",
         service=service,
         task=task,
-        command=c.string_list(data, "command", path),
+        command=read("command"),
         timezone=_timezone(c, data, path),
-        enabled=c.boolean(data, "enabled", path, True),
-        capacity_provider=c.string(data, "capacityProvider", path, "FARGATE", choices=CAPACITY_PROVIDERS),
+        enabled=read("enabled"),
+        capacity_provider=read("capacityProvider"),
     )
 
 
@@ -1784,7 +2086,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     if family_ok and (problem := _NAME_RULES["repository"].problem("ECR repository", f"{project}-{stack}".lower())):
         c.fail("stack", problem)
     c.mapping(raw, "", TOP_LEVEL_KEYS)
-    environment = c.string(raw, "environment", "", choices=ENVIRONMENTS)
+    environment = c.read(raw, declared(TOP_LEVEL, "environment"), "")
     if "environment" not in raw:
         c.fail("environment", f"required: one of {', '.join(ENVIRONMENTS)} "
                               f"(pulumi config set {NAMESPACE}:environment dev)")
@@ -1827,9 +2129,9 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
             _check_derived_names(c, f"scheduledTasks.{job.name}", project, stack, job.name, family_ok,
                                  web=False, own_task=job.task is not None, job=True)
 
-    tags = c.string_map(raw, "tags", "", _tag_key_error, _tag_value_error)
+    tags = c.read(raw, declared(TOP_LEVEL, "tags"), "")
 
-    release_image = _release_image(c, raw)
+    release_image = c.read(raw, declared(TOP_LEVEL, "releaseImage"), "")
     if release_image is not None:
         tasks = [s.task for s in services.values()] + [j.task for j in scheduled if j.task]
         if all(task.source.image is not None for task in tasks):
