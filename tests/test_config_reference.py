@@ -1,0 +1,226 @@
+"""docs/configuration.md's tables and the stack files' JSON Schema come from settings' declarations,
+and the schema never refuses a config the program accepts."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import jsonschema
+import pytest
+
+import config_reference
+import settings
+import test_settings
+from conftest import ROOT
+from preflight.stack_config import load_stack_config
+from settings import SettingsError, parse
+
+SCHEMA = json.loads((ROOT / config_reference.SCHEMA_PATH).read_text())
+VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
+STACKS = sorted(path.name.split(".")[1] for path in ROOT.glob("Pulumi.*.yaml"))
+MODELINE = f"# yaml-language-server: $schema=./{config_reference.SCHEMA_PATH}"
+
+
+def stack_file(raw: dict) -> dict:
+    return {"config": {"aws:region": "us-east-1", **{f"{settings.NAMESPACE}:{key}": value for key, value in raw.items()}}}
+
+
+def schema_errors(raw: dict) -> list[str]:
+    return [f"{'.'.join(map(str, error.absolute_path))}: {error.message}" for error in VALIDATOR.iter_errors(stack_file(raw))]
+
+
+# -- Generated files are fresh ------------------------------------------------------------------
+
+def test_the_docs_tables_are_generated_from_the_declarations():
+    page = (ROOT / config_reference.DOCS_PATH).read_text()
+    assert config_reference.render_page(page) == page, \
+        f"{config_reference.DOCS_PATH} is stale: run `{config_reference.REGENERATE}`"
+
+
+def test_the_schema_is_generated_from_the_declarations():
+    assert (ROOT / config_reference.SCHEMA_PATH).read_text() == config_reference.schema_text(), \
+        f"{config_reference.SCHEMA_PATH} is stale: run `{config_reference.REGENERATE}`"
+
+
+def test_every_declared_key_has_a_row_in_the_docs():
+    page = (ROOT / config_reference.DOCS_PATH).read_text()
+    documented = set(re.findall(r"^\| `([A-Za-z]+)` \|", page, re.MULTILINE))
+    tables = settings.TOP_LEVEL + settings.NETWORK + settings.REGISTRY + settings.CLUSTER + settings.LOAD_BALANCER \
+        + settings.SERVICE + settings.SCHEDULED_TASK
+    assert set(settings.names(tables)) <= documented, set(settings.names(tables)) - documented
+
+
+# -- One declaration per key ----------------------------------------------------------------------
+
+def _all_keys(keys, seen=None):
+    seen = [] if seen is None else seen
+    for key in keys:
+        seen.append(key)
+        _all_keys(key.keys, seen)
+    return seen
+
+
+def test_each_key_of_an_object_is_declared_once_there():
+    for key in _all_keys(settings.TOP_LEVEL):
+        if key.keys:
+            assert len(settings.names(key.keys)) == len(set(settings.names(key.keys))), key.name
+
+
+def test_the_checker_reads_types_defaults_and_ranges_from_the_declarations():
+    """After the declarations, a key is read with c.read(data, declared(...)): no key list,
+    default, range or choice of its own (a key's name there is a rule across keys)."""
+    source = (ROOT / "settings.py").read_text()
+    code = source[source.index("# The sections."):]
+    assert not re.search(r"c\.(integer|boolean|string_list|string_map)\(", code)
+    # architecture's cross-check peeks at capacityProvider before it is read as declared.
+    assert re.findall(r"c\.string\(data, \"(\w+)\"", code) == ["capacityProvider"]
+    assert not re.search(r"^_[A-Z_]+_KEYS = ", source, re.MULTILINE)
+
+
+def test_typed_settings_defaults_are_the_declared_ones():
+    web = parse(test_settings.valid(), project="p", stack="s", region="us-east-1").services[0]
+    assert web.task == settings.TaskSettings(source=web.task.source)
+    assert settings.RegistrySettings().untagged_expiry_days == settings.declared(settings.REGISTRY,
+                                                                                 "untaggedExpiryDays").default
+
+
+# -- The schema -----------------------------------------------------------------------------------
+
+def test_the_schema_is_a_valid_draft_07_schema():
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+    assert SCHEMA["$schema"] == "http://json-schema.org/draft-07/schema#"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_shipped_stack_file_validates_and_names_the_schema(stack):
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    assert path.read_text().splitlines()[0] == MODELINE, f"{path.name}: the first line is the modeline"
+    assert (path.parent / config_reference.SCHEMA_PATH).is_file()
+    document = {"config": load_stack_config(ROOT, stack).config}
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []
+
+
+def test_the_shipped_stack_files_are_all_of_them():
+    assert STACKS == ["dev", "prod", "staging"]
+
+
+@pytest.mark.parametrize("document, where", [
+    (stack_file({"environment": "dev", "servics": {}}), "config"),
+    ({"config": {"servics": {}}}, "config"),
+    (stack_file({"environment": "dev", "services": {"web": {**test_settings.WEB, "cpus": 256}}}),
+     "config.ecs-fargate:services"),
+    (stack_file({"environment": "dev", "services": {"web": {**test_settings.WEB, "healthCheck": {"comand": ["CMD"]}}}}),
+     "config.ecs-fargate:services"),
+    (stack_file({"environment": "dev", "network": {"natGateway": "none"}}), "config.ecs-fargate:network"),
+    ({"confg": {}}, ""),
+], ids=["top-level", "top-level-without-namespace", "service", "nested", "network", "stack-file"])
+def test_a_misspelled_key_is_refused(document, where):
+    errors = list(VALIDATOR.iter_errors(document))
+    assert errors, document
+    assert any(".".join(map(str, e.absolute_path)).startswith(where) for e in errors)
+
+
+@pytest.mark.parametrize("raw", [
+    {"environment": "production"},
+    {"services": {"web": {**test_settings.WEB, "port": 70000}}},
+    {"services": {"web": {**test_settings.WEB, "port": "http"}}},
+    {"services": {"web": {**test_settings.WEB, "cpu": 300}}},
+    {"registry": {"immutableTags": "yes"}},
+    {"registry": {"keepImages": 0}},
+    {"network": {"natGateways": "two"}},
+    {"services": {"web": {**test_settings.WEB, "command": "python app.py"}}},
+    {"services": {"web": None}},
+    {"tags": {"team": True}},
+])
+def test_a_wrong_type_or_value_is_refused(raw):
+    raw = {"environment": "dev", "services": {"web": test_settings.WEB}, **raw}
+    assert schema_errors(raw)
+    with pytest.raises(SettingsError):
+        parse(raw, project="ecs-fargate", stack="test", region="us-east-1")
+
+
+def test_other_namespaces_and_secrets_are_allowed():
+    document = stack_file({"environment": "dev", "services": {"web": {**test_settings.WEB,
+                                                                      "environment": {"TOKEN": {"secure": "AAAB"}}}},
+                           "releaseImage": {"secure": "AAAC"}})
+    document["config"].update({"aws:defaultTags": {"tags": {"team": "x"}}, "other:thing": [1, 2]})
+    document.update({"secretsprovider": "awskms://alias/x", "encryptedkey": "abc", "encryptionsalt": "v1:x"})
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []
+
+
+def test_descriptions_defaults_and_choices_reach_the_editor():
+    registry = SCHEMA["definitions"]["registry"]["anyOf"][0]["anyOf"][0]["properties"]
+    expiry = registry["untaggedExpiryDays"]
+    assert expiry["default"] == 14 and "Untagged images expire" in expiry["description"]
+    assert expiry["anyOf"][0]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 3650}
+    nat = SCHEMA["definitions"]["network"]["anyOf"][0]["anyOf"][0]["properties"]["natGateways"]
+    assert nat["anyOf"][0]["enum"] == ["none", "single", "perAz"] and "prod `perAz`" in nat["markdownDescription"]
+
+
+# -- The schema and the program agree -------------------------------------------------------------
+
+def _settings_cases() -> list[dict]:
+    """Every config test_settings parametrizes its tests with, plus variations of the shipped stacks."""
+    cases = []
+    for name in dir(test_settings):
+        function = getattr(test_settings, name)
+        for mark in getattr(function, "pytestmark", []):
+            if mark.name != "parametrize":
+                continue
+            for values in mark.args[1]:
+                for value in values if isinstance(values, tuple) else (values,):
+                    if isinstance(value, dict) and ("services" in value or "environment" in value):
+                        cases.append(value)
+                    elif isinstance(value, dict) and value and all(isinstance(v, dict) and "image" in v
+                                                                   for v in value.values()):
+                        cases.append({"services": value})
+                    elif isinstance(value, dict) and "vpcCidr" in value:
+                        cases.append({"network": value, "services": {"web": test_settings.WEB}})
+                    elif isinstance(value, str) and re.match(r"(cron|rate|at)\(", value):
+                        cases.append(test_settings.valid(scheduledTasks={"job": {**test_settings.JOB,
+                                                                                 "schedule": value}}))
+    for stack in STACKS:
+        raw = {key.split(":", 1)[1]: value for key, value in load_stack_config(ROOT, stack).config.items()
+               if key.startswith(f"{settings.NAMESPACE}:")}
+        cases.append(raw)
+        for mutate in (lambda r: r["services"][next(iter(r["services"]))].update(cpu="512", memory="1024"),
+                       lambda r: r["services"][next(iter(r["services"]))].update(readonlyRootFilesystem="False"),
+                       lambda r: r.update(registry=None, network="")):
+            changed = copy.deepcopy(raw)
+            mutate(changed)
+            cases.append(changed)
+    return cases
+
+
+CASES = _settings_cases()
+
+
+def _json_safe(raw) -> bool:
+    try:
+        return json.loads(json.dumps(raw)) == raw
+    except (TypeError, ValueError):
+        return False
+
+
+def test_the_schema_never_refuses_what_the_program_accepts():
+    accepted = refused_by_both = refused_by_program_only = 0
+    for raw in CASES:
+        if not _json_safe(raw):
+            continue  # a key that is not a string cannot be in a stack file
+        raw = {"environment": "dev", **raw}
+        try:
+            parse(raw, project="ecs-fargate", stack="test", region="us-east-1")
+            program_accepts = True
+        except SettingsError:
+            program_accepts = False
+        errors = schema_errors(raw)
+        if program_accepts:
+            assert errors == [], (raw, errors)
+            accepted += 1
+        elif errors:
+            refused_by_both += 1
+        else:
+            refused_by_program_only += 1
+    assert accepted >= 45 and refused_by_both >= 20, (accepted, refused_by_both, refused_by_program_only)
