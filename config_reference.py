@@ -136,8 +136,9 @@ def _documented(key: Key, schema: dict) -> dict:
 
 
 def _object(keys: tuple[Key, ...]) -> dict:
+    required = [key.name for key in keys if key.required]
     return {"type": "object", "properties": {key.name: key_schema(key) for key in keys},
-            "additionalProperties": False}
+            **({"required": required} if required else {}), "additionalProperties": False}
 
 
 def _value_schema(key: Key) -> dict:
