@@ -1,9 +1,10 @@
-"""The ecs-fargate CrossGuard rules, importable without starting the policy server.
+"""The ecs-fargate CrossGuard rules, a library: importable without starting the policy server.
 
-`policies/__main__.py` hands `ALL_POLICIES` to `PolicyPack`, whose constructor starts the gRPC
-server the Pulumi engine talks to and never returns. Everything else - tests, the README's
-reference table (`reference.markdown_table`), offline checks (`evaluation`) - imports the
-rules from here.
+`build_pack(...)` (in `pack`) makes a `PolicyPack` of them in one call, with levels, config, a
+subset and a team's own extra policies; `policies/__main__.py` is that call. Constructing the
+pack starts the gRPC server the Pulumi engine talks to and never returns, so tests and tools
+(preflight's policy table, the tests' offline evaluation helpers) import the rules from here.
+Installable with `pip install ./policies`; it needs only pulumi-policy and botocore's models.
 """
 
 from __future__ import annotations
@@ -29,5 +30,8 @@ ALL_POLICIES: list[ResourceRule | StackRule] = [
 ]
 POLICIES_BY_NAME = {policy.name: policy for policy in ALL_POLICIES}
 
-__all__ = ["ALL_POLICIES", "PACK_ENFORCEMENT_LEVEL", "PACK_NAME", "POLICIES_BY_NAME", "ResourceRule",
-           "StackRule"]
+# After the names above, which `pack` imports.
+from .pack import PackConfigError, build_pack, pack_options, pack_version  # noqa: E402
+
+__all__ = ["ALL_POLICIES", "PACK_ENFORCEMENT_LEVEL", "PACK_NAME", "POLICIES_BY_NAME", "PackConfigError",
+           "ResourceRule", "StackRule", "build_pack", "pack_options", "pack_version"]
