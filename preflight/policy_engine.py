@@ -177,8 +177,10 @@ def reconcile_config(pack: LoadedPack, file_config: dict) -> dict[str, tuple[str
         result[policy.name] = (_PROTO_TO_LEVEL[policy.enforcementLevel], defaults)
         if schema:
             schemas[policy.name] = {"type": "object", **schema}
-    initial = {key: (_PROTO_TO_LEVEL[value.enforcementLevel] if value.enforcementLevel else None,
-                     json_format.MessageToDict(value.properties))
+    # Every initial-config entry has a level for the engine: proto3 has no "unset", so an entry
+    # the pack gave none reads as ADVISORY (0) and sets it (convertEnforcementLevel in the CLI's
+    # sdk/go/common/resource/plugin/analyzer_plugin.go).
+    initial = {key: (_PROTO_TO_LEVEL[value.enforcementLevel], json_format.MessageToDict(value.properties))
                for key, value in pack.info.initialConfig.items()}
     _apply(result, initial)
     _apply(result, file_config)
