@@ -19,6 +19,8 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,46 @@ def read_port(process: subprocess.Popen, timeout: float = 30.0) -> int:
     return int(line.strip())
 
 
+def activated_environment(environ: dict[str, str], venv: Path) -> dict[str, str]:
+    """The environment toolchain.ActivateVirtualEnv gives a pack (PYTHONPATH dropped here so
+    that nothing outside the pack's virtualenv can satisfy an import)."""
+    env = {k: v for k, v in environ.items()
+           if k.upper() not in {"PYTHONHOME", "VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{environ.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(venv)
+    return env
+
+
+@contextmanager
+def pack_process(venv: Path, pack_dir: Path, env: dict[str, str], timeout: float = 30.0
+                 ) -> Iterator[int]:
+    """A pack started as the CLI starts it - `VENV/bin/python -u -m pulumi.policy ENGINE PACK_DIR`
+    in the pack directory - yielding the port it serves on; killed afterwards."""
+    process = subprocess.Popen([str(venv / "bin" / "python"), "-u", "-m", "pulumi.policy", "127.0.0.1:1",
+                                str(pack_dir)], cwd=pack_dir, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield read_port(process, timeout)
+    finally:
+        process.kill()
+        process.wait(timeout=timeout)
+        process.stdout.close()
+        process.stderr.close()
+
+
+class RemoteServicer:
+    """Sends preflight's Configure request (the CLI's reconciliation of a config file) over gRPC,
+    so `configure(LoadedPack(..., servicer=RemoteServicer(stub), ...), ...)` configures a pack
+    process."""
+
+    def __init__(self, stub, timeout: float = 30.0):
+        self.stub = stub
+        self.timeout = timeout
+
+    def Configure(self, request, _context):
+        return self.stub.Configure(request, timeout=self.timeout)
+
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 REPOSITORY_URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web"
@@ -106,13 +148,14 @@ def environment_config(environment: str) -> dict[str, tuple[str | None, dict[str
 
 
 def analyze(resources: list[tuple[str, str, dict[str, Any]]],
-            config: dict[str, tuple[str | None, dict[str, Any]]]) -> list[Diagnostic]:
+            config: dict[str, tuple[str | None, dict[str, Any]]], pack_dir: Path = POLICY_PACK
+            ) -> list[Diagnostic]:
     """The whole pack's diagnostics under a parsed config, as `python -m preflight` reports them.
 
     preflight drives the SDK's analyzer servicer as the engine does (Configure, Analyze per
     resource, AnalyzeStack); each resource's props serve as both its inputs and its outputs.
     """
-    pack = load_pack(POLICY_PACK)
+    pack = load_pack(pack_dir)
     configure(pack, reconcile_config(pack, config))
     rendered = [RenderedResource(urn=urn_for(type_, name), type=type_, name=name, parent=None,
                                  custom=True, inputs=props, outputs=props, wire_inputs=props,

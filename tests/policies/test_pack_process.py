@@ -33,11 +33,13 @@ import pytest
 import yaml
 from google.protobuf import empty_pb2, struct_pb2
 from policy_testkit import (
-    read_port,
     TASK_DEFINITION,
+    RemoteServicer,
+    activated_environment,
     configure,
     container,
     environment_config,
+    pack_process,
     reconcile_config,
     task_definition,
     urn_for,
@@ -74,16 +76,6 @@ def _pack_python() -> Path:
     return python
 
 
-def _activated(environ: dict[str, str], venv: Path) -> dict[str, str]:
-    """The environment toolchain.ActivateVirtualEnv gives the pack (PYTHONPATH dropped here so
-    that nothing outside the pack's virtualenv can satisfy an import)."""
-    env = {k: v for k, v in environ.items()
-           if k.upper() not in {"PYTHONHOME", "VIRTUAL_ENV", "PYTHONPATH"}}
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{environ.get('PATH', '')}"
-    env["VIRTUAL_ENV"] = str(venv)
-    return env
-
-
 def _stack_config() -> dict[str, str]:
     """Stack config as the engine sends it: every value a string, objects as JSON."""
     return encode_config(load_stack_config(ROOT, STACK).config)
@@ -91,26 +83,18 @@ def _stack_config() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def analyzer():
-    python = _pack_python()
+    _pack_python()
     config = _stack_config()
-    env = _activated(dict(os.environ), PACK_VENV)
+    env = activated_environment(dict(os.environ), PACK_VENV)
     env.update(PULUMI_ORGANIZATION="organization", PULUMI_PROJECT="ecs-fargate", PULUMI_STACK=STACK,
                PULUMI_DRY_RUN="true", PULUMI_CONFIG=json.dumps(config))
-    process = subprocess.Popen([str(python), "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(PACK_DIR)],
-                               cwd=PACK_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        port = read_port(process, TIMEOUT)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = analyzer_pb2_grpc.AnalyzerStub(channel)
-            stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-                stack=STACK, project="ecs-fargate", organization="organization", dry_run=True, config=config),
-                timeout=TIMEOUT)
-            yield stub
-    finally:
-        process.kill()
-        process.wait(timeout=TIMEOUT)
-        process.stdout.close()
-        process.stderr.close()
+    with pack_process(PACK_VENV, PACK_DIR, env, TIMEOUT) as port, \
+            grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+        stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=STACK, project="ecs-fargate", organization="organization", dry_run=True, config=config),
+            timeout=TIMEOUT)
+        yield stub
 
 
 @pytest.fixture(scope="module")
@@ -118,19 +102,9 @@ def info(analyzer) -> analyzer_pb2.AnalyzerInfo:
     return analyzer.GetAnalyzerInfo(empty_pb2.Empty(), timeout=TIMEOUT)
 
 
-class _Remote:
-    """Sends preflight's Configure request (the CLI's reconciliation of a config file) over gRPC."""
-
-    def __init__(self, stub):
-        self.stub = stub
-
-    def Configure(self, request, _context):
-        return self.stub.Configure(request, timeout=TIMEOUT)
-
-
 @pytest.fixture(scope="module")
 def configured(analyzer, info):
-    pack = LoadedPack(name=info.name, servicer=_Remote(analyzer), info=info)
+    pack = LoadedPack(name=info.name, servicer=RemoteServicer(analyzer, TIMEOUT), info=info)
     configure(pack, reconcile_config(pack, environment_config(STACK)))
     return analyzer
 
@@ -149,7 +123,7 @@ def test_the_venv_holds_exactly_the_pinned_requirements():
     script = ("import json, sys; from importlib.metadata import version; "
               "print(json.dumps({name: version(name) for name in sys.argv[1:]}))")
     result = subprocess.run([str(_pack_python()), "-c", script, *pins], cwd=PACK_DIR,
-                            env=_activated(dict(os.environ), PACK_VENV), capture_output=True, text=True,
+                            env=activated_environment(dict(os.environ), PACK_VENV), capture_output=True, text=True,
                             timeout=TIMEOUT)
     assert result.returncode == 0, f"{PACK_VENV} lacks a requirement; run `make setup`: {result.stderr}"
     assert json.loads(result.stdout) == pins, "policies/requirements.txt changed; run `make setup`"
