@@ -98,13 +98,13 @@ def test_credentials_the_workflows_ask_for_fit_the_roles_bootstrap_creates():
     """AssumeRoleWithWebIdentity refuses a duration above the role's maximum session."""
     sys.path.insert(0, str(ROOT / "bootstrap"))
     try:
-        from ci_config import DEFAULTS
+        from ci_config import DEFAULTS, MIN_SESSION
     finally:
         sys.path.remove(str(ROOT / "bootstrap"))
     for file, job_id, _, step in workflow_checks.all_steps(workflow_checks.workflows(ROOT)):
         if workflow_checks.action(step) == workflow_checks.AWS_CREDENTIALS:
             asked = int(step["with"].get("role-duration-seconds", 3600))  # the action's default
-            assert asked <= DEFAULTS["maxSessionDurationSeconds"], f"{file} {job_id}"
+            assert asked <= MIN_SESSION <= DEFAULTS["maxSessionDurationSeconds"], f"{file} {job_id}"
 
 
 def test_every_variable_the_workflows_read_is_exported_by_bootstrap_or_documented():

@@ -69,14 +69,35 @@ MUTATIONS = [
      "      stack: prod\n      image: ${{ vars.PROD_IMAGE }}"),
     ("prod does not wait for dev", MAIN, "    needs: [release, deploy-dev, deploy-staging]", "    needs: [release]"),
     ("prod deploys after a failed dev", MAIN, "!cancelled() && needs.deploy-dev.result == 'success'", "always()"),
-    ("image built but not pushed", MAIN, '--tag "$REPOSITORY:$TREE_TAG-$arch" --push', '--tag "$REPOSITORY:$TREE_TAG-$arch"'),
+    ("image built but not pushed", MAIN, '--tag "$REPOSITORY:$TAG-$arch" --push', '--tag "$REPOSITORY:$TAG-$arch"'),
     ("index not tagged with the git SHA", MAIN, '--tag "$REPOSITORY:$GITHUB_SHA"', ""),
     ("deploys cancel each other", DEPLOY, "      cancel-in-progress: false", "      cancel-in-progress: true"),
     ("one concurrency group for every stack", DEPLOY, "      group: deploy-${{ inputs.stack }}", "      group: deploy"),
     ("no GitHub environment", DEPLOY, "    environment:\n      name: ${{ inputs.stack }}\n      url: ${{ steps.up.outputs.url }}\n", ""),
-    ("a rollback goes unnoticed", DEPLOY, "        run: python3 .ci/pipeline.py verify-rollout", "        run: echo skipped verify-rollout"),
+    ("a rollback goes unnoticed", DEPLOY, "        run: .venv/bin/python .ci/pipeline.py verify-rollout", "        run: echo skipped verify-rollout"),
     ("release image not passed to the stack", DEPLOY, "          config-map: ${{ steps.stack.outputs.config-map }}\n", ""),
     ("deploy with the preview role", DEPLOY, "vars.AWS_DEPLOY_ROLE_ARN", "vars.AWS_PREVIEW_ROLE_ARN"),
+    # What an adversarial review found passing the first version of the checks.
+    ("deploys of one stack run at once", DEPLOY, "      group: deploy-${{ inputs.stack }}", "      group: deploy-${{ inputs.stack }}-${{ github.run_id }}"),
+    ("rollback check reads a missing output", DEPLOY, "SERVICES: ${{ steps.up.outputs.services }}", "SERVICES: ${{ steps.up.outputs.service }}"),
+    ("release output from a step that never writes it", MAIN, "      image: ${{ steps.image.outputs.image }}", "      image: ${{ steps.build.outputs.image }}"),
+    ("attestations in the per-arch images", MAIN, " --provenance=false --sbom=false", ""),
+    ("prod waits on staging's implicit success", MAIN, "      !cancelled() && needs.deploy-dev.result == 'success'", "      needs.deploy-dev.result == 'success'"),
+    ("prod after a cancelled staging", MAIN, "contains(fromJSON('[\"success\", \"skipped\"]'), needs.deploy-staging.result)", "needs.deploy-staging.result != 'failure'"),
+    ("credentials shorter than the deploy", DEPLOY, "          role-duration-seconds: 7200\n", ""),
+    ("Pulumi token shorter than the deploy", DEPLOY, "          token-expiration: 7200\n", ""),
+    ("one step logs in to Pulumi Cloud on an S3 backend", DRIFT, "          cloud-url: ${{ vars.PULUMI_BACKEND_URL }}\n          config-map", "          config-map"),
+    ("drift previewed against the stack file's image", DRIFT, "          config-map: ${{ steps.config.outputs.config-map }}\n", ""),
+    ("previews only when a PR is opened", PR, "on:\n  pull_request:\n", "on:\n  pull_request:\n    types: [opened]\n"),
+    ("no history for the offline diff", PR, "          fetch-depth: 0\n", ""),
+    ("no QEMU for the arm64 build", MAIN, "          platforms: arm64\n", "          platforms: riscv64\n"),
+    ("a failing up that passes", DEPLOY, "      - id: up\n        if:", "      - id: up\n        continue-on-error: true\n        if:"),
+    ("an output written from a command that may fail", DEPLOY, '          echo "policy-config=$policy" >> "$GITHUB_OUTPUT"', '          echo "policy-config=$(.venv/bin/python -m preflight --print-policy-config)" >> "$GITHUB_OUTPUT"'),
+    ("a deploy without the release image", DEPLOY, ' --release-image "$IMAGE" --require)', ' --release-image "$IMAGE")'),
+    ("older commits deploy over newer ones", DEPLOY, "      - id: up\n        if: steps.order.outputs.deploy == 'true'\n", "      - id: up\n"),
+    ("reuse not keyed on the base images", MAIN, "tag=$(python3 .ci/pipeline.py release-tag --context app)", "tag=app-$(git rev-parse HEAD:app)"),
+    ("the always-reporting check dropped", PR, "    if: always()\n    needs: [checks, preview]", "    needs: [checks, preview]"),
+    ("stack names resolved in a personal account", PR, "      PULUMI_DEFAULT_ORGANIZATION: ${{ vars.PULUMI_ORG }}\n", ""),
     # Drift.
     ("drift check accepts changes", DRIFT, "          expect-no-changes: true", "          expect-no-changes: false"),
     ("drift check without refresh", DRIFT, "          refresh: true\n", ""),
@@ -107,7 +128,7 @@ def verdict(root: Path) -> list[str]:
 def ci_copy(tmp_path) -> Path:
     for relative in (".github", ".ci"):
         shutil.copytree(ROOT / relative, tmp_path / relative)
-    for relative in ("Makefile", "requirements.txt"):
+    for relative in ("Makefile", "requirements.txt", "__main__.py"):
         shutil.copy(ROOT / relative, tmp_path / relative)
     return tmp_path
 
@@ -123,3 +144,7 @@ def test_each_breakage_fails_a_check(ci_copy, file, old, new):
     assert old in text, "the mutation no longer applies: update it to today's workflow"
     path.write_text(text.replace(old, new, 1))
     assert verdict(ci_copy), "this breakage of the pipeline passes every check"
+
+
+def test_the_guide_counts_the_breakages():
+    assert f"{len(MUTATIONS)} deliberate breakages" in (ROOT / "docs" / "ci-cd.md").read_text()

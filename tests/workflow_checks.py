@@ -129,6 +129,50 @@ def hygiene_problems(root: Path) -> list[str]:
                     found.append(f"{where}: pulumi/actions must pin pulumi-version {sdk} (the SDK's version)")
                 if action(step) == SETUP_PYTHON and (step.get("with") or {}).get("cache") != "pip":
                     found.append(f"{where}: setup-python without the pip cache (every job installs the pins)")
+                found += _step_problems(where, job, step, flow)
+            # Job outputs and the environment's URL read steps' outputs too.
+            found += _step_problems(f"{where} (job)", job, {"outputs": job.get("outputs"),
+                                                            "environment": job.get("environment")}, flow)
+            if any(action(s) == PULUMI_ACTION for s in steps(job)) \
+                    and (job.get("env") or {}).get("PULUMI_DEFAULT_ORGANIZATION") != "${{ vars.PULUMI_ORG }}":
+                found.append(f"{where}: unqualified stack names need PULUMI_DEFAULT_ORGANIZATION (vars.PULUMI_ORG)")
+    return found
+
+
+def _exports(root: Path) -> set[str]:
+    return set(re.findall(r'pulumi\.export\("(\w+)"', (root / "__main__.py").read_text()))
+
+
+_ROOT: list[Path] = []
+
+
+def _step_problems(where: str, job: dict, step: dict, flow: dict) -> list[str]:
+    """Outputs read exist where they are read from; no step fails open."""
+    found = []
+    given = step.get("with") or {}
+    text = json.dumps(step)
+    for producer, name in re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]+)", text):
+        source = next((s for s in steps(job) if s.get("id") == producer), None)
+        if source is None:
+            found.append(f"{where}: reads steps.{producer}, which this job has no step for")
+        elif action(source) == PULUMI_ACTION:
+            if name not in _exports(_ROOT[0]):
+                found.append(f"{where}: reads stack output {name!r}, which __main__.py does not export")
+        elif "uses" not in source and f'echo "{name}=' not in source.get("run", ""):
+            found.append(f"{where}: reads steps.{producer}.outputs.{name}, which that step never writes")
+    for needed, name in re.findall(r"needs\.([\w-]+)\.outputs\.([\w-]+)", text):
+        if name not in flow.get("jobs", {}).get(needed, {}).get("outputs", {}):
+            found.append(f"{where}: reads needs.{needed}.outputs.{name}, which that job does not output")
+    for line in step.get("run", "").splitlines():
+        if "$(" in line and "GITHUB_OUTPUT" in line:
+            found.append(f"{where}: `echo k=$(cmd) >> $GITHUB_OUTPUT` fails open; assign first: {line.strip()}")
+    if action(step) == PULUMI_ACTION:
+        if given.get("cloud-url") != "${{ vars.PULUMI_BACKEND_URL }}":
+            found.append(f"{where}: pulumi/actions without cloud-url: vars.PULUMI_BACKEND_URL (S3 backends)")
+        if given.get("command") in ("preview", "up") and not str(given.get("config-map", "")).startswith("${{ steps."):
+            found.append(f"{where}: {given.get('command')} without the release image (config-map)")
+        if step.get("continue-on-error") and given.get("command") != "output":
+            found.append(f"{where}: a {given.get('command')} that may fail without failing the job")
     return found
 
 
@@ -195,6 +239,16 @@ def pull_request_problems(root: Path) -> list[str]:
     failed = [s for s in steps(preview) if "pipeline.py preview-failed" in s.get("run", "")]
     if not failed or failed[0].get("if") != "failure()":
         found.append("preview: a failed preview must replace the stack's PR comment (if: failure())")
+    triggers = flow.get("on") or {}
+    if (triggers.get("pull_request") or {}).get("types"):
+        found.append("pull-request.yml: pull_request limited to some types: new pushes would keep stale previews")
+    if (next((s for s in steps(checks) if action(s) == CHECKOUT), {}).get("with") or {}).get("fetch-depth") != 0:
+        found.append("checks: preflight diff needs the PR's base commit (checkout fetch-depth: 0)")
+    gate = jobs.get("previews", {})
+    if gate.get("if") != "always()" or set(gate.get("needs", [])) != {"checks", "preview"} \
+            or "needs.checks.result" not in json.dumps(gate) or "needs.preview.result" not in json.dumps(gate):
+        found.append("previews: one always-reporting check must sum up checks and every preview (a skipped "
+                     "matrix never reports its per-stack checks)")
     jobs_with_secrets = [j for j, job in jobs.items() if "secrets." in json.dumps(job)]
     if jobs_with_secrets:
         found.append(f"pull-request.yml: {jobs_with_secrets} read secrets; previews use OIDC only")
@@ -212,8 +266,18 @@ def main_problems(root: Path) -> list[str]:
     jobs = flow.get("jobs", {})
     release = jobs.get("release", {})
     builds = [s for s in steps(release) if "docker buildx build app " in s.get("run", "")]
-    if len(builds) != 1 or "--push" not in builds[0]["run"] or '--tag "$REPOSITORY:$GITHUB_SHA"' not in builds[0]["run"]:
-        found.append("release: must build app/ once and push it tagged with the git SHA")
+    build = builds[0]["run"] if len(builds) == 1 else ""
+    if "--push" not in build or "for arch in amd64 arm64" not in build:
+        found.append("release: must build app/ once, for both Fargate architectures, and push it")
+    if "--provenance=false --sbom=false" not in build:
+        found.append("release: attestation manifests are untagged children an expiry rule may delete")
+    if not any('imagetools create --tag "$REPOSITORY:$GITHUB_SHA"' in s.get("run", "") for s in steps(release)):
+        found.append("release: the image must be tagged with the git SHA")
+    qemu = [s for s in steps(release) if action(s) == "docker/setup-qemu-action"]
+    if not qemu or "arm64" not in str(qemu[0].get("with", {}).get("platforms")):
+        found.append("release: building for arm64 on an x86 runner needs QEMU")
+    if "release-tag --context app" not in json.dumps(release):
+        found.append("release: reuse must be keyed on the build context and its base images (release-tag)")
     if "AWS_RELEASE_ROLE_ARN" not in _credentials(release):
         found.append("release: must push with the release role (vars.AWS_RELEASE_ROLE_ARN)")
     if "image" not in release.get("outputs", {}):
@@ -230,10 +294,11 @@ def main_problems(root: Path) -> list[str]:
         job_needs = job.get("needs", [])
         if not needs <= set([job_needs] if isinstance(job_needs, str) else job_needs):
             found.append(f"{job_id}: must wait for {sorted(needs)}")
-    condition = str(jobs.get("deploy-prod", {}).get("if", ""))
-    if "needs.deploy-dev.result == 'success'" not in condition or "needs.deploy-staging.result" not in condition:
-        found.append("deploy-prod: must run only after dev (and staging, when it exists) succeeded")
-    if "'staging'" not in str(jobs.get("deploy-staging", {}).get("if", "")):
+    condition = " ".join(str(jobs.get("deploy-prod", {}).get("if", "")).split())
+    if condition != ("!cancelled() && needs.deploy-dev.result == 'success' "
+                     "&& contains(fromJSON('[\"success\", \"skipped\"]'), needs.deploy-staging.result)"):
+        found.append(f"deploy-prod: must run only after dev (and staging, when it exists) succeeded: {condition}")
+    if jobs.get("deploy-staging", {}).get("if") != "contains(fromJSON(needs.test.outputs.stacks), 'staging')":
         found.append("deploy-staging: must run only when the repository has a staging stack")
 
     if set(deploy.get("on") or {}) != {"workflow_call"}:
@@ -242,13 +307,27 @@ def main_problems(root: Path) -> list[str]:
     if job.get("environment", {}).get("name") != "${{ inputs.stack }}":
         found.append("deploy-stack.yml: the job must run in the stack's GitHub environment (reviewers, role)")
     concurrency = job.get("concurrency", {})
-    if "${{ inputs.stack }}" not in str(concurrency.get("group")) or concurrency.get("cancel-in-progress") is not False:
+    if concurrency.get("group") != "deploy-${{ inputs.stack }}" or concurrency.get("cancel-in-progress") is not False:
         found.append("deploy-stack.yml: one concurrency group per stack that never cancels a running update")
     if "AWS_DEPLOY_ROLE_ARN" not in _credentials(job):
         found.append("deploy-stack.yml: must use the environment's deploy role (vars.AWS_DEPLOY_ROLE_ARN)")
+    lasts = 60 * int(job.get("timeout-minutes", 360))
+    for step in steps(job):
+        given = step.get("with") or {}
+        if action(step) == AWS_CREDENTIALS and int(given.get("role-duration-seconds", 3600)) < lasts:
+            found.append("deploy-stack.yml: AWS credentials expire before the job's timeout")
+        if action(step) == PULUMI_AUTH and int(given.get("token-expiration", 0)) < lasts:
+            found.append("deploy-stack.yml: the Pulumi token may expire before the job's timeout")
+    if (next((s for s in steps(job) if action(s) == CHECKOUT), {}).get("with") or {}).get("fetch-depth") != 0:
+        found.append("deploy-stack.yml: the order check needs the history (checkout fetch-depth: 0)")
     ups = _pulumi_steps(job, "up")
     if len(ups) != 1:
         found.append("deploy-stack.yml: needs exactly one pulumi/actions up step")
+    order = next((s for s in steps(job) if "pipeline.py newer-deployed" in s.get("run", "")), None)
+    if not order or (ups and steps(job).index(order) > steps(job).index(ups[0])) \
+            or any(s.get("if") != f"steps.{order.get('id')}.outputs.deploy == 'true'"
+                   for s in steps(job) if s in ups or "verify-rollout" in s.get("run", "")):
+        found.append("deploy-stack.yml: an older commit could deploy over a newer one (newer-deployed before up)")
     gates = [s for s in _pulumi_steps(job, "preview") if ups and steps(job).index(s) < steps(job).index(ups[0])]
     if not gates:
         found.append("deploy-stack.yml: no policy-gated preview before up (up skips its preview)")
@@ -259,11 +338,11 @@ def main_problems(root: Path) -> list[str]:
         found += _policy_gated("deploy-stack.yml", job, step)
         config = next((s for s in steps(job) if s.get("id") == "stack"), {})
         if given.get("config-map") != "${{ steps.stack.outputs.config-map }}" \
-                or "config-map --release-image" not in config.get("run", "") \
+                or "config-map --release-image \"$IMAGE\" --require" not in config.get("run", "") \
                 or config.get("env", {}).get("IMAGE") != "${{ inputs.image }}":
             found.append("deploy-stack.yml: the release image must reach the stack as config")
         after = steps(job)[steps(job).index(step) + 1:]
-        if step in ups and not any("pipeline.py verify-rollout" in s.get("run", "") and "if" not in s for s in after):
+        if step in ups and not any("pipeline.py verify-rollout" in s.get("run", "") for s in after):
             found.append("deploy-stack.yml: nothing fails the deploy when ECS rolls it back (verify-rollout)")
     return found
 
@@ -312,6 +391,7 @@ def make_problems(root: Path) -> list[str]:
 
 
 def problems(root: Path) -> list[str]:
+    _ROOT[:] = [root]
     return (pin_problems(root) + hygiene_problems(root) + pull_request_problems(root) + main_problems(root)
             + drift_problems(root) + make_problems(root))
 
