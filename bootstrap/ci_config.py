@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     # pulumi up waits for can outlast 1 hour, and expired credentials would fail it half-way.
     "maxSessionDurationSeconds": 7200,
 }
+MIN_SESSION = 7200  # .github/workflows/deploy-stack.yml role-duration-seconds
 ROLE_NAME_LIMIT = 64  # IAM CreateRole RoleName
 
 # GitHub: an owner (user or organisation) is 1-39 letters, digits and single inner hyphens; a
@@ -212,9 +213,9 @@ def parse(raw: Mapping[str, Any]) -> BootstrapConfig:
             fail("releasePullAccountIds", f"'{account}' is not a 12-digit AWS account id")
 
     duration = values["maxSessionDurationSeconds"]
-    if isinstance(duration, bool) or not isinstance(duration, int) or not 3600 <= duration <= 43200:
-        fail("maxSessionDurationSeconds", "expected a whole number of seconds from 3600 to 43200 (IAM's range "
-             "for a role's maximum session)")
+    if isinstance(duration, bool) or not isinstance(duration, int) or not MIN_SESSION <= duration <= 43200:
+        fail("maxSessionDurationSeconds", f"expected a whole number of seconds from {MIN_SESSION} (what "
+             "deploy-stack.yml asks for, so a long rollout keeps its credentials) to 43200 (IAM's maximum)")
 
     if problems:
         raise BootstrapConfigError(problems)

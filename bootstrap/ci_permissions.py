@@ -159,9 +159,12 @@ RESOURCE_GRANTS: dict[str, Grant] = {
         read=("ecs:DescribeTaskDefinition",) + _ECS_READ_TAGS,
         delete=("ecs:DeregisterTaskDefinition",), tag=_ECS_TAGS),
     "aws:ecs/service:Service": Grant(
-        # Waits for a steady state; deleting scales the service to zero first.
+        # Waits for a steady state, following the service's deployment (ListServiceDeployments,
+        # DescribeServiceDeployments: terraform-provider-aws 6's wait for a stable service, which
+        # fails on a rolled-back deployment); deleting scales the service to zero first.
         create=("ecs:CreateService",),
-        read=("ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks") + _ECS_READ_TAGS,
+        read=("ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks", "ecs:ListServiceDeployments",
+              "ecs:DescribeServiceDeployments") + _ECS_READ_TAGS,
         update=("ecs:UpdateService",),
         delete=("ecs:DeleteService",), tag=_ECS_TAGS),
     # -- logs, alarms, autoscaling, schedules -------------------------------------------------------

@@ -162,10 +162,11 @@ class FargateService(pulumi.ComponentResource):
             # Every update rolls new tasks: the provider refuses a capacity provider change
             # without it, and tasks re-read their secrets (a rotated value) on the way.
             force_new_deployment=True,
-            # `pulumi up` waits for the rollout to settle. A rollout the circuit breaker or the
-            # rollback alarm rolls back settles too, on the previous task definition, and the wait
-            # succeeds (hashicorp/terraform-provider-aws#19519): a rolled-back deploy does not fail
-            # `pulumi up`. CI checks after the deploy that the service runs the new task definition.
+            # `pulumi up` waits for the rollout. terraform-provider-aws 6 (pulumi-aws 7) follows the
+            # service deployment (ListServiceDeployments, DescribeServiceDeployments) and fails the
+            # update when it is rolled back; older providers waited for "stable" only, which a
+            # rolled-back service is too (hashicorp/terraform-provider-aws#19519). Either way, CI
+            # checks after the deploy that the service runs the new task definition.
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=ignore),
         )

@@ -528,8 +528,9 @@ def test_the_repository_is_required():
     ("stateBucket", "192.168.1.1", "is not an S3 bucket name"),
     ("stateBucket", "bucket/prefix", "has a '/'"),
     ("releasePullAccountIds", [123456789012], "quote the account ids"),
-    ("maxSessionDurationSeconds", 43201, "3600 to 43200"),
-    ("maxSessionDurationSeconds", True, "3600 to 43200"),
+    ("maxSessionDurationSeconds", 43201, "7200 (what deploy-stack.yml asks for"),
+    ("maxSessionDurationSeconds", 3600, "7200 (what deploy-stack.yml asks for"),
+    ("maxSessionDurationSeconds", True, "7200 (what deploy-stack.yml asks for"),
 ])
 def test_each_setting_is_checked(key, value, expected):
     with pytest.raises(ci_config.BootstrapConfigError) as raised:
