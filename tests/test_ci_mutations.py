@@ -98,6 +98,8 @@ MUTATIONS = [
     ("reuse not keyed on the base images", MAIN, "tag=$(python3 .ci/pipeline.py release-tag --context app)", "tag=app-$(git rev-parse HEAD:app)"),
     ("the always-reporting check dropped", PR, "    if: always()\n    needs: [checks, preview]", "    needs: [checks, preview]"),
     ("stack names resolved in a personal account", PR, "      PULUMI_DEFAULT_ORGANIZATION: ${{ vars.PULUMI_ORG }}\n", ""),
+    ("release output by tag, not digest", MAIN, 'echo "image=$REPOSITORY@$DIGEST"', 'echo "image=$REPOSITORY:$GITHUB_SHA"'),
+    ("policy config that falls back to dev's", DEPLOY, '--print-policy-config)\n', '--print-policy-config 2>/dev/null || echo policies/config/dev.json)\n'),
     # Drift.
     ("drift check accepts changes", DRIFT, "          expect-no-changes: true", "          expect-no-changes: false"),
     ("drift check without refresh", DRIFT, "          refresh: true\n", ""),

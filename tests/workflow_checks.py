@@ -188,7 +188,8 @@ def _policy_gated(where: str, job: dict, step: dict) -> list[str]:
     config = str(given.get("policyPackConfigs", ""))
     match = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", config)
     source = next((s for s in steps(job) if match and s.get("id") == match.group(1)), None)
-    if not source or "--print-policy-config" not in source.get("run", "") \
+    if not source or '=$(.venv/bin/python -m preflight --stack "$STACK" --print-policy-config)\n' \
+            not in source.get("run", "") \
             or f"{match.group(2)}=" not in source.get("run", ""):
         found.append(f"{where}: policyPackConfigs must be the stack's environment's file "
                      "(preflight --print-policy-config)")
@@ -280,8 +281,9 @@ def main_problems(root: Path) -> list[str]:
         found.append("release: reuse must be keyed on the build context and its base images (release-tag)")
     if "AWS_RELEASE_ROLE_ARN" not in _credentials(release):
         found.append("release: must push with the release role (vars.AWS_RELEASE_ROLE_ARN)")
-    if "image" not in release.get("outputs", {}):
-        found.append("release: does not output the image digest")
+    if "image" not in release.get("outputs", {}) or not any(
+            'echo "image=$REPOSITORY@$DIGEST"' in s.get("run", "") for s in steps(release)):
+        found.append("release: must output the image by digest (repository@sha256:...)")
     order = [("deploy-dev", "dev", {"release"}), ("deploy-staging", "staging", {"release", "deploy-dev"}),
              ("deploy-prod", "prod", {"release", "deploy-dev", "deploy-staging"})]
     for job_id, stack, needs in order:
