@@ -174,7 +174,7 @@ def newer_deployed(stack: str, sha: str, root: Path = ROOT) -> str | None:
     of it), else None. Deploys of one stack queue in one concurrency group but not in commit
     order: a run that waited longer must not put an older program and image back."""
     history = json.loads(_run(["pulumi", "stack", "history", "--stack", stack, "--json", "--page-size", "20"],
-                              "pulumi stack history") or "[]")
+                              "pulumi stack history") or "null") or []  # a new stack: null or nothing
     deployed = next((u.get("environment", {}).get("git.head") for u in history
                      if u.get("kind") == "update" and u.get("result") == "succeeded"), None)
     if not deployed or deployed == sha:

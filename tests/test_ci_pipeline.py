@@ -369,7 +369,7 @@ def test_an_older_commit_does_not_deploy_over_a_newer_one(history):
     assert pipeline.newer_deployed("dev", c, root=repo) is None  # a re-run of the same commit
 
 
-def test_only_successful_updates_count_and_unknown_commits_deploy(history):
+def test_only_successful_updates_count_and_unknown_commits_deploy(history, tmp_path):
     repo, (a, b, c), deployed = history
     deployed(update(c, result="failed"), update(c, kind="refresh"), update(a))
     assert pipeline.newer_deployed("dev", b, root=repo) is None  # a failed deploy of c does not block b
@@ -377,6 +377,8 @@ def test_only_successful_updates_count_and_unknown_commits_deploy(history):
     assert pipeline.newer_deployed("dev", b, root=repo) is None
     deployed()
     assert pipeline.newer_deployed("dev", b, root=repo) is None  # a stack never deployed
+    (tmp_path / "history.json").write_text("null")
+    assert pipeline.newer_deployed("dev", b, root=repo) is None
 
 
 def test_the_release_tag_follows_the_build_context_and_its_base_images(tmp_path, monkeypatch):
