@@ -7,7 +7,7 @@ import json
 import pytest
 
 from aws_shapes import validation_errors
-from conftest import SHIPPED_STACKS, render_config
+from testkit import SHIPPED_STACKS, render_config
 
 TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
 

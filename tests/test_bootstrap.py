@@ -19,7 +19,7 @@ from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import ci_config, ci_permissions
 from bootstrap.ci_permissions import RESOURCE_GRANTS, Account
-from conftest import ROOT, SHIPPED_STACKS
+from testkit import ROOT, SHIPPED_STACKS
 from preflight.mocks import AwsMocks
 from preflight.render import Rendering, render
 from preflight.stack_config import load_stack_config

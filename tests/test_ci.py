@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 import workflow_checks
-from conftest import ROOT, SHIPPED_STACKS
+from testkit import ROOT, SHIPPED_STACKS
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
@@ -96,11 +96,8 @@ def test_deploy_targets_explain_a_missing_pulumi_cli(tmp_path):
 
 def test_credentials_the_workflows_ask_for_fit_the_roles_bootstrap_creates():
     """AssumeRoleWithWebIdentity refuses a duration above the role's maximum session."""
-    sys.path.insert(0, str(ROOT / "bootstrap"))
-    try:
-        from ci_config import DEFAULTS, MIN_SESSION
-    finally:
-        sys.path.remove(str(ROOT / "bootstrap"))
+    from bootstrap.ci_config import DEFAULTS, MIN_SESSION
+
     for file, job_id, _, step in workflow_checks.all_steps(workflow_checks.workflows(ROOT)):
         if workflow_checks.action(step) == workflow_checks.AWS_CREDENTIALS:
             asked = int(step["with"].get("role-duration-seconds", 3600))  # the action's default

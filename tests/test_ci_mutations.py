@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import workflow_checks
-from conftest import ROOT
+from testkit import ROOT
 from test_ci import tool
 
 PR, MAIN, DEPLOY, DRIFT = (f".github/workflows/{name}.yml" for name in ("pull-request", "main", "deploy-stack",

@@ -14,10 +14,9 @@ import botocore.session
 import pytest
 
 from aws_shapes import _enum_errors
-from conftest import ROOT
+from testkit import ROOT
 
-sys.path.insert(0, str(ROOT / ".ci"))
-import pipeline  # noqa: E402
+import pipeline
 
 DIGEST = "sha256:" + "ab" * 32
 IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/ecs-fargate/app@{DIGEST}"
@@ -283,7 +282,7 @@ def test_a_deploy_refuses_to_run_without_the_release_image():
 
 def test_the_release_image_config_reaches_the_program(tmp_path):
     """The key pipeline.py writes is the key settings reads: dev runs the image, builds nothing."""
-    from conftest import render_stack
+    from testkit import render_stack
 
     [(key, entry)] = json.loads(pipeline.config_map(IMAGE)).items()
     rendering = render_stack("dev", overrides={key: entry["value"]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import children_of_type, container, render_config
+from testkit import children_of_type, container, render_config
 
 SERVICE = "aws:ecs/service:Service"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -13,7 +13,7 @@ import pytest
 import config_reference
 import settings
 import test_settings
-from conftest import ROOT
+from testkit import ROOT
 from preflight.stack_config import load_stack_config
 from settings import SettingsError, parse
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from policy_sentry.querying.all import get_all_actions
 
-from conftest import ROOT, render_config
+from testkit import ROOT, render_config
 from preflight.render import Rendering
 
 # Action names are case-insensitive in IAM.

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Callable
 
 import pytest
 
-from conftest import ROOT, render_stack
-
-sys.path.insert(0, str(ROOT / "tests" / "policies"))
-from policy_testkit import POLICIES_BY_NAME, stack_violations, violations  # noqa: E402
+from policy_testkit import POLICIES_BY_NAME, stack_violations, violations
+from testkit import ROOT, render_stack
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SHIPPED_STACKS
+from testkit import ROOT, SHIPPED_STACKS
 from preflight.__main__ import main
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy-program"

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from testkit import ROOT
 from preflight.__main__ import main
 from preflight.diff import RULES, compare, run, to_json, to_text
 from test_preflight import project_copy

@@ -3,16 +3,10 @@ program: teams apply it to every stack). These tests stop the copies from drifti
 
 from __future__ import annotations
 
-import sys
-
-from conftest import ROOT
+import pytest
 
 import settings
-
-sys.path.insert(0, str(ROOT / "policies"))
-import pytest  # noqa: E402
-
-from ecs_fargate_rules import alb, aws_constraints, ecs_task  # noqa: E402
+from ecs_fargate_rules import alb, aws_constraints, ecs_task
 
 
 def test_fargate_sizes_agree():

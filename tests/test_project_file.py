@@ -8,7 +8,7 @@ import json
 import jsonschema
 import yaml
 
-from conftest import ROOT
+from testkit import ROOT
 
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "pulumi-project.schema.json").read_text())
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ROOT
+from testkit import ROOT
 from preflight.__main__ import main
 
 README = (ROOT / "README.md").read_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SHIPPED_STACKS, children_of_type, container, render_stack
+from testkit import ROOT, SHIPPED_STACKS, children_of_type, container, render_stack
 from preflight.__main__ import main as preflight_main
 from settings import SettingsError, parse
 

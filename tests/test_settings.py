@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 import settings
-from conftest import ROOT, render_config
+from testkit import ROOT, render_config
 from settings import SettingsError, parse
 
 WEB = {"image": "nginx:1.27", "port": 80}
@@ -844,7 +844,7 @@ def test_secret_keys_reach_the_program_from_the_engine(monkeypatch):
     """`pulumi up` lists the secret keys in PULUMI_CONFIG_SECRET_KEYS; mocks pass them directly."""
     from preflight.render import render
 
-    from conftest import ROOT
+    from testkit import ROOT
 
     config = {"aws:region": "us-east-1", "ecs-fargate:environment": "dev",
               "ecs-fargate:services": {"web": {**WEB, "secrets": {"DB": SECRET}}}}

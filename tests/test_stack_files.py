@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from testkit import ROOT
 from preflight.__main__ import main
 from preflight.stack_config import StackConfigError, load_stack_config
 

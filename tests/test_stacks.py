@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, SHIPPED_STACKS, children_of_type, container
+from testkit import ROOT, SHIPPED_STACKS, children_of_type, container
 
 ACCOUNT = "123456789012"
 ECR = "aws:ecr/repository:Repository"

@@ -1,10 +1,7 @@
 """Compliant sample resources and helpers to run one rule on them through the SDK's objects.
 
-Importing this kit also makes the pack's rules importable: the engine runs the pack with
-`policies/` as its program directory, so the rules import as `ecs_fargate_rules`, and the tests
-do the same. (There is deliberately no conftest.py here: a second, package-less conftest would
-replace the `conftest` module that tests/ imports from.) Test modules import this kit before
-`ecs_fargate_rules`.
+The engine runs the pack with `policies/` as its program directory, so the rules import as
+`ecs_fargate_rules`; pytest.ini's `pythonpath` puts `policies/` on the path for the tests too.
 
 Samples hold the camelCase inputs a pulumi-aws 7.x program sends (container definitions and
 IAM documents as JSON strings). Each builder returns a compliant resource; tests pass keyword
@@ -17,7 +14,6 @@ import json
 import os
 import select
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 POLICY_PACK = Path(__file__).resolve().parents[2] / "policies"
-if str(POLICY_PACK) not in sys.path:
-    sys.path.insert(0, str(POLICY_PACK))
 
-from ecs_fargate_rules import POLICIES_BY_NAME  # noqa: E402 - after the path setup
-from ecs_fargate_rules._common import (  # noqa: E402
+from ecs_fargate_rules import POLICIES_BY_NAME
+from ecs_fargate_rules._common import (
     ECR_LIFECYCLE_POLICY,
     ECR_REPOSITORY,
     ECS_CLUSTER,
@@ -44,7 +38,7 @@ from ecs_fargate_rules._common import (  # noqa: E402
     SECURITY_GROUP_RULE,
     TASK_DEFINITION,
 )
-from policy_evaluation import (  # noqa: E402
+from policy_evaluation import (
     Violation,
     evaluate,
     policy_resource,
@@ -52,16 +46,16 @@ from policy_evaluation import (  # noqa: E402
     stack_args,
     urn_for,
 )
-from preflight.policy_reference import config_file  # noqa: E402
-from preflight.policy_engine import (  # noqa: E402
+from preflight.policy_reference import config_file
+from preflight.policy_engine import (
     Diagnostic,
     configure,
     load_pack,
     read_config_file,
     reconcile_config,
 )
-from preflight.policy_engine import evaluate as evaluate_pack  # noqa: E402
-from preflight.render import RenderedResource, Rendering  # noqa: E402
+from preflight.policy_engine import evaluate as evaluate_pack
+from preflight.render import RenderedResource, Rendering
 
 def read_port(process: subprocess.Popen, timeout: float = 30.0) -> int:
     """The port a started policy pack prints on its first line (how the engine finds it)."""

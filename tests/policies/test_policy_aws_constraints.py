@@ -49,7 +49,7 @@ from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 from test_policy_prop_names import _resolve
 
-from conftest import SHIPPED_STACKS, render_config, render_stack
+from testkit import SHIPPED_STACKS, render_config, render_stack
 from ecs_fargate_rules import POLICIES_BY_NAME, aws_constraints
 from ecs_fargate_rules.aws_constraints import (
     CATALOGUE,
