@@ -24,70 +24,35 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.fargate_service import AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service
+from components.image import EXACTLY_ONE_SOURCE, NOT_A_TAG, NOT_AN_IMAGE, DockerBuild, ImageSource
+from components.scheduled_task import ScheduledJobSpec
+from components.task_definition import ContainerHealthCheck, TaskSpec, check_task
+from components.validation import (
+    CONTAINER_INSIGHTS, FARGATE_SIZES, IMAGE, NAT_STRATEGIES,
+    TAG, TLS_POLICIES, Invalid, Problems, check_bool, check_int, check_string, constraint_of, default_of,
+)
+from components.validation import CERTIFICATE_ARN as _CERT_ARN
+from components.validation import bucket_error as _bucket_error
+from components.validation import camel as _camel
+from components.validation import cidr_error as _cidr_error
+from components.validation import describe as _describe
+from components.validation import is_digits as _is_digits
+from components.validation import join as _join
+from components.validation import log_prefix_error as _log_prefix_error
+from components.validation import subnet_error as _subnet_error
+
 NAMESPACE = "ecs-fargate"
 ENVIRONMENTS = ("dev", "staging", "prod")
-NAT_STRATEGIES = ("none", "single", "perAz")
-CONTAINER_INSIGHTS = ("disabled", "enabled", "enhanced")
-ARCHITECTURES = ("X86_64", "ARM64")
-CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
-# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
-# Predefined ELB security policies that allow only TLS 1.2 and 1.3.
-TLS_POLICIES = (
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
-)
-
-
-def _memory_steps(low: int, high: int, step: int) -> tuple[int, ...]:
-    return tuple(range(low, high + 1, step))
-
-
-# Valid Fargate task sizes: cpu units -> memory (MiB), from the ECS developer guide.
-FARGATE_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: _memory_steps(1024, 4096, 1024),
-    1024: _memory_steps(2048, 8192, 1024),
-    2048: _memory_steps(4096, 16384, 1024),
-    4096: _memory_steps(8192, 30720, 1024),
-    8192: _memory_steps(16384, 61440, 4096),
-    16384: _memory_steps(32768, 122880, 8192),
-}
-
 # Our own shape for service and job names: lowercase by convention, not by an AWS rule (the AWS
 # names derived from one are checked against AWS's own rules, see `derived_names`, which also
 # set how long it may be); it keeps two services from differing only in case.
 _NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-# Docker image reference grammar (distribution/reference), simplified but strict enough to
-# reject what ECS would fail to pull: [registry[:port]/]path[:tag][@sha256:digest].
-_IMAGE = re.compile(
-    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 RELEASE_IMAGE_FORM = "REGISTRY/REPOSITORY[:TAG]@sha256:<64 lowercase hex>"
 # ECS RegisterTaskDefinition: an image reference is at most 255 characters.
 _IMAGE_MAX_LENGTH = 255
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_ARN = re.compile(
-    r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
-    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$"
-)
-_CERT_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/"
-                       r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:[0-9]{12}|\*)?:.+$|^\*$")
-# The characters ALB path patterns allow (plus the * and ? wildcards).
-_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
-_HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
 _REGION = re.compile(r"^[a-z]+(?:-[a-z]+)*-[0-9]+$")
 # ARN partitions and the names of their regions, as botocore's data/partitions.json has them
 # (`regionRegex`; ASCII \w and \d). botocore is not a dependency of the program, so the table is
@@ -103,7 +68,6 @@ PARTITIONS = (
     ("aws-us-gov", r"^us\-gov\-\w+\-\d+$"),
 )
 _PARTITION_OF = tuple((partition, re.compile(pattern, re.ASCII)) for partition, pattern in PARTITIONS)
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 class SettingsError(pulumi.RunError):
@@ -116,37 +80,21 @@ class SettingsError(pulumi.RunError):
         super().__init__(f"Invalid stack configuration ({count}); nothing was deployed:\n{lines}")
 
 
-@dataclass(frozen=True)
-class Invalid:
-    """Why a value is refused, said about it without quoting it ("is not a CIDR block"), so the
-    message stays safe for a secret; `detail` may quote parts of it and is left out for one."""
-
-    reason: str
-    detail: str = ""
-
-
-def _is_digits(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also takes ³ (which int() refuses) and ٣ (which it
-    reads as 3, a value AWS would refuse)."""
-    return re.fullmatch(r"[0-9]+", text) is not None
-
-
 # ---------------------------------------------------------------------------------------------
 # Reading: a small checker that records every problem with its key path and carries on.
 
 _MISSING = object()
 
 
-class _Checker:
+class _Checker(Problems):
+    """Problems named by config key paths (camelCase), with secrets never quoted."""
+
     def __init__(self, secret_roots: Collection[str] = ()) -> None:
-        self.problems: list[str] = []
+        super().__init__(camel=True)
         self.warnings: list[str] = []
         self.secret_roots = frozenset(secret_roots)
         """Top-level keys the engine marks secret ("services", "aws:region"): Pulumi marks a
         whole key secret when any value in it is, so nothing under one is ever quoted."""
-
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -205,19 +153,9 @@ class _Checker:
         if value is _MISSING or value is None:
             return default
         where = _join(path, key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and _is_digits(value.strip()):
-                value = int(value)
-            else:
-                self.fail(where, f"expected a whole number from {low} to {high}, got {self.show(where, value)}")
-                return default
-        if allowed is not None and value not in allowed:
-            self.fail(where, f"{self.show(where, value)} is not allowed; valid: {', '.join(map(str, allowed))}")
-            return default
-        if not low <= value <= high:
-            self.fail(where, f"{self.show(where, value)} is out of range; valid: {low} to {high}")
-            return default
-        return value
+        if isinstance(value, str) and _is_digits(value.strip()):
+            value = int(value)
+        return value if check_int(self, where, value, low, high, allowed) else default
 
     def boolean(self, data: Mapping, key: str, path: str, default: bool) -> bool:
         value = data.get(key, _MISSING)
@@ -225,10 +163,7 @@ class _Checker:
             return default
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
-        if not isinstance(value, bool):
-            self.fail(_join(path, key), f"expected true or false, got {self.show(_join(path, key), value)}")
-            return default
-        return value
+        return value if check_bool(self, _join(path, key), value) else default
 
     def string(self, data: Mapping, key: str, path: str, default: str | None = None,
                pattern: re.Pattern | None = None, expected: str = "",
@@ -237,20 +172,9 @@ class _Checker:
         value = data.get(key, _MISSING)
         if value is _MISSING or value is None:
             return default
-        where = _join(path, key)
-        if not isinstance(value, str) or not value:
-            self.fail(where, f"expected {expected or 'a non-empty string'}, got {self.show(where, value)}")
-            return default
-        if choices is not None and value not in choices:
-            self.fail(where, f"{self.show(where, value)} is not one of: {', '.join(choices)}")
-            return default
-        if pattern is not None and not pattern.match(value):
-            self.fail(where, f"{self.show(where, value)} is not {expected}")
-            return default
-        if check is not None and (invalid := check(value)):
-            self.reject(where, value, invalid)
-            return default
-        return value
+        ok = check_string(self, _join(path, key), value, expected=expected, choices=choices, pattern=pattern,
+                          check=check)
+        return value if ok else default
 
     def string_list(self, data: Mapping, key: str, path: str,
                     check: Callable[[str], Invalid | None] | None = None,
@@ -318,69 +242,6 @@ def _string_keys(c: _Checker, value: Any, path: str) -> Any:
     return value
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _describe(value: Any) -> str:
-    """A value quoted in a message: strings whole (an ARN is only useful complete), others short."""
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
-    limit = 300 if isinstance(value, str) else 60
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _cidr_error(value: str, example_prefix: int = 32) -> Invalid | None:
-    """An IPv4 CIDR block as AWS takes it: address/prefix with no host bits set. The AWS provider
-    refuses 10.0.1.0/16 ("not a valid CIDR block; did you mean 10.0.0.0/16?"), and a bare address
-    is not a block at all, however Python's ipaddress reads it."""
-    address, slash, prefix = value.partition("/")
-    try:
-        ipaddress.IPv4Address(address)
-    except ValueError:
-        return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16")
-    if not slash:
-        one = " for that one address" if example_prefix == 32 else ""
-        return Invalid("has no prefix length", f"write {'' if one else 'e.g. '}'{address}/{example_prefix}'{one}")
-    if not (_is_digits(prefix) and int(prefix) <= 32 and str(int(prefix)) == prefix):
-        return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16 (the prefix length is 0 to 32)")
-    network = ipaddress.IPv4Network(value, strict=False)
-    if str(network) != value:
-        return Invalid("has host bits set, which AWS refuses", f"did you mean '{network}'?")
-    return None
-
-
-def _env_name_error(name: str) -> str | None:
-    if not _ENV_NAME.match(name):
-        return "not a valid environment variable name (letters, digits and _, not starting with a digit)"
-    return None
-
-
-def _secret_arn_error(value: str) -> Invalid | None:
-    if not _SECRET_ARN.match(value):
-        return Invalid("is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, "
-                       "optionally with :json-key:version-stage:version-id) or an SSM parameter ARN "
-                       "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
-    return None
-
-
-def _path_pattern_error(value: str) -> Invalid | None:
-    if len(value) > 128 or not _PATH_PATTERN.match(value):
-        return Invalid("is not an ALB path pattern (starts with /, at most 128 characters, * and ? wildcards)")
-    return None
-
-
-def _host_error(value: str) -> Invalid | None:
-    if len(value) > 128 or not _HOST.match(value):
-        return Invalid("is not an ALB host header pattern (letters, digits, -, ., * and ?)")
-    return None
-
-
-def _writable_path_error(value: str) -> Invalid | None:
-    if not value.startswith("/") or value == "/":
-        return Invalid("is not an absolute path below / inside the container")
-    return None
-
-
 def _partition(region: str) -> str | None:
     """The ARN partition a region belongs to (None: a name no partition has)."""
     return next((partition for partition, pattern in _PARTITION_OF if pattern.match(region)), None)
@@ -401,38 +262,6 @@ def _certificate_error(value: str, region: str | None, shown_region: str) -> Inv
     if region and match["region"] != region:
         return Invalid(f"is from another region than the stack's aws:region {shown_region}; an ALB uses only ACM "
                        "certificates from its own region: request or import one there", f"it is in {match['region']}")
-    return None
-
-
-# S3 general purpose bucket naming rules (S3 User Guide, "Bucket naming rules").
-_S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
-
-
-def _bucket_error(value: str) -> Invalid | None:
-    if not _S3_BUCKET.match(value):
-        return Invalid("is not an S3 bucket name: 3 to 63 lowercase letters, digits, . and -, starting and "
-                       "ending with a letter or digit")
-    if ".." in value:
-        return Invalid("is not an S3 bucket name: it has two adjacent periods")
-    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", value):
-        return Invalid("is not an S3 bucket name: S3 refuses names formatted as an IP address")
-    for prefix in _S3_RESERVED_PREFIXES:
-        if value.startswith(prefix):
-            return Invalid(f"is not an S3 bucket name: it starts with {prefix}, which S3 reserves")
-    for suffix in _S3_RESERVED_SUFFIXES:
-        if value.endswith(suffix):
-            return Invalid(f"is not an S3 bucket name: it ends with {suffix}, which S3 reserves")
-    return None
-
-
-def _log_prefix_error(value: str) -> Invalid | None:
-    """ELB writes to BUCKET/PREFIX/AWSLogs/ACCOUNT/...: the prefix may not hold AWSLogs itself,
-    nor start or end with / (ELB then leaves access logs off)."""
-    if "AWSLogs" in value:
-        return Invalid("contains AWSLogs, which ELB adds itself and refuses in a prefix")
-    if value.startswith("/") or value.endswith("/"):
-        return Invalid("starts or ends with /, which ELB refuses (write alb/prod, not /alb/prod/)")
     return None
 
 
@@ -507,8 +336,9 @@ def _default(keys: tuple[Key, ...], name: str) -> Any:
     return declared(keys, name).default_for("dev")
 
 
-def _subnet_error(value: str) -> Invalid | None:
-    return None if re.match(r"^subnet-[0-9a-f]{8,17}$", value) else Invalid("is not a subnet id like subnet-0123abcd")
+def _aws(cls: type, name: str) -> dict[str, Any]:
+    """What the component's Args declare AWS takes for a field (range, values, pattern, check)."""
+    return constraint_of(cls, name).as_key()
 
 
 NETWORK = (
@@ -582,29 +412,39 @@ BUILD = (
     Key("args", "map", "Build arguments."),
 )
 HEALTH_CHECK = (
-    Key("command", "strings", "The command the container runs to report its health.", min_items=1,
+    Key("command", "strings", "The command the container runs to report its health.",
+        **_aws(ContainerHealthCheck, "command"),
         required=True, valid="starts with `CMD` (exec form) or `CMD-SHELL` (shell form)"),
-    Key("intervalSeconds", "int", "Time between two checks.", default=15, low=5, high=300),
-    Key("timeoutSeconds", "int", "How long a check may take.", default=5, low=2, high=60),
-    Key("retries", "int", "Failed checks in a row that make the container unhealthy.", default=3, low=1, high=10),
+    Key("intervalSeconds", "int", "Time between two checks.", default=default_of(ContainerHealthCheck, "interval_seconds"),
+        **_aws(ContainerHealthCheck, "interval_seconds")),
+    Key("timeoutSeconds", "int", "How long a check may take.", default=default_of(ContainerHealthCheck, "timeout_seconds"),
+        **_aws(ContainerHealthCheck, "timeout_seconds")),
+    Key("retries", "int", "Failed checks in a row that make the container unhealthy.",
+        default=default_of(ContainerHealthCheck, "retries"), **_aws(ContainerHealthCheck, "retries")),
     Key("startPeriodSeconds", "int", "Failures in this time after start do not count.",
-        default=10, low=0, high=300),
+        default=default_of(ContainerHealthCheck, "start_period_seconds"),
+        **_aws(ContainerHealthCheck, "start_period_seconds")),
 )
 AUTOSCALING = (
-    Key("minCount", "int", "The fewest tasks.", low=0, high=1000, required=True),
-    Key("maxCount", "int", "The most tasks.", low=1, high=1000, required=True, valid="not below `minCount`"),
-    Key("cpuTargetPercent", "int", "Average CPU the service scales to; always on.", default=60, low=10, high=95),
-    Key("requestsPerTarget", "int", "Requests per task per minute the service scales to.", low=1,
-        high=1_000_000, valid="web services only"),
+    Key("minCount", "int", "The fewest tasks.", **_aws(AutoscalingSpec, "min_count"), required=True),
+    Key("maxCount", "int", "The most tasks.", **_aws(AutoscalingSpec, "max_count"), required=True,
+        valid="not below `minCount`"),
+    Key("cpuTargetPercent", "int", "Average CPU the service scales to; always on.",
+        default=default_of(AutoscalingSpec, "cpu_target_percent"), **_aws(AutoscalingSpec, "cpu_target_percent")),
+    Key("requestsPerTarget", "int", "Requests per task per minute the service scales to.",
+        **_aws(AutoscalingSpec, "requests_per_target"), valid="web services only"),
     Key("scaleInCooldownSeconds", "int", "Time after scaling in before the next scaling in.",
-        default=300, low=0, high=3600),
+        default=default_of(AutoscalingSpec, "scale_in_cooldown_seconds"),
+        **_aws(AutoscalingSpec, "scale_in_cooldown_seconds")),
     Key("scaleOutCooldownSeconds", "int", "Time after scaling out before the next scaling out.",
-        default=60, low=0, high=3600),
+        default=default_of(AutoscalingSpec, "scale_out_cooldown_seconds"),
+        **_aws(AutoscalingSpec, "scale_out_cooldown_seconds")),
 )
 ROLLBACK_ALARM = (
     Key("targetErrorsPerMinute", "int", "The 5xx responses per minute that mean a deployment is bad.",
-        low=1, high=1_000_000, required=True),
-    Key("evaluationMinutes", "int", "For how many minutes in a row.", default=2, low=1, high=10),
+        **_aws(RollbackAlarmSpec, "target_errors_per_minute"), required=True),
+    Key("evaluationMinutes", "int", "For how many minutes in a row.",
+        default=default_of(RollbackAlarmSpec, "evaluation_minutes"), **_aws(RollbackAlarmSpec, "evaluation_minutes")),
 )
 STATEMENT = (
     Key("Sid", "string", "The statement's id.", valid="letters and digits"),
@@ -619,8 +459,8 @@ IMAGE_SOURCE = (
     Key("image", "string", "An image from any registry.",
         valid="an image reference, `[registry/]name[:tag][@sha256:<64 hex>]`, e.g. "
               "`public.ecr.aws/docker/library/python:3.12-slim`"),
-    Key("imageTag", "string", "An image already pushed to the stack's ECR repository.", pattern=_TAG.pattern,
-        expected="an image tag (letters, digits, _ . -, at most 128 characters)",
+    Key("imageTag", "string", "An image already pushed to the stack's ECR repository.", pattern=TAG.pattern,
+        expected=NOT_A_TAG,
         valid="a tag in the stack's ECR repository: up to 128 letters, digits, `_`, `.`, `-`, not starting with "
               "`.` or `-`"),
     Key("build", "build", "A Docker build context, built and pushed to the stack's ECR repository.", keys=BUILD,
@@ -641,19 +481,19 @@ def _fargate_memory_text() -> str:
 
 
 TASK = IMAGE_SOURCE + (
-    Key("cpu", "int", "CPU units of the task (1024 is one vCPU).", default=256, low=256, high=16384,
-        allowed=tuple(FARGATE_SIZES)),
-    Key("memory", "int", "Memory of the task.", default=512, low=512, high=122880, type_text="int (MiB)",
-        valid=_fargate_memory_text()),
-    Key("architecture", "string", "The CPU architecture the image is built for.", default="X86_64",
-        choices=ARCHITECTURES, valid="not with `FARGATE_SPOT`"),
-    Key("command", "strings", "The container's command.", default_text="the image's"),
+    Key("cpu", "int", "CPU units of the task (1024 is one vCPU).", default=default_of(TaskSpec, "cpu"),
+        **_aws(TaskSpec, "cpu")),
+    Key("memory", "int", "Memory of the task.", default=default_of(TaskSpec, "memory"), **_aws(TaskSpec, "memory"),
+        type_text="int (MiB)", valid=_fargate_memory_text()),
+    Key("architecture", "string", "The CPU architecture the image is built for.",
+        default=default_of(TaskSpec, "architecture"), **_aws(TaskSpec, "architecture"), valid="not with `FARGATE_SPOT`"),
+    Key("command", "strings", "The container's command.", **_aws(TaskSpec, "command"), default_text="the image's"),
     Key("environment", "map", "Environment variables; numbers are converted to strings. Web services also get "
-        "`PORT` unless it is set.", check_key=_env_name_error,
+        "`PORT` unless it is set.", **_aws(TaskSpec, "environment"),
         valid="names are letters, digits and `_`, not starting with a digit"),
     Key("secrets", "map", "Environment variables read from Secrets Manager or SSM Parameter Store when a task "
         "starts. The execution role may read exactly these (a partial secret ARN, without the 6 characters AWS "
-        "appends, is granted as `NAME-??????`).", check_key=_env_name_error, check=_secret_arn_error,
+        "appends, is granted as `NAME-??????`).", **_aws(TaskSpec, "secrets"),
         type_text="map of string to ARN",
         valid="a Secrets Manager secret ARN (optionally with `:json-key:version-stage:version-id`) or an SSM "
               "parameter ARN; a name may not also be in `environment`"),
@@ -661,26 +501,32 @@ TASK = IMAGE_SOURCE + (
         keys=STATEMENT, type_text="list of IAM statements",
         valid="`Effect` (`Allow`/`Deny`), exactly one of `Action`/`NotAction` (`service:Action` or `*`), exactly "
               "one of `Resource`/`NotResource` (ARNs or `*`), optional `Sid`, `Condition`"),
-    Key("logRetentionDays", "int", "How long CloudWatch Logs keeps the container's logs.", default=30, low=1,
-        high=3653, allowed=LOG_RETENTION_DAYS),
+    Key("logRetentionDays", "int", "How long CloudWatch Logs keeps the container's logs.",
+        default=default_of(TaskSpec, "log_retention_days"), **_aws(TaskSpec, "log_retention_days")),
     Key("stopTimeoutSeconds", "int", "Time between SIGTERM and SIGKILL when a task stops.",
-        default=30, low=2, high=120),
-    Key("readonlyRootFilesystem", "bool", "The container cannot write to its root filesystem.", default=True),
+        default=default_of(TaskSpec, "stop_timeout_seconds"), **_aws(TaskSpec, "stop_timeout_seconds")),
+    Key("readonlyRootFilesystem", "bool", "The container cannot write to its root filesystem.",
+        default=default_of(TaskSpec, "readonly_root_filesystem")),
     Key("writablePaths", "strings", "Each is a task-scoped volume. Fargate creates such a volume root-owned (mode "
         "0755) unless the image declares the path as a `VOLUME`, so an image that runs as a non-root user needs "
-        "`VOLUME [\"/tmp\"]` (as `app/Dockerfile` has).", default=("/tmp",), check=_writable_path_error,
+        "`VOLUME [\"/tmp\"]` (as `app/Dockerfile` has).", default=default_of(TaskSpec, "writable_paths"),
+        **_aws(TaskSpec, "writable_paths"),
         valid="absolute paths other than `/`; `[]` for none"),
     Key("healthCheck", "object", "A container health check.", keys=HEALTH_CHECK),
     Key("enableExecuteCommand", "bool", "Turns on ECS Exec (for a service, or for each run of a scheduled job) "
         "and grants the task role the SSM channels it needs. ECS Exec's agent writes to the root filesystem, so "
-        "this also requires an explicit `readonlyRootFilesystem: false`.", default=False),
+        "this also requires an explicit `readonlyRootFilesystem: false`.",
+        default=default_of(TaskSpec, "enable_execute_command")),
 )
 CAPACITY_PROVIDER = Key("capacityProvider", "string", "Where tasks run: `FARGATE_SPOT` costs less and may be "
-                        "interrupted.", default="FARGATE", choices=CAPACITY_PROVIDERS)
+                        "interrupted.", default=default_of(ServiceSpec, "capacity_provider"),
+                        **_aws(ServiceSpec, "capacity_provider"))
 SERVICE_ONLY = (
     Key("port", "int", "The container port the load balancer forwards to; without one the service is a worker.",
-        low=1, high=65535, default_text="none (a worker)"),
-    Key("desiredCount", "int", "How many tasks run.", default=ByEnvironment(1, 1, 2), low=0, high=1000,
+        **_aws(ServiceSpec, "port"), default_text="none (a worker)"),
+    Key("desiredCount", "int", "How many tasks run.",
+        default=ByEnvironment(default_of(ServiceSpec, "desired_count"), default_of(ServiceSpec, "desired_count"), 2),
+        **_aws(ServiceSpec, "desired_count"),
         default_text="`autoscaling.minCount` with autoscaling; otherwise prod 2, dev and staging 1",
         valid="within `minCount..maxCount` with autoscaling, and then only the initial count"),
     CAPACITY_PROVIDER,
@@ -702,21 +548,26 @@ PRIORITY_DEFAULT = (
     "retry. Then set `priority` on the renamed service to a free value next to the old one (old ± 1), run `pulumi "
     "up`, and drop the setting afterwards if you like (the rule then moves back in place)")
 WEB_ONLY = (
-    Key("healthCheckPath", "string", "The path the load balancer checks; it expects 200-399.", default="/health",
-        pattern=r"^/[^\s]{0,1023}$", expected="a URL path starting with /", valid="a path starting with `/`"),
-    Key("pathPatterns", "strings", "The paths the listener rule sends to this service.", check=_path_pattern_error,
+    Key("healthCheckPath", "string", "The path the load balancer checks; it expects 200-399.", 
+        default=default_of(ServiceSpec, "health_check_path"), **_aws(ServiceSpec, "health_check_path"),
+        valid="a path starting with `/`"),
+    Key("pathPatterns", "strings", "The paths the listener rule sends to this service.",
+        **_aws(ServiceSpec, "path_patterns"),
         default_text="`[\"/*\"]` when neither this nor `hostHeaders` is set",
         valid="ALB path patterns, up to 128 characters, `*` and `?` wildcards"),
-    Key("hostHeaders", "strings", "The host names the listener rule sends to this service.", check=_host_error,
+    Key("hostHeaders", "strings", "The host names the listener rule sends to this service.",
+        **_aws(ServiceSpec, "host_headers"),
         valid="host patterns (letters, digits, `- . * ?`); at most 5 values with `pathPatterns`"),
     Key("priority", "int", "The listener rule's priority: the load balancer evaluates rules from the lowest.",
-        low=1, high=50000, default_text=PRIORITY_DEFAULT,
+        **_aws(ServiceSpec, "priority"), default_text=PRIORITY_DEFAULT,
         valid="unique among web services. Two services with the same `pathPatterns` and `hostHeaders` are an "
               "error (`pathPatterns: [\"/*\"]` counts as none)"),
     Key("healthCheckGracePeriodSeconds", "int", "Failed load balancer health checks in this time after a task "
-        "starts do not count.", default=60, low=0, high=2_147_483_647),
+        "starts do not count.", default=default_of(ServiceSpec, "health_check_grace_period_seconds"),
+        **_aws(ServiceSpec, "health_check_grace_period_seconds")),
     Key("deregistrationDelaySeconds", "int", "How long the load balancer lets a stopping task finish its "
-        "requests.", default=30, low=0, high=3600),
+        "requests.", default=default_of(ServiceSpec, "deregistration_delay_seconds"),
+        **_aws(ServiceSpec, "deregistration_delay_seconds")),
     Key("rollbackAlarm", "object", "A CloudWatch alarm on the target group's `HTTPCode_Target_5XX_Count` (sum per "
         "minute, missing data is not breaching) that ECS watches during each deployment and rolls back on.",
         keys=ROLLBACK_ALARM),
@@ -724,17 +575,18 @@ WEB_ONLY = (
 SERVICE = TASK + SERVICE_ONLY + WEB_ONLY
 JOB_ONLY = (
     Key("schedule", "string", "When the job runs, in EventBridge Scheduler's grammar.",
-        check=lambda value: _schedule_error(value), required=True,
+        **_aws(ScheduledJobSpec, "schedule"), required=True,
         valid="`cron(minutes hours day-of-month month day-of-week year)` with six fields and `?` in exactly one of "
               "the day fields, e.g. `cron(0 3 * * ? *)`; `rate(N unit)` with N ≥ 1 and unit `minute(s)`, `hour(s)` "
               "or `day(s)` (Scheduler's API reference lists both forms for any N; the singular-for-1 rule is "
               "EventBridge rules', not Scheduler's); `at(yyyy-mm-ddThh:mm:ss)`"),
     Key("service", "string", "Run this service's task definition and roles instead of an image of the job's own.",
         valid="a service of this stack; then only `command` may be set besides the keys of this table"),
-    Key("command", "strings", "Overrides the container's command.", default_text="the task definition's"),
-    Key("timezone", "string", "The time zone of the schedule.", default="UTC",
+    Key("command", "strings", "Overrides the container's command.", **_aws(ScheduledJobSpec, "command"),
+        default_text="the task definition's"),
+    Key("timezone", "string", "The time zone of the schedule.", default=default_of(ScheduledJobSpec, "timezone"),
         valid="an IANA time zone such as `Europe/Berlin`"),
-    Key("enabled", "bool", "`false` keeps the schedule, disabled.", default=True),
+    Key("enabled", "bool", "`false` keeps the schedule, disabled.", default=default_of(ScheduledJobSpec, "enabled")),
     CAPACITY_PROVIDER,
 )
 SCHEDULED_TASK = tuple(key for key in TASK if key.name != "command") + JOB_ONLY
@@ -833,111 +685,6 @@ class LoadBalancerSettings:
 
 
 @dataclass(frozen=True)
-class BuildSettings:
-    """A Docker build context, built and pushed to the stack's ECR repository."""
-
-    context: str
-    dockerfile: str | None = None
-    target: str | None = None
-    args: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ImageSource:
-    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build.
-
-    With the stack's `releaseImage` set, a build or a tag arrives here as `image`: that
-    release image (see `Settings.release_image`)."""
-
-    image: str | None = None
-    image_tag: str | None = None
-    build: BuildSettings | None = None
-
-
-@dataclass(frozen=True)
-class ContainerHealthCheck:
-    command: tuple[str, ...]
-    interval_seconds: int = _default(HEALTH_CHECK, "intervalSeconds")
-    timeout_seconds: int = _default(HEALTH_CHECK, "timeoutSeconds")
-    retries: int = _default(HEALTH_CHECK, "retries")
-    start_period_seconds: int = _default(HEALTH_CHECK, "startPeriodSeconds")
-
-
-@dataclass(frozen=True)
-class AutoscalingSettings:
-    min_count: int
-    max_count: int
-    cpu_target_percent: int | None = _default(AUTOSCALING, "cpuTargetPercent")
-    requests_per_target: int | None = None
-    scale_in_cooldown_seconds: int = _default(AUTOSCALING, "scaleInCooldownSeconds")
-    scale_out_cooldown_seconds: int = _default(AUTOSCALING, "scaleOutCooldownSeconds")
-
-
-@dataclass(frozen=True)
-class RollbackAlarmSettings:
-    """Roll a deployment back when the new tasks answer with too many 5xx responses."""
-
-    target_errors_per_minute: int
-    evaluation_minutes: int = _default(ROLLBACK_ALARM, "evaluationMinutes")
-
-
-@dataclass(frozen=True)
-class TaskSettings:
-    """What a task definition needs: shared by services and scheduled tasks."""
-
-    source: ImageSource
-    cpu: int = _default(TASK, "cpu")
-    memory: int = _default(TASK, "memory")
-    architecture: Literal["X86_64", "ARM64"] = _default(TASK, "architecture")
-    command: tuple[str, ...] = ()
-    environment: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    task_role_statements: tuple[Mapping[str, Any], ...] = ()
-    log_retention_days: int = _default(TASK, "logRetentionDays")
-    stop_timeout_seconds: int = _default(TASK, "stopTimeoutSeconds")
-    readonly_root_filesystem: bool = _default(TASK, "readonlyRootFilesystem")
-    writable_paths: tuple[str, ...] = _default(TASK, "writablePaths")
-    health_check: ContainerHealthCheck | None = None
-    enable_execute_command: bool = _default(TASK, "enableExecuteCommand")
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    name: str
-    task: TaskSettings
-    port: int | None = None
-    desired_count: int = _default(SERVICE, "desiredCount")
-    health_check_path: str = _default(SERVICE, "healthCheckPath")
-    path_patterns: tuple[str, ...] = ()
-    host_headers: tuple[str, ...] = ()
-    priority: int = 0
-    """Listener rule priority; by default derived from the routing (see `default_priority`)."""
-    health_check_grace_period_seconds: int = _default(SERVICE, "healthCheckGracePeriodSeconds")
-    deregistration_delay_seconds: int = _default(SERVICE, "deregistrationDelaySeconds")
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = CAPACITY_PROVIDER.default
-    autoscaling: AutoscalingSettings | None = None
-    rollback_alarm: RollbackAlarmSettings | None = None
-
-    @property
-    def is_worker(self) -> bool:
-        return self.port is None
-
-
-@dataclass(frozen=True)
-class ScheduledTaskSettings:
-    name: str
-    schedule: str
-    service: str | None = None
-    """Reuse this service's task definition (image and roles), overriding the command."""
-    task: TaskSettings | None = None
-    """Its own task definition, when `service` is not set."""
-    command: tuple[str, ...] = ()
-    timezone: str = _default(JOB_ONLY, "timezone")
-    enabled: bool = _default(JOB_ONLY, "enabled")
-    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = CAPACITY_PROVIDER.default
-
-
-@dataclass(frozen=True)
 class Settings:
     project: str
     stack: str
@@ -946,9 +693,9 @@ class Settings:
     network: NetworkSettings
     registry: RegistrySettings
     load_balancer: LoadBalancerSettings
-    services: tuple[ServiceSettings, ...]
+    services: tuple[ServiceSpec, ...]
     cluster: ClusterSettings = ClusterSettings()
-    scheduled_tasks: tuple[ScheduledTaskSettings, ...] = ()
+    scheduled_tasks: tuple[ScheduledJobSpec, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_provider: Mapping[str, Any] = field(default_factory=dict)
     """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
@@ -1071,14 +818,12 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
     given = [key for key in names(IMAGE_SOURCE) if data.get(key) is not None]
     if len(given) != 1:
         found = f"found {', '.join(given)}" if given else "found none"
-        c.fail(path, f"set exactly one of image (a full image reference), imageTag (a tag in this "
-                     f"stack's ECR repository) or build (a Docker build context); {found}")
+        c.fail(path, EXACTLY_ONE_SOURCE.format(found=found))
         return None
     if given == ["image"]:
         image = c.read(data, declared(IMAGE_SOURCE, "image"), path)
-        if image and not _IMAGE.match(image):
-            c.reject(f"{path}.image", image, Invalid("is not an image reference like registry/name:tag or "
-                                                     "registry/name@sha256:<64 hex>"))
+        if image and not IMAGE.match(image):
+            c.reject(f"{path}.image", image, Invalid(NOT_AN_IMAGE))
             return None
         return ImageSource(image=image)
     if given == ["imageTag"]:
@@ -1102,7 +847,7 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
         c.fail(f"{where}.dockerfile", f"no {c.show(f'{where}.dockerfile', dockerfile or 'Dockerfile')} in "
                                       f"{c.show(f'{where}.context', context)}")
         return None
-    return ImageSource(build=BuildSettings(
+    return ImageSource(build=DockerBuild(
         context=context,
         dockerfile=dockerfile,
         target=c.read(build, declared(BUILD, "target"), where),
@@ -1146,7 +891,7 @@ def _release_image_error(value: str) -> Invalid | None:
     if not _DIGEST.match(digest):
         return Invalid(f"has no valid digest: after @ comes sha256: and 64 lowercase hex digits "
                        f"({RELEASE_IMAGE_FORM})", hint)
-    match = _IMAGE.match(value)
+    match = IMAGE.match(value)
     if not match:
         return Invalid(f"is not an image reference: {RELEASE_IMAGE_FORM}, the repository in lowercase "
                        "letters, digits and single . _ - between them, the tag letters, digits and _ . -")
@@ -1160,7 +905,7 @@ def _release_image_error(value: str) -> Invalid | None:
     return None
 
 
-def _runs_release_image(task: TaskSettings | None, release_image: str | None) -> TaskSettings | None:
+def _runs_release_image(task: TaskSpec | None, release_image: str | None) -> TaskSpec | None:
     """The task with the release image in place of a build or a tag of the stack's repository."""
     if task is None or release_image is None or task.source.image is not None:
         return task
@@ -1214,75 +959,39 @@ def _health_check(c: _Checker, raw: Any, path: str) -> ContainerHealthCheck | No
     where = f"{path}.healthCheck"
     data = c.mapping(raw, where, names(HEALTH_CHECK))
     command = c.read(data, declared(HEALTH_CHECK, "command"), where)
-    if command and command[0] not in ("CMD", "CMD-SHELL"):
-        c.fail(f"{where}.command", "must start with CMD (exec form) or CMD-SHELL (shell form), "
-                                   "e.g. [CMD, python, /app/healthcheck.py]")
-    elif not command and "command" not in data:
+    if not command and "command" not in data:
         c.fail(f"{where}.command", "required: the command the container runs to report its health")
     return ContainerHealthCheck(command=command, **{_snake(key.name): c.read(data, key, where)
                                                     for key in HEALTH_CHECK if key.name != "command"})
 
 
-def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSettings:
+def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSpec:
     def read(name: str) -> Any:
         return c.read(data, declared(TASK, name), path)
 
-    cpu = read("cpu")
-    memory = read("memory")
-    if cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
-        valid = ", ".join(map(str, FARGATE_SIZES[cpu]))
-        c.fail(f"{path}.memory", f"{c.show(f'{path}.memory', memory)} is not a valid Fargate memory size for cpu "
-                                 f"{c.show(f'{path}.cpu', cpu)}; valid: {valid}")
-    architecture = read("architecture")
-    if architecture == "ARM64" and c.string(data, "capacityProvider", path) == "FARGATE_SPOT":
-        # Fargate Spot runs only X86_64 tasks.
-        c.fail(f"{path}.capacityProvider", "FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64")
-    environment = read("environment")
-    secrets = read("secrets")
-    for name in sorted(set(environment) & set(secrets)):
-        c.fail(f"{path}.secrets.{name}", "also set in environment; a variable comes from one or the other")
-    readonly = read("readonlyRootFilesystem")
-    execute_command = read("enableExecuteCommand")
-    if execute_command and readonly:
-        # The SSM agent ECS Exec injects writes to the root filesystem; it cannot start otherwise.
-        c.fail(f"{path}.enableExecuteCommand", "ECS Exec needs a writable root filesystem: also set "
-                                               "readonlyRootFilesystem: false (an explicit loosening)")
-    return TaskSettings(
+    task = TaskSpec(
         source=source,
-        cpu=cpu,
-        memory=memory,
-        architecture=architecture,
+        cpu=read("cpu"),
+        memory=read("memory"),
+        architecture=read("architecture"),
         command=read("command"),
-        environment=environment,
-        secrets=secrets,
+        environment=read("environment"),
+        secrets=read("secrets"),
         task_role_statements=_statements(c, data, path),
         log_retention_days=read("logRetentionDays"),
         stop_timeout_seconds=read("stopTimeoutSeconds"),
-        readonly_root_filesystem=readonly,
-        writable_paths=_writable_paths(c, data, path),
+        readonly_root_filesystem=read("readonlyRootFilesystem"),
+        writable_paths=read("writablePaths"),
         health_check=_health_check(c, data.get("healthCheck"), path),
-        enable_execute_command=execute_command,
+        enable_execute_command=read("enableExecuteCommand"),
     )
+    # The component's checks across fields: each value was checked as it was read. The
+    # capacity provider is the service's or the job's, peeked at here for the ARM64 check.
+    check_task(c, task, path, c.string(data, "capacityProvider", path), fields=False)
+    return task
 
 
-def volume_name(path: str) -> str:
-    """The task volume backing a writable path: `/var/cache` -> `scratch-var-cache`."""
-    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
-
-
-def _writable_paths(c: _Checker, data: Mapping, path: str) -> tuple[str, ...]:
-    paths = c.read(data, declared(TASK, "writablePaths"), path)
-    seen: dict[str, str] = {}
-    for index, item in enumerate(paths):
-        name = volume_name(item)
-        if name in seen:
-            at = f"{path}.writablePaths[{index}]"
-            c.fail(at, f"{c.show(at, item)} maps to the same volume as {c.show(at, seen[name])}")
-        seen[name] = item
-    return paths
-
-
-def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSettings | None:
+def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSpec | None:
     if raw is None:
         return None
     where = f"{path}.autoscaling"
@@ -1292,12 +1001,8 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSett
             c.fail(f"{where}.{key.name}", "required when autoscaling is set")
     low = c.read(data, declared(AUTOSCALING, "minCount"), where, default=1)
     high = c.read(data, declared(AUTOSCALING, "maxCount"), where, default=max(low or 1, 1))
-    if low is not None and high is not None and low > high:
-        c.fail(f"{where}.maxCount", f"{c.show(where, high)} is below minCount {c.show(where, low)}")
     requests = c.read(data, declared(AUTOSCALING, "requestsPerTarget"), where)
-    if requests is not None and not web:
-        c.fail(f"{where}.requestsPerTarget", "only applies to a service with a port behind the load balancer")
-    return AutoscalingSettings(
+    return AutoscalingSpec(
         min_count=low, max_count=high, requests_per_target=requests,
         **{_snake(key.name): c.read(data, key, where) for key in AUTOSCALING
            if key.name in ("cpuTargetPercent", "scaleInCooldownSeconds", "scaleOutCooldownSeconds")})
@@ -1371,7 +1076,7 @@ _NAME_RULES = {
     "scaling policy": _NameRule("Application Auto Scaling", "policy names", 256, re.compile(r"^[^\x00-\x1f\x7f]+$"),
                                 "printable characters"),
     # Docker / ECR image tags
-    "image tag": _NameRule("ECR", "image tags", 128, _TAG, "letters, digits and _.-, not starting with . or -"),
+    "image tag": _NameRule("ECR", "image tags", 128, TAG, "letters, digits and _.-, not starting with . or -"),
     # ECR CreateRepository repositoryName
     "repository": _NameRule("ECR", "repository names", 256, re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"),
                             "lowercase letters, digits and single ._- between them", min_length=2),
@@ -1440,7 +1145,7 @@ def _check_derived_names(c: _Checker, path: str, project: str, stack: str, name:
         c.fail(path, min(too_long)[1])
 
 
-def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSettings | None:
+def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSpec | None:
     path = f"services.{name}"
     _check_name(c, path, name)
     if raw is None or raw == "":
@@ -1467,14 +1172,9 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
     hosts = read("hostHeaders")
     if web and not patterns and not hosts:
         patterns = ("/*",)
-    if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
-        c.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
     autoscaling = _autoscaling(c, data.get("autoscaling"), path, web)
     desired = read("desiredCount", **({"default": autoscaling.min_count} if autoscaling else {}))
-    if autoscaling and desired is not None and not autoscaling.min_count <= desired <= autoscaling.max_count:
-        c.fail(f"{path}.desiredCount", f"{c.show(path, desired)} is outside autoscaling.minCount..maxCount "
-                                       f"({c.show(path, autoscaling.min_count)}..{c.show(path, autoscaling.max_count)})")
-    return ServiceSettings(
+    service = ServiceSpec(
         name=name,
         task=task,
         port=port,
@@ -1482,16 +1182,18 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSetti
         health_check_path=health_path,
         path_patterns=patterns,
         host_headers=hosts,
-        priority=read("priority", default=0),
+        priority=read("priority"),
         health_check_grace_period_seconds=read("healthCheckGracePeriodSeconds"),
         deregistration_delay_seconds=read("deregistrationDelaySeconds"),
         capacity_provider=read("capacityProvider"),
         autoscaling=autoscaling,
         rollback_alarm=_rollback_alarm(c, data.get("rollbackAlarm"), path) if web else None,
     )
+    check_service(c, service, path, fields=False)
+    return service
 
 
-def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings | None:
+def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSpec | None:
     if raw is None:
         return None
     where = f"{path}.rollbackAlarm"
@@ -1499,7 +1201,7 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSettings |
     if "targetErrorsPerMinute" not in data:
         c.fail(f"{where}.targetErrorsPerMinute", "required: the 5xx responses per minute that mean "
                                                  "a deployment is bad, e.g. 10")
-    return RollbackAlarmSettings(
+    return RollbackAlarmSpec(
         target_errors_per_minute=c.read(data, declared(ROLLBACK_ALARM, "targetErrorsPerMinute"), where, default=10),
         evaluation_minutes=c.read(data, declared(ROLLBACK_ALARM, "evaluationMinutes"), where),
     )
@@ -1596,7 +1298,7 @@ _SLOT_MULTIPLIER = 31
 _STEP_MULTIPLIER = 37
 
 
-def _priority_level(service: ServiceSettings) -> int:
+def _priority_level(service: ServiceSpec) -> int:
     """The specificity level of the service's rule, 0 (evaluated first) to _PRIORITY_LEVELS - 1.
 
     The sum of a host part and a path part, each of which grows with the breadth of the
@@ -1635,7 +1337,7 @@ def _name_step(name: str) -> int:
     return 1 + _horner(name, _STEP_MULTIPLIER, _PRIORITY_SLOTS - 1)
 
 
-def default_priority(service: ServiceSettings) -> int:
+def default_priority(service: ServiceSpec) -> int:
     """The listener rule priority a service gets when it sets none and nothing else claims it.
 
     The priority is 1000 + level * 167 + slot (1000 to 49763): the level orders the rules by
@@ -1669,7 +1371,7 @@ def default_priority(service: ServiceSettings) -> int:
     return _PRIORITY_BASE + _priority_level(service) * _PRIORITY_SLOTS + _name_slot(service.name)
 
 
-def _assign_priorities(c: _Checker, services: list[ServiceSettings]) -> dict[str, int]:
+def _assign_priorities(c: _Checker, services: list[ServiceSpec]) -> dict[str, int]:
     """Explicit priorities first (unique or an error), then each service's default priority.
 
     Where two defaults (or a default and an explicit one) collide, the first name in sort
@@ -1734,7 +1436,7 @@ def _normalised(patterns: Collection[str], fold: bool) -> frozenset[str]:
     return frozenset(p for p in spelled if not any(q != p and _glob_covers(q, p) for q in spelled))
 
 
-def _route_key(service: ServiceSettings) -> tuple[frozenset | None, frozenset | None]:
+def _route_key(service: ServiceSpec) -> tuple[frozenset | None, frozenset | None]:
     """What a rule matches, None for "any": path patterns covering `/*` match as much as no
     path condition does."""
     paths = _normalised(service.path_patterns, fold=False)
@@ -1744,7 +1446,7 @@ def _route_key(service: ServiceSettings) -> tuple[frozenset | None, frozenset | 
         (None if any_host else hosts)
 
 
-def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, ServiceSettings]:
+def _routes(c: _Checker, services: dict[str, ServiceSpec]) -> dict[str, ServiceSpec]:
     """Fill in priorities; reject routing that leaves a rule, or part of one, unreachable."""
     web = [s for s in services.values() if not s.is_worker]
     routes = {s.name: _route_key(s) for s in web}
@@ -1760,7 +1462,7 @@ def _routes(c: _Checker, services: dict[str, ServiceSettings]) -> dict[str, Serv
     return {name: replace(s, priority=assigned[name]) if name in assigned else s for name, s in services.items()}
 
 
-def _covered(by: ServiceSettings, host: str | None, path: str | None) -> tuple[str | None, str | None] | None:
+def _covered(by: ServiceSpec, host: str | None, path: str | None) -> tuple[str | None, str | None] | None:
     """The (host, path) values of `by` that match every request of the combination `host`
     and `path` (None: no such condition), or None if `by` is not proven to match them all."""
     if by.host_headers:
@@ -1780,7 +1482,7 @@ def _covered(by: ServiceSettings, host: str | None, path: str | None) -> tuple[s
     return cover_host, cover_path
 
 
-def _check_shadowing(c: _Checker, web: list[ServiceSettings], routes: Mapping[str, tuple]) -> None:
+def _check_shadowing(c: _Checker, web: list[ServiceSpec], routes: Mapping[str, tuple]) -> None:
     """A part of a rule that an earlier rule matches in full never receives a request: an
     error naming both services, whatever set the priorities (pairs with identical routing or
     one priority are reported already)."""
@@ -1817,113 +1519,6 @@ def _condition_text(c: _Checker, at: str, host: str | None, path: str | None) ->
 # cron(minutes hours day-of-month month day-of-week year), rate(value unit), at(date-time).
 # Its cron table gives each field its wildcards: / (increments) in all but day-of-week, which
 # takes , - * ? L # only.
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-
-
-@dataclass(frozen=True)
-class _CronField:
-    name: str
-    verb: str
-    low: int
-    high: int
-    names: tuple[str, ...] = ()
-    special: str = ""
-    """Wildcards besides , - *: ? L W (day-of-month), ? L # (day-of-week)."""
-    increments: bool = True
-    """Whether / is allowed: in every field but day-of-week."""
-
-    def describe(self) -> str:
-        values = f"{self.low}-{self.high}" + (f" or {self.names[0]}-{self.names[-1]}" if self.names else "")
-        wildcards = [",", "-", "*"] + [w for w in self.special if w == "?"] + (["/"] if self.increments else []) + \
-            [w for w in self.special if w != "?"]
-        return f"{self.name} {self.verb} {values} with {' '.join(wildcards)}"
-
-
-_CRON_FIELDS = (
-    _CronField("minutes", "are", 0, 59),
-    _CronField("hours", "are", 0, 23),
-    _CronField("day-of-month", "is", 1, 31, special="?LW"),
-    _CronField("month", "is", 1, 12, _MONTHS),
-    _CronField("day-of-week", "is", 1, 7, _WEEKDAYS, special="?L#", increments=False),
-    _CronField("year", "is", 1970, 2199),
-)
-_CRON_EXAMPLE = "e.g. cron(0 3 * * ? *) for 03:00 every day"
-
-
-def _cron_value(field: _CronField, text: str) -> int | None:
-    # ASCII only: "ſun".upper() is "SUN".
-    if text.isascii() and text.upper() in field.names:
-        return field.names.index(text.upper()) + 1
-    if _is_digits(text) and field.low <= int(text) <= field.high:
-        return int(text)
-    return None
-
-
-def _cron_field_ok(field: _CronField, text: str) -> bool:
-    """One field: a list of values, ranges and increments, or one of its special forms alone."""
-    if text == "?" or text == "L":
-        return text in field.special
-    if "W" in field.special and (text == "LW" or (text.endswith("W") and _cron_value(field, text[:-1]))):
-        return True
-    if "L" in field.special and "#" in field.special and text.endswith("L") and _cron_value(field, text[:-1]):
-        return True
-    if "#" in field.special and "#" in text:
-        day, _, nth = text.partition("#")
-        return _cron_value(field, day) is not None and nth in ("1", "2", "3", "4", "5")
-    for item in text.split(","):
-        start, slash, step = item.partition("/")
-        if slash and not (field.increments and _is_digits(step) and 1 <= int(step) <= field.high - field.low + 1):
-            return False
-        if start == "*":
-            continue
-        low, dash, high = start.partition("-")
-        if _cron_value(field, low) is None or (dash and _cron_value(field, high) is None):
-            return False
-    return True
-
-
-def _cron_error(body: str) -> Invalid | None:
-    fields = body.split()
-    if len(fields) != 6:
-        return Invalid("is not an EventBridge Scheduler cron expression: cron has six fields (minutes hours "
-                       f"day-of-month month day-of-week year), not {len(fields)}; {_CRON_EXAMPLE}")
-    for cron_field, text in zip(_CRON_FIELDS, fields, strict=True):
-        if not _cron_field_ok(cron_field, text):
-            return Invalid(f"is not an EventBridge Scheduler cron expression: {cron_field.describe()}", f"got {text}")
-    if (fields[2] == "?") == (fields[4] == "?"):
-        return Invalid("is not an EventBridge Scheduler cron expression: use ? in exactly one of day-of-month "
-                       f"and day-of-week (the other says which days); {_CRON_EXAMPLE}")
-    return None
-
-
-def _schedule_error(expression: str) -> Invalid | None:
-    import datetime
-
-    if match := re.fullmatch(r"cron\((.*)\)", expression):
-        return _cron_error(match[1])
-    if match := re.fullmatch(r"rate\((\S+) (\S+)\)", expression):
-        value, unit = match.groups()
-        if not re.fullmatch(r"[1-9][0-9]*", value):
-            return Invalid("is not an EventBridge Scheduler rate expression: the value is a positive whole number, "
-                           "e.g. rate(5 minutes)")
-        # CreateSchedule's reference lists minute | minutes | hour | hours | day | days and no
-        # agreement with the value (the singular-for-1 rule is EventBridge rules', not Scheduler's).
-        if unit.removesuffix("s") not in ("minute", "hour", "day"):
-            return Invalid("is not an EventBridge Scheduler rate expression: the unit is minute(s), hour(s) or day(s)")
-        return None
-    if match := re.fullmatch(r"at\((.*)\)", expression):
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", match[1]):
-            return Invalid("is not an EventBridge Scheduler one-time expression: at(yyyy-mm-ddThh:mm:ss), "
-                           "e.g. at(2030-01-01T00:00:00)")
-        try:
-            datetime.datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S")
-        except ValueError:
-            return Invalid("is not an EventBridge Scheduler one-time expression: not a real date and time")
-        return None
-    return Invalid("is not a schedule expression: cron(0 3 * * ? *), rate(6 hours) or at(2030-01-01T00:00:00)")
-
-
 def _timezone(c: _Checker, data: Mapping, path: str) -> str:
     import zoneinfo
 
@@ -1939,8 +1534,8 @@ def _timezone(c: _Checker, data: Mapping, path: str) -> str:
     return zone
 
 
-def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSettings]
-                    ) -> ScheduledTaskSettings | None:
+def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSpec]
+                    ) -> ScheduledJobSpec | None:
     path = f"scheduledTasks.{name}"
     _check_name(c, path, name)
     if name in services:
@@ -1976,7 +1571,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     else:
         source = _image_source(c, data, path)
         task = _task(c, data, path, source or ImageSource(image="invalid"))
-    return ScheduledTaskSettings(
+    return ScheduledJobSpec(
         name=name,
         schedule=schedule or "",
         service=service,
@@ -1990,11 +1585,6 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _aws_provider(c: _Checker, aws_config: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,13 +7,121 @@ no listener rule, no ingress at all).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
-from components.task_definition import CONTAINER_NAME, Placement, define_task, egress_only_security_group
-from settings import ServiceSettings
+from components.task_definition import (
+    CONTAINER_NAME, Placement, TaskSpec, check_task, define_task, egress_only_security_group,
+)
+from components.validation import (
+    CAPACITY_PROVIDERS, Problems, check_fields, constrained, host_error, items, join, known, path_pattern_error,
+    raise_problems,
+)
+
+
+@dataclass(frozen=True)
+class AutoscalingSpec:
+    """Target tracking on CPU and, for a service behind the load balancer, on requests."""
+
+    min_count: int = constrained(kind="int", low=0, high=1000)
+    """The fewest tasks."""
+    max_count: int = constrained(kind="int", low=1, high=1000)
+    """The most tasks; not below `min_count`."""
+    cpu_target_percent: int | None = constrained(60, kind="int", low=10, high=95)
+    """Average CPU the service scales to."""
+    requests_per_target: int | None = constrained(None, kind="int", low=1, high=1_000_000)
+    """Requests per task per minute the service scales to (a service with a port only)."""
+    scale_in_cooldown_seconds: int = constrained(300, kind="int", low=0, high=3600)
+    scale_out_cooldown_seconds: int = constrained(60, kind="int", low=0, high=3600)
+
+
+@dataclass(frozen=True)
+class RollbackAlarmSpec:
+    """Roll a deployment back when the new tasks answer with too many 5xx responses."""
+
+    target_errors_per_minute: int = constrained(kind="int", low=1, high=1_000_000)
+    """The 5xx responses per minute that mean a deployment is bad."""
+    evaluation_minutes: int = constrained(2, kind="int", low=1, high=10)
+    """For how many minutes in a row."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One app on Fargate: behind the load balancer with a `port`, a worker without one."""
+
+    name: str
+    """The service's name: it names its AWS resources."""
+    task: TaskSpec
+    port: int | None = constrained(None, kind="int", low=1, high=65535)
+    """The container port the load balancer forwards to; None: a worker."""
+    desired_count: int = constrained(1, kind="int", low=0, high=1000)
+    """How many tasks run; with autoscaling, within min..max and only the initial count."""
+    health_check_path: str = constrained("/health", kind="string", pattern=r"^/[^\s]{0,1023}$",
+                                         expected="a URL path starting with /")
+    """The path the load balancer checks; it expects 200-399."""
+    path_patterns: tuple[str, ...] = constrained((), kind="strings", check=path_pattern_error)
+    """The paths the listener rule sends here; `/*` when neither these nor `host_headers` are set."""
+    host_headers: tuple[str, ...] = constrained((), kind="strings", check=host_error)
+    """The host names the listener rule sends here."""
+    priority: pulumi.Input[int] | None = constrained(None, kind="int", low=1, high=50000)
+    """The listener rule's priority, unique on the listener (a stack file derives one)."""
+    health_check_grace_period_seconds: int = constrained(60, kind="int", low=0, high=2_147_483_647)
+    """Failed load balancer health checks in this time after a task starts do not count."""
+    deregistration_delay_seconds: int = constrained(30, kind="int", low=0, high=3600)
+    """How long the load balancer lets a stopping task finish its requests."""
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = constrained("FARGATE", kind="string",
+                                                                        choices=CAPACITY_PROVIDERS)
+    """`FARGATE_SPOT` costs less and may be interrupted."""
+    autoscaling: AutoscalingSpec | None = None
+    rollback_alarm: RollbackAlarmSpec | None = None
+    """A 5xx alarm ECS watches during each deployment (a service with a port only)."""
+
+    @property
+    def is_worker(self) -> bool:
+        return self.port is None
+
+
+WORKER_ONLY = "only applies to a service with a port; without one it is a worker"
+
+
+def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = True) -> None:
+    """Everything AWS would refuse in a service; `fields=False`: the checks across fields only,
+    for the config layer, which checks each value (and the task) as it reads it."""
+    web = not svc.is_worker
+    if fields:
+        check_fields(p, svc, path)
+        check_task(p, svc.task, p.at(path, "task"), svc.capacity_provider)
+        for name in ("autoscaling", "rollback_alarm"):
+            if getattr(svc, name) is not None:
+                check_fields(p, getattr(svc, name), p.at(path, name))
+        if not web:
+            for name in ("path_patterns", "host_headers", "priority", "rollback_alarm"):
+                if getattr(svc, name):
+                    p.fail(p.at(path, name), WORKER_ONLY)
+        elif svc.priority is None:
+            p.fail(p.at(path, "priority"), "required for a service with a port: the listener rule's priority, "
+                                           "1 to 50000, unique on the listener")
+    patterns, hosts = items(svc.path_patterns), items(svc.host_headers)
+    if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
+        p.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
+    scaling = svc.autoscaling
+    if scaling is None:
+        return
+    where = p.at(path, "autoscaling")
+    low, high = scaling.min_count, scaling.max_count
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        p.fail(p.at(where, "max_count"), f"{p.show(where, high)} is below {p.key('min_count')} {p.show(where, low)}")
+    if scaling.requests_per_target is not None and not web:
+        p.fail(p.at(where, "requests_per_target"), "only applies to a service with a port behind the load balancer")
+    desired = svc.desired_count
+    if known(desired, low, high) and desired is not None and low is not None and high is not None \
+            and not low <= desired <= high:
+        p.fail(p.at(path, "desired_count"),
+               f"{p.show(path, desired)} is outside {join(p.key('autoscaling'), p.key('min_count'))}.."
+               f"{p.key('max_count')} ({p.show(path, low)}..{p.show(path, high)})")
 
 
 @dataclass
@@ -27,8 +135,8 @@ class LoadBalancerAttachment:
 
 @dataclass
 class FargateServiceArgs:
-    service: ServiceSettings
-    """The service's validated settings."""
+    service: ServiceSpec
+    """What runs and how it is reached: checked when the component is created."""
     family: str
     """Task definition family and log group suffix, unique per stack: PROJECT-STACK-SERVICE."""
     placement: Placement
@@ -51,12 +159,15 @@ class FargateService(pulumi.ComponentResource):
     """None for a worker."""
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(f"{TOKEN_PREFIX}FargateService", name, None, opts)
         svc = args.service
+        problems = Problems()
+        check_service(problems, svc, "service")
+        if not svc.is_worker and args.load_balancer is None:
+            problems.fail("load_balancer", f"required: service '{svc.name}' has a port")
+        raise_problems(f"FargateService {name}", problems)
+        super().__init__(f"{TOKEN_PREFIX}FargateService", name, None, opts)
         task = svc.task
         child = pulumi.ResourceOptions(parent=self)
-        if not svc.is_worker and args.load_balancer is None:
-            raise ValueError(f"service '{svc.name}' has a port but no load balancer was given")
 
         placement = args.placement
         defined = define_task(name, self, task, placement, args.family, svc.port)
@@ -113,9 +224,11 @@ class FargateService(pulumi.ComponentResource):
                 opts=child,
             )
             conditions = []
-            if svc.path_patterns:
+            # Neither paths nor hosts: every request (a rule needs a condition).
+            paths = svc.path_patterns or (() if svc.host_headers else ("/*",))
+            if paths:
                 conditions.append(aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(svc.path_patterns))))
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths))))
             if svc.host_headers:
                 conditions.append(aws.lb.ListenerRuleConditionArgs(
                     host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(svc.host_headers))))
@@ -190,7 +303,7 @@ class FargateService(pulumi.ComponentResource):
             "securityGroupId": self.security_group_id,
         })
 
-    def _rollback_alarm(self, name: str, svc: ServiceSettings, lb: LoadBalancerAttachment,
+    def _rollback_alarm(self, name: str, svc: ServiceSpec, lb: LoadBalancerAttachment,
                         target_group: aws.lb.TargetGroup) -> aws.ecs.ServiceAlarmsArgs:
         """A 5xx alarm on the service's target group that ECS watches during each deployment."""
         settings = svc.rollback_alarm
@@ -212,7 +325,7 @@ class FargateService(pulumi.ComponentResource):
         )
         return aws.ecs.ServiceAlarmsArgs(alarm_names=[alarm.name], enable=True, rollback=True)
 
-    def _autoscale(self, name: str, svc: ServiceSettings, args: FargateServiceArgs,
+    def _autoscale(self, name: str, svc: ServiceSpec, args: FargateServiceArgs,
                    service: aws.ecs.Service, target_group: aws.lb.TargetGroup | None) -> None:
         """Target tracking on CPU, and on requests per target for a service behind the ALB."""
         scaling = svc.autoscaling

@@ -9,11 +9,74 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from settings import BuildSettings, ImageSource
+from components.validation import IMAGE, TAG, Invalid, Problems, is_unknown, join
+
+
+@dataclass(frozen=True)
+class DockerBuild:
+    """A Docker build context, built and pushed to the stack's ECR repository."""
+
+    context: str
+    """The build context directory, relative to the program's directory."""
+    dockerfile: str | None = None
+    """The Dockerfile, relative to the context (default `Dockerfile`); it must exist."""
+    target: str | None = None
+    """The build stage to build."""
+    args: Mapping[str, str] = field(default_factory=dict)
+    """Build arguments."""
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Exactly one of a full reference, a tag in the stack's ECR repository, or a build.
+
+    A stack with a `releaseImage` hands a build or a tag over as that `image`."""
+
+    image: pulumi.Input[str] | None = None
+    """An image from any registry: `[registry/]name[:tag][@sha256:<64 hex>]`."""
+    image_tag: str | None = None
+    """A tag in the stack's ECR repository (`Placement.repository_url`)."""
+    build: DockerBuild | None = None
+    """Build the image here and push it to the stack's ECR repository, tagged by its inputs."""
+
+
+EXACTLY_ONE_SOURCE = ("set exactly one of image (a full image reference), imageTag (a tag in this stack's ECR "
+                      "repository) or build (a Docker build context); {found}")
+NOT_AN_IMAGE = "is not an image reference like registry/name:tag or registry/name@sha256:<64 hex>"
+NOT_A_TAG = "an image tag (letters, digits, _ . -, at most 128 characters)"
+
+
+def check_image_source(p: Problems, source: ImageSource, path: str) -> None:
+    """What ECS would fail to pull, and a build whose context or Dockerfile is missing."""
+    given = [p.key(name) for name in ("image", "image_tag", "build") if getattr(source, name) is not None]
+    if len(given) != 1:
+        found = f"found {', '.join(given)}" if given else "found none"
+        p.fail(path, EXACTLY_ONE_SOURCE.format(found=found))
+        return
+    if source.image is not None:
+        if not is_unknown(source.image) and not (isinstance(source.image, str) and IMAGE.match(source.image)):
+            p.reject(p.at(path, "image"), source.image, Invalid(NOT_AN_IMAGE))
+    elif source.image_tag is not None:
+        if not (isinstance(source.image_tag, str) and TAG.match(source.image_tag)):
+            where = p.at(path, "image_tag")
+            p.fail(where, f"{p.show(where, source.image_tag)} is not {NOT_A_TAG}")
+    else:
+        where = p.at(path, "build")
+        context = source.build.context
+        if not os.path.isdir(context):
+            p.reject(join(where, "context"), context,
+                     Invalid("is not a directory (paths are relative to the project directory)"))
+        elif not os.path.isfile(os.path.join(context, source.build.dockerfile or "Dockerfile")):
+            p.fail(join(where, "dockerfile"), f"no {p.show(where, source.build.dockerfile or 'Dockerfile')} in "
+                                              f"{p.show(where, context)}")
+
 
 _PLATFORMS = {"X86_64": docker_build.Platform.LINUX_AMD64, "ARM64": docker_build.Platform.LINUX_ARM64}
 
@@ -56,7 +119,7 @@ def _dockerignore(root: Path) -> Callable[[str], bool]:
     return ignored
 
 
-def build_digest(build: BuildSettings, architecture: str) -> str:
+def build_digest(build: DockerBuild, architecture: str) -> str:
     """A hash of everything that shapes the image: the context files Docker would send (not
     those `.dockerignore` excludes), Dockerfile, target, args, platform. Every different build gets its own tag, which keeps builds working with immutable
     tags and keeps each build tagged (out of reach of the untagged-image expiry rule).

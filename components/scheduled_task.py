@@ -7,16 +7,165 @@ brings its own image and gets its own task definition and roles.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_trust_policy
-from components.task_definition import CONTAINER_NAME, Placement, define_task, egress_only_security_group
+from components.task_definition import (
+    CONTAINER_NAME, Placement, TaskSpec, check_task, define_task, egress_only_security_group,
+)
 from components.task_roles import ECS_TASKS_PRINCIPAL
-from settings import ScheduledTaskSettings
+from components.validation import (
+    CAPACITY_PROVIDERS, Invalid, Problems, check_fields, constrained, is_digits, raise_problems,
+)
+
+# ---------------------------------------------------------------------------------------------
+# EventBridge Scheduler's schedule expressions (CreateSchedule's ScheduleExpression).
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+@dataclass(frozen=True)
+class _CronField:
+    name: str
+    verb: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+    special: str = ""
+    """Wildcards besides , - *: ? L W (day-of-month), ? L # (day-of-week)."""
+    increments: bool = True
+    """Whether / is allowed: in every field but day-of-week."""
+
+    def describe(self) -> str:
+        values = f"{self.low}-{self.high}" + (f" or {self.names[0]}-{self.names[-1]}" if self.names else "")
+        wildcards = [",", "-", "*"] + [w for w in self.special if w == "?"] + (["/"] if self.increments else []) + \
+            [w for w in self.special if w != "?"]
+        return f"{self.name} {self.verb} {values} with {' '.join(wildcards)}"
+
+
+_CRON_FIELDS = (
+    _CronField("minutes", "are", 0, 59),
+    _CronField("hours", "are", 0, 23),
+    _CronField("day-of-month", "is", 1, 31, special="?LW"),
+    _CronField("month", "is", 1, 12, _MONTHS),
+    _CronField("day-of-week", "is", 1, 7, _WEEKDAYS, special="?L#", increments=False),
+    _CronField("year", "is", 1970, 2199),
+)
+_CRON_EXAMPLE = "e.g. cron(0 3 * * ? *) for 03:00 every day"
+
+
+def _cron_value(field: _CronField, text: str) -> int | None:
+    # ASCII only: "ſun".upper() is "SUN".
+    if text.isascii() and text.upper() in field.names:
+        return field.names.index(text.upper()) + 1
+    if is_digits(text) and field.low <= int(text) <= field.high:
+        return int(text)
+    return None
+
+
+def _cron_field_ok(field: _CronField, text: str) -> bool:
+    """One field: a list of values, ranges and increments, or one of its special forms alone."""
+    if text == "?" or text == "L":
+        return text in field.special
+    if "W" in field.special and (text == "LW" or (text.endswith("W") and _cron_value(field, text[:-1]))):
+        return True
+    if "L" in field.special and "#" in field.special and text.endswith("L") and _cron_value(field, text[:-1]):
+        return True
+    if "#" in field.special and "#" in text:
+        day, _, nth = text.partition("#")
+        return _cron_value(field, day) is not None and nth in ("1", "2", "3", "4", "5")
+    for item in text.split(","):
+        start, slash, step = item.partition("/")
+        if slash and not (field.increments and is_digits(step) and 1 <= int(step) <= field.high - field.low + 1):
+            return False
+        if start == "*":
+            continue
+        low, dash, high = start.partition("-")
+        if _cron_value(field, low) is None or (dash and _cron_value(field, high) is None):
+            return False
+    return True
+
+
+def _cron_error(body: str) -> Invalid | None:
+    fields = body.split()
+    if len(fields) != 6:
+        return Invalid("is not an EventBridge Scheduler cron expression: cron has six fields (minutes hours "
+                       f"day-of-month month day-of-week year), not {len(fields)}; {_CRON_EXAMPLE}")
+    for cron_field, text in zip(_CRON_FIELDS, fields, strict=True):
+        if not _cron_field_ok(cron_field, text):
+            return Invalid(f"is not an EventBridge Scheduler cron expression: {cron_field.describe()}", f"got {text}")
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return Invalid("is not an EventBridge Scheduler cron expression: use ? in exactly one of day-of-month "
+                       f"and day-of-week (the other says which days); {_CRON_EXAMPLE}")
+    return None
+
+
+def schedule_error(expression: str) -> Invalid | None:
+    import datetime
+
+    if match := re.fullmatch(r"cron\((.*)\)", expression):
+        return _cron_error(match[1])
+    if match := re.fullmatch(r"rate\((\S+) (\S+)\)", expression):
+        value, unit = match.groups()
+        if not re.fullmatch(r"[1-9][0-9]*", value):
+            return Invalid("is not an EventBridge Scheduler rate expression: the value is a positive whole number, "
+                           "e.g. rate(5 minutes)")
+        # CreateSchedule's reference lists minute | minutes | hour | hours | day | days and no
+        # agreement with the value (the singular-for-1 rule is EventBridge rules', not Scheduler's).
+        if unit.removesuffix("s") not in ("minute", "hour", "day"):
+            return Invalid("is not an EventBridge Scheduler rate expression: the unit is minute(s), hour(s) or day(s)")
+        return None
+    if match := re.fullmatch(r"at\((.*)\)", expression):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", match[1]):
+            return Invalid("is not an EventBridge Scheduler one-time expression: at(yyyy-mm-ddThh:mm:ss), "
+                           "e.g. at(2030-01-01T00:00:00)")
+        try:
+            datetime.datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S")
+        except ValueError:
+            return Invalid("is not an EventBridge Scheduler one-time expression: not a real date and time")
+        return None
+    return Invalid("is not a schedule expression: cron(0 3 * * ? *), rate(6 hours) or at(2030-01-01T00:00:00)")
+
+
+
+
+@dataclass(frozen=True)
+class ScheduledJobSpec:
+    """A job EventBridge Scheduler runs: with its own task, or a service's task definition."""
+
+    name: str
+    """The job's name: it names its AWS resources."""
+    schedule: str = constrained(kind="string", check=schedule_error)
+    """`cron(0 3 * * ? *)`, `rate(6 hours)` or `at(2030-01-01T00:00:00)`."""
+    service: str | None = None
+    """The service whose task definition (image and roles) the job runs, overriding the command."""
+    task: TaskSpec | None = None
+    """Its own task definition, when `service` is not set."""
+    command: tuple[str, ...] = constrained((), kind="strings")
+    """Overrides the container's command."""
+    timezone: str = constrained("UTC", kind="string")
+    """The time zone of the schedule (IANA, e.g. Europe/Berlin)."""
+    enabled: bool = constrained(True, kind="bool")
+    """False keeps the schedule, disabled."""
+    capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = constrained("FARGATE", kind="string",
+                                                                        choices=CAPACITY_PROVIDERS)
+    """`FARGATE_SPOT` costs less and may be interrupted."""
+
+
+def check_job(p: Problems, job: ScheduledJobSpec, path: str, reuses_service: bool) -> None:
+    """Everything AWS would refuse in a job (its fields, its own task)."""
+    check_fields(p, job, path)
+    if job.task is not None:
+        check_task(p, job.task, p.at(path, "task"), job.capacity_provider)
+    if reuses_service == (job.task is not None):
+        p.fail(path, "give exactly one of task (its own task definition) or service_task (a service's)")
 
 
 @dataclass
@@ -30,8 +179,8 @@ class ServiceTaskReference:
 
 @dataclass
 class ScheduledTaskArgs:
-    job: ScheduledTaskSettings
-    """The job's validated settings."""
+    job: ScheduledJobSpec
+    """What runs and when: checked when the component is created."""
     family: str
     """Task definition family (when the job has its own): PROJECT-STACK-JOB."""
     placement: Placement
@@ -62,8 +211,11 @@ class ScheduledTask(pulumi.ComponentResource):
     scheduler_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ScheduledTaskArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(f"{TOKEN_PREFIX}ScheduledTask", name, None, opts)
         job = args.job
+        problems = Problems()
+        check_job(problems, job, "job", args.service_task is not None)
+        raise_problems(f"ScheduledTask {name}", problems)
+        super().__init__(f"{TOKEN_PREFIX}ScheduledTask", name, None, opts)
         placement = args.placement
         child = pulumi.ResourceOptions(parent=self)
         if args.service_task is not None:

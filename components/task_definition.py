@@ -3,17 +3,120 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.image import container_image
+from components.image import ImageSource, check_image_source, container_image
 from components.task_roles import TaskRoles, TaskRolesArgs
-from settings import TaskSettings, volume_name
+from components.validation import (
+    ARCHITECTURES, FARGATE_SIZES, LOG_RETENTION_DAYS, Problems, check_fields, constrained, env_name_error, items,
+    join, known, secret_arn_error, writable_path_error,
+)
 
 CONTAINER_NAME = "app"
+
+
+@dataclass(frozen=True)
+class ContainerHealthCheck:
+    """A container health check: ECS replaces a task whose container reports unhealthy."""
+
+    command: tuple[str, ...] = constrained(kind="strings", min_items=1)
+    """`[CMD, ...]` (exec form) or `[CMD-SHELL, "..."]` (shell form)."""
+    interval_seconds: int = constrained(15, kind="int", low=5, high=300)
+    """Time between two checks."""
+    timeout_seconds: int = constrained(5, kind="int", low=2, high=60)
+    """How long a check may take."""
+    retries: int = constrained(3, kind="int", low=1, high=10)
+    """Failed checks in a row that make the container unhealthy."""
+    start_period_seconds: int = constrained(10, kind="int", low=0, high=300)
+    """Failures in this time after start do not count."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task definition needs: shared by services and scheduled tasks."""
+
+    source: ImageSource
+    """Where the image comes from."""
+    cpu: int = constrained(256, kind="int", low=256, high=16384, allowed=tuple(FARGATE_SIZES))
+    """CPU units of the task (1024 is one vCPU): a Fargate size."""
+    memory: int = constrained(512, kind="int", low=512, high=122880)
+    """Memory of the task in MiB: one of the Fargate sizes for the cpu (`FARGATE_SIZES`)."""
+    architecture: Literal["X86_64", "ARM64"] = constrained("X86_64", kind="string", choices=ARCHITECTURES)
+    """The CPU architecture the image is built for (FARGATE_SPOT runs X86_64 only)."""
+    command: tuple[str, ...] = constrained((), kind="strings")
+    """The container's command; empty: the image's."""
+    environment: Mapping[str, str] = constrained(kind="map", default_factory=dict, check_key=env_name_error)
+    """Environment variables (a web service also gets `PORT` unless it is set)."""
+    secrets: Mapping[str, pulumi.Input[str]] = constrained(kind="map", default_factory=dict,
+                                                           check_key=env_name_error, check=secret_arn_error)
+    """Environment variables read from Secrets Manager or SSM Parameter Store ARNs when a task starts;
+    the execution role may read exactly these."""
+    task_role_statements: tuple[Mapping[str, Any], ...] = ()
+    """IAM statements of the task role; nothing else is granted to it."""
+    log_retention_days: int = constrained(30, kind="int", low=1, high=3653, allowed=LOG_RETENTION_DAYS)
+    """How long CloudWatch Logs keeps the container's logs."""
+    stop_timeout_seconds: int = constrained(30, kind="int", low=2, high=120)
+    """Time between SIGTERM and SIGKILL when a task stops."""
+    readonly_root_filesystem: bool = constrained(True, kind="bool")
+    """The container cannot write to its root filesystem (`writable_paths` are volumes)."""
+    writable_paths: tuple[str, ...] = constrained(("/tmp",), kind="strings", check=writable_path_error)
+    """Absolute paths, each a task-scoped volume."""
+    health_check: ContainerHealthCheck | None = None
+    enable_execute_command: bool = constrained(False, kind="bool")
+    """ECS Exec: grants the task role the SSM channels; needs `readonly_root_filesystem=False`."""
+
+
+def volume_name(path: str) -> str:
+    """The task volume backing a writable path: `/var/cache` -> `scratch-var-cache`."""
+    return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
+
+
+def check_task(p: Problems, task: TaskSpec, path: str, capacity_provider: str | None = None, *,
+               fields: bool = True) -> None:
+    """Everything AWS would refuse in a task; `fields=False`: the checks across fields only (the
+    config layer has checked each value as it read it)."""
+    if fields:
+        check_image_source(p, task.source, path)
+        check_fields(p, task, path)
+        if task.health_check is not None:
+            check_fields(p, task.health_check, p.at(path, "health_check"))
+    cpu, memory = task.cpu, task.memory
+    if known(cpu, memory) and cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
+        valid = ", ".join(map(str, FARGATE_SIZES[cpu]))
+        p.fail(p.at(path, "memory"), f"{p.show(p.at(path, 'memory'), memory)} is not a valid Fargate memory size "
+                                     f"for cpu {p.show(p.at(path, 'cpu'), cpu)}; valid: {valid}")
+    if task.architecture == "ARM64" and capacity_provider == "FARGATE_SPOT":
+        # Fargate Spot runs only X86_64 tasks.
+        p.fail(p.at(path, "capacity_provider"),
+               f"FARGATE_SPOT does not run ARM64 tasks; use FARGATE or {p.key('architecture')} X86_64")
+    if isinstance(task.environment, Mapping) and isinstance(task.secrets, Mapping):
+        for name in sorted(set(task.environment) & set(task.secrets)):
+            p.fail(f"{p.at(path, 'secrets')}.{name}", "also set in environment; a variable comes from one or the other")
+    if task.enable_execute_command is True and task.readonly_root_filesystem is True:
+        # The SSM agent ECS Exec injects writes to the root filesystem; it cannot start otherwise.
+        p.fail(p.at(path, "enable_execute_command"),
+               f"ECS Exec needs a writable root filesystem: also set {p.key('readonly_root_filesystem')}: false "
+               "(an explicit loosening)")
+    seen: dict[str, str] = {}
+    for index, item in enumerate(items(task.writable_paths)):
+        if not isinstance(item, str):
+            continue
+        name = volume_name(item)
+        if name in seen:
+            at = f"{p.at(path, 'writable_paths')}[{index}]"
+            p.fail(at, f"{p.show(at, item)} maps to the same volume as {p.show(at, seen[name])}")
+        seen[name] = item
+    check = task.health_check
+    if check is not None and check.command and not isinstance(check.command, str) \
+            and check.command[0] not in ("CMD", "CMD-SHELL"):
+        p.fail(join(p.at(path, "health_check"), "command"),
+               "must start with CMD (exec form) or CMD-SHELL (shell form), e.g. [CMD, python, /app/healthcheck.py]")
 
 
 @dataclass
@@ -39,7 +142,7 @@ class TaskDefinitionResources:
     task_definition: aws.ecs.TaskDefinition
 
 
-def container_definition(task: TaskSettings, image: str, log_group: str, region: str,
+def container_definition(task: TaskSpec, image: str, log_group: str, region: str,
                          stream_prefix: str, port: int | None) -> dict:
     """One container, in RegisterTaskDefinition's shape."""
     environment = dict(task.environment)
@@ -86,7 +189,7 @@ def container_definition(task: TaskSettings, image: str, log_group: str, region:
     return definition
 
 
-def define_task(name: str, parent: pulumi.Resource, task: TaskSettings, placement: Placement,
+def define_task(name: str, parent: pulumi.Resource, task: TaskSpec, placement: Placement,
                 family: str, port: int | None = None) -> TaskDefinitionResources:
     """The task's two roles, its image, a log group `/ecs/FAMILY` and the task definition FAMILY."""
     child = pulumi.ResourceOptions(parent=parent)

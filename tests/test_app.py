@@ -404,12 +404,13 @@ def test_dockerfile_declares_the_stacks_writable_paths_as_volumes():
     makes such a volume writable for a non-root user only if the image declares the VOLUME."""
     import json
 
-    from settings import TaskSettings, ImageSource
+    from components.image import ImageSource
+    from components.task_definition import TaskSpec
 
     declared = set()
     for args in final_stage_values("VOLUME"):
         declared |= set(json.loads(args)) if args.startswith("[") else set(args.split())
-    assert set(TaskSettings(source=ImageSource(image="x")).writable_paths) <= declared
+    assert set(TaskSpec(source=ImageSource(image="x")).writable_paths) <= declared
 
 
 def test_dockerfile_exposes_3000():

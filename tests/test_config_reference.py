@@ -81,7 +81,7 @@ def test_the_checker_reads_types_defaults_and_ranges_from_the_declarations():
 
 def test_typed_settings_defaults_are_the_declared_ones():
     web = parse(test_settings.valid(), project="p", stack="s", region="us-east-1").services[0]
-    assert web.task == settings.TaskSettings(source=web.task.source)
+    assert web.task == settings.TaskSpec(source=web.task.source)
     assert settings.RegistrySettings().untagged_expiry_days == settings.declared(settings.REGISTRY,
                                                                                  "untaggedExpiryDays").default
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from components.image import build_digest
-from settings import BuildSettings
+from components.image import DockerBuild
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def context(tmp_path):
 
 
 def test_same_inputs_same_tag(context):
-    build = BuildSettings(context=str(context))
+    build = DockerBuild(context=str(context))
     assert build_digest(build, "X86_64") == build_digest(build, "X86_64")
 
 
@@ -29,20 +29,20 @@ def test_same_inputs_same_tag(context):
     lambda ctx, build: dataclasses.replace(build, target="release"),
 ], ids=["file", "dockerfile", "build-arg", "target"])
 def test_each_input_changes_the_tag(context, change):
-    build = BuildSettings(context=str(context))
+    build = DockerBuild(context=str(context))
     before = build_digest(build, "X86_64")
     assert build_digest(change(context, build), "X86_64") != before
 
 
 def test_platform_changes_the_tag(context):
-    build = BuildSettings(context=str(context))
+    build = DockerBuild(context=str(context))
     assert build_digest(build, "X86_64") != build_digest(build, "ARM64")
 
 
 def test_a_dockerfile_outside_the_context_counts(tmp_path, context):
     outside = tmp_path.parent / f"{tmp_path.name}-Dockerfile"
     outside.write_text("FROM scratch\n")
-    build = BuildSettings(context=str(context), dockerfile=f"../{outside.name}")
+    build = DockerBuild(context=str(context), dockerfile=f"../{outside.name}")
     before = build_digest(build, "X86_64")
     outside.write_text("FROM scratch\nUSER 1000\n")
     assert build_digest(build, "X86_64") != before
@@ -50,7 +50,7 @@ def test_a_dockerfile_outside_the_context_counts(tmp_path, context):
 
 def test_files_dockerignore_excludes_do_not_change_the_tag(context):
     (context / ".dockerignore").write_text("# build only what the image needs\n*\n!Dockerfile\n!app.txt\n")
-    build = BuildSettings(context=str(context))
+    build = DockerBuild(context=str(context))
     before = build_digest(build, "X86_64")
     (context / "__pycache__").mkdir()
     (context / "__pycache__" / "x.pyc").write_bytes(b"\0stray")
@@ -62,7 +62,7 @@ def test_files_dockerignore_excludes_do_not_change_the_tag(context):
 
 def test_dockerignore_directory_patterns_and_reincludes(context):
     (context / ".dockerignore").write_text("docs\n**/*.log\n!keep.log\n")
-    build = BuildSettings(context=str(context))
+    build = DockerBuild(context=str(context))
     before = build_digest(build, "X86_64")
     (context / "docs").mkdir()
     (context / "docs" / "guide.md").write_text("x")
@@ -78,7 +78,7 @@ def test_a_single_star_stays_within_one_directory_as_in_docker(context):
     (context / ".dockerignore").write_text("*.md\n")
     (context / "docs").mkdir()
     (context / "docs" / "guide.md").write_text("v1")
-    build = BuildSettings(context=str(context))
+    build = DockerBuild(context=str(context))
     before = build_digest(build, "X86_64")
     (context / "README.md").write_text("ignored")
     assert build_digest(build, "X86_64") == before

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import settings
+from components.scheduled_task import schedule_error
 from ecs_fargate_rules import alb, aws_constraints, ecs_task
 
 
@@ -35,6 +36,6 @@ SCHEDULES = [
 @pytest.mark.parametrize("expression", SCHEDULES)
 def test_program_and_pack_judge_schedule_expressions_alike(expression):
     """The stack's config and the pack's aws-api-constraints apply one Scheduler grammar."""
-    program_accepts = settings._schedule_error(expression) is None
+    program_accepts = schedule_error(expression) is None
     pack_accepts = not list(aws_constraints.grammar_schedule_expression(expression, None))
     assert program_accepts == pack_accepts, (expression, program_accepts, pack_accepts)

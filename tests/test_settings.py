@@ -326,7 +326,7 @@ def test_a_rename_can_keep_the_priority_as_the_docs_warn():
 def test_derived_priorities_span_1000_to_49763_as_documented():
     last = settings._PRIORITY_BASE + settings._PRIORITY_LEVELS * settings._PRIORITY_SLOTS - 1
     assert (settings._PRIORITY_BASE, last) == (1000, 49763) and last <= 50000
-    catch_all = settings.ServiceSettings(name="x", task=None, path_patterns=("/*",))
+    catch_all = settings.ServiceSpec(name="x", task=None, path_patterns=("/*",))
     assert settings._priority_level(catch_all) < settings._PRIORITY_LEVELS
 
 
@@ -491,7 +491,7 @@ def test_a_narrower_pattern_never_gets_a_later_level():
     for broad, narrow in itertools.product(patterns, repeat=2):
         if settings._glob_covers(broad, narrow):
             assert settings._breadth(narrow) <= settings._breadth(broad), (broad, narrow)
-            wide, tight = (settings._priority_level(settings.ServiceSettings(name="x", task=None, path_patterns=(p,)))
+            wide, tight = (settings._priority_level(settings.ServiceSpec(name="x", task=None, path_patterns=(p,)))
                            for p in (broad, narrow))
             assert tight <= wide
 

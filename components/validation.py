@@ -1,0 +1,410 @@
+"""How a component checks its Args: every problem at once, before anything is registered.
+
+A component's Args declare each constrained field with `constrained(...)`: its default and what
+AWS takes (a range, the only values, a pattern, a check). `check_fields` reports every field
+outside them; the component adds its checks across fields and raises `ArgsError` listing all of
+them. A value only known at deploy time (a `pulumi.Output`) is skipped, as CDK's constructs skip
+unresolved tokens: the provider or AWS judges it then.
+
+The stack's config layer (settings.py) reads its keys with the same constraints and calls the
+same checks across fields, through a `Problems` that names paths as the stack file does
+(`services.web.memory`), so a stack file and a user's own program get the same messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+
+# -- What AWS takes ------------------------------------------------------------------------------
+
+NAT_STRATEGIES = ("none", "single", "perAz")
+CONTAINER_INSIGHTS = ("disabled", "enabled", "enhanced")
+ARCHITECTURES = ("X86_64", "ARM64")
+CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+# Predefined ELB security policies that allow only TLS 1.2 and 1.3.
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+)
+
+
+def _memory_steps(low: int, high: int, step: int) -> tuple[int, ...]:
+    return tuple(range(low, high + 1, step))
+
+
+# Valid Fargate task sizes: cpu units -> memory (MiB), from the ECS developer guide.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: _memory_steps(1024, 4096, 1024),
+    1024: _memory_steps(2048, 8192, 1024),
+    2048: _memory_steps(4096, 16384, 1024),
+    4096: _memory_steps(8192, 30720, 1024),
+    8192: _memory_steps(16384, 61440, 4096),
+    16384: _memory_steps(32768, 122880, 8192),
+}
+
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# Docker image reference grammar (distribution/reference), simplified but strict enough to
+# reject what ECS would fail to pull: [registry[:port]/]path[:tag][@sha256:digest].
+IMAGE = re.compile(
+    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(?:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(?::[^:]*:[^:]*:[^:]*)?"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$"
+)
+CERTIFICATE_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/"
+                             r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# The characters ALB path patterns allow (plus the * and ? wildcards).
+_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&]*$")
+_HOST = re.compile(r"^[A-Za-z0-9*?.-]+$")
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why a value is refused, said about it without quoting it ("is not a CIDR block"), so the
+    message stays safe for a secret; `detail` may quote parts of it and is left out for one."""
+
+    reason: str
+    detail: str = ""
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes ³ (which int() refuses) and ٣ (which it
+    reads as 3, a value AWS would refuse)."""
+    return re.fullmatch(r"[0-9]+", text) is not None
+
+
+def cidr_error(value: str, example_prefix: int = 32) -> Invalid | None:
+    """An IPv4 CIDR block as AWS takes it: address/prefix with no host bits set. The AWS provider
+    refuses 10.0.1.0/16 ("not a valid CIDR block; did you mean 10.0.0.0/16?"), and a bare address
+    is not a block at all, however Python's ipaddress reads it."""
+    address, slash, prefix = value.partition("/")
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16")
+    if not slash:
+        one = " for that one address" if example_prefix == 32 else ""
+        return Invalid("has no prefix length", f"write {'' if one else 'e.g. '}'{address}/{example_prefix}'{one}")
+    if not (is_digits(prefix) and int(prefix) <= 32 and str(int(prefix)) == prefix):
+        return Invalid("is not an IPv4 CIDR block like 10.0.0.0/16 (the prefix length is 0 to 32)")
+    network = ipaddress.IPv4Network(value, strict=False)
+    if str(network) != value:
+        return Invalid("has host bits set, which AWS refuses", f"did you mean '{network}'?")
+    return None
+
+
+def vpc_cidr_error(value: str) -> Invalid | None:
+    return cidr_error(value, 16)
+
+
+def env_name_error(name: str) -> str | None:
+    if not _ENV_NAME.match(name):
+        return "not a valid environment variable name (letters, digits and _, not starting with a digit)"
+    return None
+
+
+def secret_arn_error(value: str) -> Invalid | None:
+    if not _SECRET_ARN.match(value):
+        return Invalid("is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, "
+                       "optionally with :json-key:version-stage:version-id) or an SSM parameter ARN "
+                       "(arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)")
+    return None
+
+
+def path_pattern_error(value: str) -> Invalid | None:
+    if len(value) > 128 or not _PATH_PATTERN.match(value):
+        return Invalid("is not an ALB path pattern (starts with /, at most 128 characters, * and ? wildcards)")
+    return None
+
+
+def host_error(value: str) -> Invalid | None:
+    if len(value) > 128 or not _HOST.match(value):
+        return Invalid("is not an ALB host header pattern (letters, digits, -, ., * and ?)")
+    return None
+
+
+def writable_path_error(value: str) -> Invalid | None:
+    if not value.startswith("/") or value == "/":
+        return Invalid("is not an absolute path below / inside the container")
+    return None
+
+
+def subnet_error(value: str) -> Invalid | None:
+    return None if re.match(r"^subnet-[0-9a-f]{8,17}$", value) else Invalid("is not a subnet id like subnet-0123abcd")
+
+
+# S3 general purpose bucket naming rules (S3 User Guide, "Bucket naming rules").
+_S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_error(value: str) -> Invalid | None:
+    if not _S3_BUCKET.match(value):
+        return Invalid("is not an S3 bucket name: 3 to 63 lowercase letters, digits, . and -, starting and "
+                       "ending with a letter or digit")
+    if ".." in value:
+        return Invalid("is not an S3 bucket name: it has two adjacent periods")
+    if re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", value):
+        return Invalid("is not an S3 bucket name: S3 refuses names formatted as an IP address")
+    for prefix in _S3_RESERVED_PREFIXES:
+        if value.startswith(prefix):
+            return Invalid(f"is not an S3 bucket name: it starts with {prefix}, which S3 reserves")
+    for suffix in _S3_RESERVED_SUFFIXES:
+        if value.endswith(suffix):
+            return Invalid(f"is not an S3 bucket name: it ends with {suffix}, which S3 reserves")
+    return None
+
+
+def log_prefix_error(value: str) -> Invalid | None:
+    """ELB writes to BUCKET/PREFIX/AWSLogs/ACCOUNT/...: the prefix may not hold AWSLogs itself,
+    nor start or end with / (ELB then leaves access logs off)."""
+    if "AWSLogs" in value:
+        return Invalid("contains AWSLogs, which ELB adds itself and refuses in a prefix")
+    if value.startswith("/") or value.endswith("/"):
+        return Invalid("starts or ends with /, which ELB refuses (write alb/prod, not /alb/prod/)")
+    return None
+
+
+# -- Reporting -----------------------------------------------------------------------------------
+
+
+def describe(value: Any) -> str:
+    """A value quoted in a message: strings whole (an ARN is only useful complete), others short."""
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    limit = 300 if isinstance(value, str) else 60
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def is_unknown(value: Any) -> bool:
+    """A value only known at deploy time: not checked here."""
+    return isinstance(value, (pulumi.Output, Awaitable))
+
+
+class Problems:
+    """Every problem found, each under the path of the value (`task.memory`).
+
+    `camel`: name fields as a stack file does (`logRetentionDays`) rather than as Python does."""
+
+    def __init__(self, camel: bool = False) -> None:
+        self.problems: list[str] = []
+        self.camel = camel
+
+    def key(self, name: str) -> str:
+        """A field as this report names it."""
+        return camel(name) if self.camel else name
+
+    def at(self, path: str, name: str) -> str:
+        return join(path, self.key(name))
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def show(self, path: str, value: Any) -> str:
+        return describe(value)
+
+    def reject(self, path: str, value: Any, invalid: Invalid) -> None:
+        detail = f" ({invalid.detail})" if invalid.detail else ""
+        self.fail(path, f"{self.show(path, value)} {invalid.reason}{detail}")
+
+
+class ArgsError(pulumi.RunError):
+    """A component's Args that AWS would refuse. Pulumi prints a RunError without a traceback."""
+
+    def __init__(self, component: str, problems: list[str]):
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Invalid arguments for {component} ({count}); nothing was registered:\n{lines}")
+
+
+def raise_problems(component: str, problems: Problems) -> None:
+    if problems.problems:
+        raise ArgsError(component, problems.problems)
+
+
+# -- Checks of one value, with the messages the config layer gives ---------------------------------
+
+
+def check_int(p: Problems, where: str, value: Any, low: int, high: int,
+              allowed: tuple[int, ...] | None = None) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int):
+        p.fail(where, f"expected a whole number from {low} to {high}, got {p.show(where, value)}")
+        return False
+    if allowed is not None and value not in allowed:
+        p.fail(where, f"{p.show(where, value)} is not allowed; valid: {', '.join(map(str, allowed))}")
+        return False
+    if not low <= value <= high:
+        p.fail(where, f"{p.show(where, value)} is out of range; valid: {low} to {high}")
+        return False
+    return True
+
+
+def check_bool(p: Problems, where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        p.fail(where, f"expected true or false, got {p.show(where, value)}")
+        return False
+    return True
+
+
+def check_string(p: Problems, where: str, value: Any, *, expected: str = "",
+                 choices: tuple[str, ...] | None = None, pattern: re.Pattern | None = None,
+                 check: Callable[[str], Invalid | None] | None = None) -> bool:
+    if not isinstance(value, str) or not value:
+        p.fail(where, f"expected {expected or 'a non-empty string'}, got {p.show(where, value)}")
+        return False
+    if choices is not None and value not in choices:
+        p.fail(where, f"{p.show(where, value)} is not one of: {', '.join(choices)}")
+        return False
+    if pattern is not None and not pattern.match(value):
+        p.fail(where, f"{p.show(where, value)} is not {expected}")
+        return False
+    if check is not None and (invalid := check(value)):
+        p.reject(where, value, invalid)
+        return False
+    return True
+
+
+def check_strings(p: Problems, where: str, value: Any, *,
+                  check: Callable[[str], Invalid | None] | None = None, min_items: int = 0) -> bool:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
+        is_unknown(v) or (isinstance(v, str) and v) for v in value
+    ):
+        p.fail(where, f"expected a list of non-empty strings, got {p.show(where, value)}")
+        return False
+    if len(value) < min_items:
+        p.fail(where, f"expected at least {min_items} item(s), got {len(value)}")
+    for index, item in enumerate(value):
+        if check and not is_unknown(item) and (invalid := check(item)):
+            p.reject(f"{where}[{index}]", item, invalid)
+    return True
+
+
+def check_string_map(p: Problems, where: str, value: Any, *,
+                     check_key: Callable[[str], str | None] | None = None,
+                     check: Callable[[str], Invalid | None] | None = None) -> bool:
+    if not isinstance(value, Mapping):
+        p.fail(where, f"expected a mapping of names to strings, got {p.show(where, value)}")
+        return False
+    for name, item in value.items():
+        if check_key and (error := check_key(str(name))):
+            p.fail(f"{where}.{name}", error)
+            continue
+        if is_unknown(item):
+            continue
+        if not isinstance(item, str):
+            p.fail(f"{where}.{name}", f"expected a string, got {p.show(where, item)}")
+            continue
+        if check and (invalid := check(item)):
+            p.reject(f"{where}.{name}", item, invalid)
+    return True
+
+
+# -- Constrained fields ----------------------------------------------------------------------------
+
+CONSTRAINT = "ecs-fargate:constraint"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What AWS takes for one field of an Args class; the config layer's key declarations use the same."""
+
+    kind: Literal["bool", "int", "string", "strings", "map"]
+    low: int | None = None
+    high: int | None = None
+    allowed: tuple[int, ...] | None = None
+    choices: tuple[str, ...] | None = None
+    pattern: str | None = None
+    expected: str = ""
+    check: Callable[[str], Invalid | None] | None = None
+    check_key: Callable[[str], str | None] | None = None
+    min_items: int = 0
+
+    def as_key(self) -> dict[str, Any]:
+        """The constraint as keyword arguments of a config key declaration."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "kind" and getattr(self, f.name) != f.default}
+
+    def report(self, p: Problems, where: str, value: Any) -> None:
+        if value is None or is_unknown(value):
+            return
+        if self.kind == "int":
+            check_int(p, where, value, self.low, self.high, self.allowed)
+        elif self.kind == "bool":
+            check_bool(p, where, value)
+        elif self.kind == "string":
+            check_string(p, where, value, expected=self.expected, choices=self.choices,
+                         pattern=re.compile(self.pattern) if self.pattern else None, check=self.check)
+        elif self.kind == "strings":
+            check_strings(p, where, value, check=self.check, min_items=self.min_items)
+        else:
+            check_string_map(p, where, value, check_key=self.check_key, check=self.check)
+
+
+def constrained(default: Any = dataclasses.MISSING, *, kind: str, default_factory: Any = dataclasses.MISSING,
+                **constraint: Any) -> Any:
+    """A dataclass field with its default and what AWS takes for it."""
+    metadata = {CONSTRAINT: Constraint(kind=kind, **constraint)}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def constraint_of(cls: type, name: str) -> Constraint:
+    return next(f.metadata[CONSTRAINT] for f in dataclasses.fields(cls) if f.name == name)
+
+
+def default_of(cls: type, name: str) -> Any:
+    """A field's default (its factory's value for a mutable one)."""
+    found = next(f for f in dataclasses.fields(cls) if f.name == name)
+    if found.default_factory is not dataclasses.MISSING:
+        return found.default_factory()
+    return None if found.default is dataclasses.MISSING else found.default
+
+
+def check_fields(p: Problems, args: Any, path: str = "") -> None:
+    """Every constrained field of `args` outside what AWS takes."""
+    for f in dataclasses.fields(args):
+        constraint = f.metadata.get(CONSTRAINT)
+        if constraint is not None:
+            constraint.report(p, p.at(path, f.name), getattr(args, f.name))
+
+
+def known(*values: Any) -> bool:
+    """None of the values is only known at deploy time."""
+    return not any(is_unknown(v) for v in values)
+
+
+def items(values: Sequence[Any] | None) -> list[Any]:
+    return [] if values is None or is_unknown(values) else list(values)
