@@ -1,15 +1,27 @@
-"""The stack's building blocks, one ComponentResource per concern."""
+"""The stack's building blocks, one ComponentResource per concern, usable from any Pulumi program.
+
+Each component takes its Args (typed dataclasses with the defaults it applies, documented per
+field) and checks them when it is created: every value AWS would refuse is reported at once in
+an `ArgsError`, before anything is registered. Values only known at deploy time (Outputs) are
+left to AWS. Nothing here reads stack config: settings.py maps a stack file to these Args.
+"""
 
 from components.cluster import Cluster, ClusterArgs
-from components.fargate_service import FargateService, FargateServiceArgs
+from components.fargate_service import (
+    AutoscalingSpec, FargateService, FargateServiceArgs, LoadBalancerAttachment, RollbackAlarmSpec, ServiceSpec,
+)
+from components.image import DockerBuild, ImageSource
 from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
-from components.scheduled_task import ScheduledTask, ScheduledTaskArgs
+from components.scheduled_task import ScheduledJobSpec, ScheduledTask, ScheduledTaskArgs, ServiceTaskReference
+from components.task_definition import ContainerHealthCheck, Placement, TaskSpec
 from components.task_roles import TaskRoles, TaskRolesArgs
+from components.validation import ArgsError
 
 __all__ = [
-    "Cluster", "ClusterArgs", "FargateService", "FargateServiceArgs", "LoadBalancer",
-    "LoadBalancerArgs", "Network", "NetworkArgs", "Registry", "RegistryArgs", "ScheduledTask",
-    "ScheduledTaskArgs", "TaskRoles", "TaskRolesArgs",
+    "ArgsError", "AutoscalingSpec", "Cluster", "ClusterArgs", "ContainerHealthCheck", "DockerBuild", "FargateService",
+    "FargateServiceArgs", "ImageSource", "LoadBalancer", "LoadBalancerArgs", "LoadBalancerAttachment", "Network",
+    "NetworkArgs", "Placement", "Registry", "RegistryArgs", "RollbackAlarmSpec", "ScheduledJobSpec", "ScheduledTask",
+    "ScheduledTaskArgs", "ServiceSpec", "ServiceTaskReference", "TaskRoles", "TaskRolesArgs", "TaskSpec",
 ]
