@@ -53,7 +53,7 @@ class TaskSpec:
     """The container's command; empty: the image's."""
     environment: Mapping[str, str] = constrained(kind="map", default_factory=dict, check_key=env_name_error)
     """Environment variables (a web service also gets `PORT` unless it is set)."""
-    secrets: Mapping[str, pulumi.Input[str]] = constrained(kind="map", default_factory=dict,
+    secrets: Mapping[str, str] = constrained(kind="map", default_factory=dict,
                                                            check_key=env_name_error, check=secret_arn_error)
     """Environment variables read from Secrets Manager or SSM Parameter Store ARNs when a task starts;
     the execution role may read exactly these."""
