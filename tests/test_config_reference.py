@@ -224,3 +224,47 @@ def test_the_schema_never_refuses_what_the_program_accepts():
         else:
             refused_by_program_only += 1
     assert accepted >= 45 and refused_by_both >= 20, (accepted, refused_by_both, refused_by_program_only)
+
+
+def test_an_object_given_as_json_text_is_accepted_as_the_program_accepts_it():
+    """`pulumi config set ecs-fargate:tags '{"team": "x"}'` (no --path) stores JSON text."""
+    from testkit import render_config
+
+    config = {"ecs-fargate:environment": "dev", "ecs-fargate:tags": '{"team": "x"}',
+              "ecs-fargate:services": json.dumps({"web": {"image": "public.ecr.aws/nginx/nginx:1.27", "port": 80,
+                                                          "healthCheckPath": "/"}})}
+    assert VALIDATOR.is_valid({"config": config})
+    rendering = render_config(config)
+    assert rendering.of_type("aws:ecs/service:Service")
+
+
+def test_one_key_in_two_spellings_is_refused():
+    """Pulumi merges `services`, `ecs-fargate:services` and `ecs-fargate:config:services`; with two
+    of them in one file the value that wins depends on map order."""
+    for pair in (("services", "ecs-fargate:services"), ("ecs-fargate:config:tags", "tags")):
+        assert not VALIDATOR.is_valid({"config": {pair[0]: {}, pair[1]: {}}}), pair
+    assert VALIDATOR.is_valid({"config": {"ecs-fargate:config:tags": {"team": "x"}}})
+    assert not VALIDATOR.is_valid({"config": {"ecs-fargate:config:servics": {}}})
+
+
+def test_patterns_escape_only_regex_metacharacters():
+    """Engines that compile patterns in Unicode mode (JavaScript's `u` flag, Ajv) refuse an escape
+    of an ordinary character such as `\\-`."""
+    patterns = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            patterns.extend(value for key, value in node.items() if key == "pattern")
+            patterns.extend(node.get("patternProperties", {}))
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+    collect(SCHEMA)
+    assert patterns
+    for pattern in patterns:
+        for escaped in re.findall(r"\\(.)", pattern):
+            assert escaped in ".^$*+?()[]{}|\\/-dDwWsSbBnrtfv0123456789", (pattern, escaped)
+            if escaped == "-":  # inside a character class only
+                assert re.search(r"\[[^\]]*\\-", pattern), pattern
