@@ -21,6 +21,7 @@ extra policies included (as in a config file); a policy named in `levels` keeps 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,6 +82,30 @@ def _select(policies: Iterable[str] | None, problems: list[str]) -> list[Policy]
     return [policy for policy in ALL_POLICIES if policy in selected]
 
 
+# PolicyPack's own rule for names (pulumi_policy.policy._POLICY_PACK_NAME_RE), checked here so the
+# error comes with the others instead of as a TypeError from inside the SDK.
+PACK_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_.-]{1,100}$")
+_JSON_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+               "array": (list, tuple), "object": (Mapping,)}
+
+
+def _value_problem(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """What the engine's JSON-schema check of a config value would refuse (type, enum, bounds),
+    said now rather than when the CLI configures the pack."""
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    types = tuple(t for kind in kinds for t in _JSON_TYPES.get(kind, ()))
+    wrong_bool = isinstance(value, bool) and "boolean" not in kinds
+    if kinds and (not isinstance(value, types) or wrong_bool):
+        return f"{value!r} is not {' or '.join(kinds)}"
+    if "enum" in schema and value not in schema["enum"]:
+        return f"{value!r} is not one of {', '.join(map(repr, schema['enum']))}"
+    for bound, holds in (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b)):
+        if bound in schema and isinstance(value, (int, float)) and not holds(value, schema[bound]):
+            return f"{value!r} is out of range ({bound} {schema[bound]})"
+    return None
+
+
 def _config_entry(name: str, properties: Any, policy: Policy, problems: list[str]) -> dict[str, Any]:
     where = f"config[{name!r}]"
     if not isinstance(properties, Mapping):
@@ -95,13 +120,15 @@ def _config_entry(name: str, properties: Any, policy: Policy, problems: list[str
         if key not in schema:
             problems.append(f"{where}: unknown property {key!r}{_did_you_mean(str(key), schema)}; "
                             f"valid: {', '.join(schema)}")
+        elif problem := _value_problem(value, schema[key]):
+            problems.append(f"{where}[{key!r}]: {problem}")
         else:
             entry[key] = value
     return entry
 
 
 def pack_options(name: str = PACK_NAME, *, enforcement_level: Level = PACK_ENFORCEMENT_LEVEL,
-                 levels: Mapping[str, Level] | None = None,
+                 levels: Mapping[str, Level] | Level | None = None,
                  config: Mapping[str, Mapping[str, Any]] | None = None,
                  policies: Iterable[str] | None = None, extra_policies: Iterable[Policy] = (),
                  **metadata: Any) -> dict[str, Any]:
@@ -111,7 +138,8 @@ def pack_options(name: str = PACK_NAME, *, enforcement_level: Level = PACK_ENFOR
     - `name`: the pack's name (the engine shows it with every violation).
     - `enforcement_level`: the level of a policy that sets none; every rule here sets its own,
       so this matters only for `extra_policies`.
-    - `levels`: `{"all": level}` and/or `{policy name: level}`, over each rule's own level.
+    - `levels`: `{"all": level}` and/or `{policy name: level}`, over each rule's own level; a
+      single level means `{"all": level}`.
     - `config`: `{policy name: {property: value}}`, over the defaults of the rule's schema
       (the engine validates the values against that schema when the pack is configured).
     - `policies`: the names of the rules to include (default: all of them, in library order).
@@ -122,8 +150,21 @@ def pack_options(name: str = PACK_NAME, *, enforcement_level: Level = PACK_ENFOR
     level, unknown config property and name clash at once.
     """
     problems: list[str] = []
+    if not isinstance(name, str) or not PACK_NAME_PATTERN.match(name):
+        problems.append(f"name: {name!r} is not a policy pack name (1 to 100 letters, digits, '-', '_', '.')")
     level = _level(enforcement_level, "enforcement_level", problems)
     selected = _select(policies, problems)
+    if isinstance(levels, (str, EnforcementLevel)):
+        levels = {"all": levels}  # one level for every policy, as AwsGuard({all: ...}) reads
+    elif levels is not None and not isinstance(levels, Mapping):
+        problems.append(f"levels: expected a level or {{policy name: level}}, got {levels!r}")
+        levels = None
+    if config is not None and not isinstance(config, Mapping):
+        problems.append(f"config: expected {{policy name: {{property: value}}}}, got {config!r}")
+        config = None
+    if isinstance(extra_policies, (Policy, str)) or not isinstance(extra_policies, Iterable):
+        problems.append(f"extra_policies: expected a list of Policy objects, got {extra_policies!r}")
+        extra_policies = ()
 
     by_name = {policy.name: policy for policy in selected}
     for extra in extra_policies:
@@ -204,7 +245,7 @@ def _reporting_version(version: str | None) -> Iterator[None]:
 
 def build_pack(name: str = PACK_NAME, *, version: str | None = None,
                enforcement_level: Level = PACK_ENFORCEMENT_LEVEL,
-               levels: Mapping[str, Level] | None = None,
+               levels: Mapping[str, Level] | Level | None = None,
                config: Mapping[str, Mapping[str, Any]] | None = None,
                policies: Iterable[str] | None = None, extra_policies: Iterable[Policy] = (),
                **metadata: Any) -> PolicyPack:

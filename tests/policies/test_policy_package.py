@@ -195,6 +195,34 @@ def test_an_unknown_config_property_is_refused_naming_the_valid_ones():
         pack_options(extra_policies=[_owner_tag_policy("mine"), _owner_tag_policy("mine")])
 
 
+def test_one_level_for_everything_is_a_level_not_a_mapping():
+    assert pack_options(levels="mandatory")["initial_config"] == {"all": EnforcementLevel.MANDATORY}
+
+
+@pytest.mark.parametrize("arguments, problem", [
+    ({"name": "my pack"}, "name: 'my pack' is not a policy pack name"),
+    ({"levels": ["mandatory"]}, "levels: expected a level or {policy name: level}"),
+    ({"config": "ecs-service-min-tasks"}, "config: expected {policy name: {property: value}}"),
+    ({"extra_policies": "team-owner-tag"}, "extra_policies: expected a list of Policy objects"),
+    ({"config": {"ecs-service-min-tasks": {"minimum": "three"}}},
+     "config['ecs-service-min-tasks']['minimum']: 'three' is not integer"),
+    ({"config": {"ecs-service-min-tasks": {"minimum": True}}},
+     "config['ecs-service-min-tasks']['minimum']: True is not integer"),
+    ({"config": {"ecs-service-min-tasks": {"minimum": -1}}}, "'minimum']: -1 is out of range (minimum 0)"),
+])
+def test_arguments_of_the_wrong_shape_are_refused_before_the_engine_sees_them(arguments, problem):
+    """A PackConfigError naming the argument, not an AttributeError from inside the SDK, or a
+    config value the engine would only refuse when the CLI configures the pack."""
+    with pytest.raises(PackConfigError) as error:
+        pack_options(**arguments)
+    assert problem in str(error.value)
+
+
+def test_a_single_policy_instead_of_a_list_is_refused():
+    with pytest.raises(PackConfigError, match="extra_policies: expected a list of Policy objects"):
+        pack_options(extra_policies=_owner_tag_policy())
+
+
 def test_build_pack_constructs_the_sdks_pack_at_the_version_given(monkeypatch):
     from pulumi_policy import policy as sdk
 
@@ -358,3 +386,17 @@ def test_the_team_pack_enforces_our_rules_at_its_levels_and_its_own_rule(team_an
     # Advisory on its own, mandatory in this pack ("all").
     assert _analyze(stub, TASK_DEFINITION, task_definition(containers=[container(readonlyRootFilesystem=False)]),
                     "writable")["ecs-taskdef-readonly-rootfs"][0] == analyzer_pb2.MANDATORY
+
+
+def test_our_pack_runs_its_own_rules_even_where_an_installed_copy_exists(team_pack, tmp_path):
+    """`pulumi install` in policies/ (CLI 3.209+) also pip-installs the package into the pack's
+    virtualenv; the engine must still run the rules beside PulumiPolicy.yaml, not that copy."""
+    pack = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    marker = tmp_path / "imported-from"
+    init = pack / "ecs_fargate_rules" / "__init__.py"
+    init.write_text(init.read_text() + f"\nopen({str(marker)!r}, 'w').write(__file__)\n")
+    venv = team_pack / "venv"  # has ecs_fargate_rules installed in site-packages
+    with pack_process(venv, pack, activated_environment(dict(os.environ), venv)):
+        pass
+    assert Path(marker.read_text()).resolve() == init.resolve()
