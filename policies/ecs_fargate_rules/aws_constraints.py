@@ -29,6 +29,7 @@ import functools
 import json
 import re
 import unicodedata
+import warnings
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -330,6 +331,9 @@ class Catalogue:
     stack_constraints: tuple[Mapping[str, Any], ...]
     autonames: Mapping[str, Autoname]
     autoname_defaults: Mapping[str, Any]
+    unresolved: tuple[tuple[str, str], ...] = ()
+    """Entries left out because the installed botocore no longer describes them as the data file
+    expects (a renamed shape, reworded documentation): (entry id, why)."""
 
     @functools.cached_property
     def by_type(self) -> dict[str, list[Constraint]]:
@@ -372,17 +376,36 @@ def _resolve(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_catalogue(path: Path = DATA_FILE) -> Catalogue:
+    """The constraints of the data file, with botocore's values read in. An entry botocore no
+    longer describes as expected is left out (and said once, as a warning), so a newer botocore
+    than the pinned one costs that check, not every rule of every pack that imports these."""
     data = json.loads(path.read_text())
-    constraints = tuple(
-        Constraint(id=entry["id"], check=entry["check"],
-                   targets=tuple(Target(tuple(t["types"]), tuple(t["paths"]), t.get("when"))
-                                 for t in entry["targets"]),
-                   aws_field=entry["awsField"], doc=entry["doc"], params=_resolve(entry),
-                   inside=entry.get("inside"), outside=entry.get("outside"))
-        for entry in data["constraints"])
+    constraints, unresolved = [], []
+    for entry in data["constraints"]:
+        try:
+            params = _resolve(entry)
+        except (KeyError, LookupError, ValueError) as error:
+            unresolved.append((entry["id"], f"{type(error).__name__}: {error}"))
+            continue
+        constraints.append(Constraint(
+            id=entry["id"], check=entry["check"],
+            targets=tuple(Target(tuple(t["types"]), tuple(t["paths"]), t.get("when")) for t in entry["targets"]),
+            aws_field=entry["awsField"], doc=entry["doc"], params=params,
+            inside=entry.get("inside"), outside=entry.get("outside")))
+    if unresolved:
+        warnings.warn(f"aws-api-constraints: {len(unresolved)} check(s) left out, botocore "
+                      f"{botocore_version()} does not describe them as expected: "
+                      + "; ".join(f"{entry} ({why})" for entry, why in unresolved), stacklevel=2)
     autonames = {t: Autoname(a["property"], a["maxLength"], a.get("prefixProperty"))
                  for t, a in data["autonames"].items()}
-    return Catalogue(constraints, tuple(data["stackConstraints"]), autonames, data["autonameDefaults"])
+    return Catalogue(tuple(constraints), tuple(data["stackConstraints"]), autonames, data["autonameDefaults"],
+                     tuple(unresolved))
+
+
+def botocore_version() -> str:
+    import botocore
+
+    return botocore.__version__
 
 
 CATALOGUE = load_catalogue()

@@ -1091,3 +1091,24 @@ def test_a_fifty_service_stack_passes():
     rules = [r for r in rendering.resources if r.type == LISTENER_RULE]
     assert len(rules) == 50 and len({r.inputs["priority"] for r in rules}) == 50
     assert _judge_rendering(rendering) == []
+
+
+def test_the_pinned_botocore_describes_every_entry():
+    assert aws_constraints.CATALOGUE.unresolved == ()
+
+
+def test_an_entry_a_newer_botocore_no_longer_describes_is_left_out_not_fatal(tmp_path):
+    """The library allows botocore >=1.44,<2: a renamed shape must cost that check only, not the
+    import of every rule (and of another team's pack built on them)."""
+    data = json.loads(aws_constraints.DATA_FILE.read_text())
+    with_botocore = [entry for entry in data["constraints"] if entry.get("botocore")]
+    renamed, reworded = with_botocore[0], next(e for e in with_botocore if "documentedValues" in e["botocore"])
+    renamed["botocore"] = {**renamed["botocore"], "shape": "NoSuchShapeInANewerBotocore"}
+    reworded["botocore"] = {**reworded["botocore"], "documentedValues": r"No longer written like this: (.*)"}
+    path = tmp_path / "aws_constraints.json"
+    path.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match=r"aws-api-constraints: 2 check\(s\) left out, botocore 1\.\d+\.\d+"):
+        catalogue = aws_constraints.load_catalogue(path)
+    assert {entry for entry, _ in catalogue.unresolved} == {renamed["id"], reworded["id"]}
+    assert len(catalogue.constraints) == len(data["constraints"]) - 2
+    assert "NoSuchShapeInANewerBotocore" in dict(catalogue.unresolved)[renamed["id"]]
