@@ -5,8 +5,8 @@ import pulumi_aws as aws
 
 import settings
 from components import (
-    Cluster, ClusterArgs, FargateService, FargateServiceArgs, LoadBalancer, LoadBalancerArgs,
-    Network, NetworkArgs, Registry, RegistryArgs, ScheduledTask, ScheduledTaskArgs,
+    Cluster, FargateService, FargateServiceArgs, LoadBalancer, LoadBalancerArgs, Network, Registry, ScheduledTask,
+    ScheduledTaskArgs,
 )
 from components.fargate_service import LoadBalancerAttachment
 from components.scheduled_task import ServiceTaskReference
@@ -18,41 +18,14 @@ provider = aws.Provider("aws", region=cfg.region, **cfg.aws_provider,
                         default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.default_tags))
 opts = pulumi.ResourceOptions(providers=[provider])
 
-network = Network("network", NetworkArgs(
-    vpc_cidr=cfg.network.vpc_cidr,
-    availability_zones=cfg.network.availability_zones,
-    nat_gateways=cfg.network.nat_gateways,
-    vpc_id=cfg.network.vpc_id,
-    public_subnet_ids=cfg.network.public_subnet_ids,
-    private_subnet_ids=cfg.network.private_subnet_ids,
-), opts)
-
-registry = Registry("registry", RegistryArgs(
-    name=f"{cfg.project}-{cfg.stack}".lower(),
-    scan_on_push=cfg.registry.scan_on_push,
-    immutable_tags=cfg.registry.immutable_tags,
-    untagged_expiry_days=cfg.registry.untagged_expiry_days,
-    keep_images=cfg.registry.keep_images,
-    kms_key_arn=cfg.registry.kms_key_arn,
-    protect=cfg.is_prod,
-), opts)
-
-cluster = Cluster("cluster", ClusterArgs(container_insights=cfg.cluster.container_insights), opts)
+network = Network("network", cfg.network, opts)
+registry = Registry("registry", cfg.registry, opts)
+cluster = Cluster("cluster", cfg.cluster, opts)
 
 load_balancer = None
 if cfg.needs_load_balancer:
-    lb = cfg.load_balancer
     load_balancer = LoadBalancer("alb", LoadBalancerArgs(
-        vpc_id=network.vpc_id,
-        subnet_ids=network.public_subnet_ids,
-        allowed_cidrs=lb.allowed_cidrs,
-        certificate_arn=lb.certificate_arn,
-        ssl_policy=lb.ssl_policy,
-        idle_timeout_seconds=lb.idle_timeout_seconds,
-        deletion_protection=lb.deletion_protection,
-        access_logs_bucket=lb.access_logs_bucket,
-        access_logs_prefix=lb.access_logs_prefix,
-    ), opts)
+        vpc_id=network.vpc_id, subnet_ids=network.public_subnet_ids, spec=cfg.load_balancer), opts)
     pulumi.export("url", load_balancer.url)
     pulumi.export("loadBalancerDnsName", load_balancer.dns_name)
     pulumi.export("loadBalancerZoneId", load_balancer.zone_id)

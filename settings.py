@@ -11,10 +11,7 @@ in the policy pack, so that dev can still do what prod must not.
 from __future__ import annotations
 
 import difflib
-import functools
-import ipaddress
 import json
-import math
 import os
 import re
 import unicodedata
@@ -24,23 +21,25 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.cluster import ClusterArgs
 from components.fargate_service import AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service
 from components.image import EXACTLY_ONE_SOURCE, NOT_A_TAG, NOT_AN_IMAGE, DockerBuild, ImageSource
+from components.listener_rules import assign_routes
+from components.load_balancer import LoadBalancerSpec, check_load_balancer
+from components.network import NetworkArgs, check_network, check_subnet_room
+from components.registry import RegistryArgs
 from components.scheduled_task import ScheduledJobSpec
 from components.task_definition import ContainerHealthCheck, TaskSpec, check_task
+from components.task_roles import check_statement
 from components.validation import (
-    CONTAINER_INSIGHTS, FARGATE_SIZES, IMAGE, NAT_STRATEGIES,
-    TAG, TLS_POLICIES, Invalid, Problems, check_bool, check_int, check_string, constraint_of, default_of,
+    FARGATE_SIZES, IMAGE, TAG, Invalid, Problems, check_bool, check_int, check_string,
+    constraint_of, default_of, unknown_keys,
 )
 from components.validation import CERTIFICATE_ARN as _CERT_ARN
-from components.validation import bucket_error as _bucket_error
 from components.validation import camel as _camel
-from components.validation import cidr_error as _cidr_error
 from components.validation import describe as _describe
 from components.validation import is_digits as _is_digits
 from components.validation import join as _join
-from components.validation import log_prefix_error as _log_prefix_error
-from components.validation import subnet_error as _subnet_error
 
 NAMESPACE = "ecs-fargate"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -52,7 +51,6 @@ _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 RELEASE_IMAGE_FORM = "REGISTRY/REPOSITORY[:TAG]@sha256:<64 lowercase hex>"
 # ECS RegisterTaskDefinition: an image reference is at most 255 characters.
 _IMAGE_MAX_LENGTH = 255
-_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:[0-9]{12}|\*)?:.+$|^\*$")
 _REGION = re.compile(r"^[a-z]+(?:-[a-z]+)*-[0-9]+$")
 # ARN partitions and the names of their regions, as botocore's data/partitions.json has them
 # (`regionRegex`; ASCII \w and \d). botocore is not a dependency of the program, so the table is
@@ -91,13 +89,9 @@ class _Checker(Problems):
 
     def __init__(self, secret_roots: Collection[str] = ()) -> None:
         super().__init__(camel=True)
-        self.warnings: list[str] = []
         self.secret_roots = frozenset(secret_roots)
         """Top-level keys the engine marks secret ("services", "aws:region"): Pulumi marks a
         whole key secret when any value in it is, so nothing under one is ever quoted."""
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
 
     def is_secret(self, path: str) -> bool:
         return re.split(r"[.\[]", path, maxsplit=1)[0] in self.secret_roots
@@ -119,12 +113,7 @@ class _Checker(Problems):
             self.fail(path, f"expected a mapping, got {self.show(path, value)}")
             return {}
         if allowed is not None:
-            for key in value:
-                if key not in allowed:
-                    hint = difflib.get_close_matches(str(key), allowed, n=1)
-                    suggestion = f"did you mean '{hint[0]}'? " if hint else ""
-                    self.fail(_join(path, str(key)),
-                              f"unknown key; {suggestion}valid keys: {', '.join(allowed)}")
+            unknown_keys(self, value, path, allowed)
         return dict(value)
 
     def read(self, data: Mapping, key: Key, path: str, environment: str = "dev", **given: Any) -> Any:
@@ -254,9 +243,9 @@ def _is_region(name: str) -> bool:
 def _certificate_error(value: str, region: str | None, shown_region: str) -> Invalid | None:
     """An ACM certificate ARN in the stack's own region: an ALB listener takes no other.
     `shown_region`: the region as a message may quote it (<secret> when aws:region is)."""
+    if invalid := constraint_of(LoadBalancerSpec, "certificate_arn").check(value):
+        return invalid
     match = _CERT_ARN.match(value)
-    if not match:
-        return Invalid("is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)")
     if region and match["partition"] != _partition(region):
         return Invalid(f"is not an ARN of the {_partition(region)} partition, which {shown_region} belongs to")
     if region and match["region"] != region:
@@ -342,8 +331,8 @@ def _aws(cls: type, name: str) -> dict[str, Any]:
 
 
 NETWORK = (
-    Key("vpcCidr", "string", "The IPv4 block of a new VPC.", default="10.0.0.0/16",
-        check=lambda value: _cidr_error(value, 16),
+    Key("vpcCidr", "string", "The IPv4 block of a new VPC.", default=default_of(NetworkArgs, "vpc_cidr"),
+        **_aws(NetworkArgs, "vpc_cidr"),
         valid="IPv4 CIDR with its prefix length and no host bits set (`10.0.0.0/16`, not `10.0.0.1/16` or "
               "`10.0.0.0`); AWS takes /16 to /28 for a VPC, and the stack needs room for its subnets: it splits the "
               "VPC evenly into a public subnet per availability zone (and a private one with NAT gateways), and a "
@@ -351,30 +340,35 @@ NETWORK = (
               "NAT gateways), with 6 zones and NAT gateways a /23; a stack of workers only needs /28 subnets. New "
               "VPC only"),
     Key("availabilityZones", "int", "How many availability zones a new VPC spans; the load balancer needs 2.",
-        default=ByEnvironment(2, 2, 3), low=2, high=6, valid="new VPC only"),
+        default=ByEnvironment(default_of(NetworkArgs, "availability_zones"),
+                              default_of(NetworkArgs, "availability_zones"), 3),
+        **_aws(NetworkArgs, "availability_zones"), valid="new VPC only"),
     Key("natGateways", "string", "`none`: no private subnets, tasks run in the public subnets with a public IP; "
         "`single` or `perAz`: tasks in private subnets behind that many NAT gateways.",
-        default=ByEnvironment("none", "single", "perAz"), choices=NAT_STRATEGIES, valid="new VPC only"),
-    Key("vpcId", "string", "An existing VPC to deploy into instead of a new one.",
-        pattern=r"^vpc-[0-9a-f]{8,17}$", expected="a VPC id like vpc-0123456789abcdef0",
+        default=ByEnvironment(default_of(NetworkArgs, "nat_gateways"), "single", "perAz"),
+        **_aws(NetworkArgs, "nat_gateways"), valid="new VPC only"),
+    Key("vpcId", "string", "An existing VPC to deploy into instead of a new one.", **_aws(NetworkArgs, "vpc_id"),
         default_text="none (a new VPC is created)",
         valid="`vpc-` plus 8 to 17 hex digits. Excludes the three keys above"),
-    Key("publicSubnetIds", "strings", "The load balancer's subnets in an existing VPC.", check=_subnet_error,
+    Key("publicSubnetIds", "strings", "The load balancer's subnets in an existing VPC.",
+        **_aws(NetworkArgs, "public_subnet_ids"),
         valid="with `vpcId` only, required: at least 2 subnets in different AZs, for the ALB"),
     Key("privateSubnetIds", "strings", "The tasks' subnets in an existing VPC (they need a route to ECR, "
         "CloudWatch Logs and Secrets Manager); none: tasks run in the public subnets with a public IP.",
-        check=_subnet_error, valid="with `vpcId` only"),
+        **_aws(NetworkArgs, "private_subnet_ids"), valid="with `vpcId` only"),
 )
 REGISTRY = (
-    Key("scanOnPush", "bool", "ECR scans each pushed image for known vulnerabilities.", default=True),
+    Key("scanOnPush", "bool", "ECR scans each pushed image for known vulnerabilities.",
+        default=default_of(RegistryArgs, "scan_on_push")),
     Key("immutableTags", "bool", "A pushed tag can never point to other bytes.",
-        default=ByEnvironment(False, False, True)),
-    Key("untaggedExpiryDays", "int", "Untagged images expire after this many days.", default=14, low=1, high=3650),
+        default=ByEnvironment(default_of(RegistryArgs, "immutable_tags"), default_of(RegistryArgs, "immutable_tags"),
+                              True)),
+    Key("untaggedExpiryDays", "int", "Untagged images expire after this many days.",
+        default=default_of(RegistryArgs, "untagged_expiry_days"), **_aws(RegistryArgs, "untagged_expiry_days")),
     Key("keepImages", "int", "How many images the repository keeps; older images expire, tagged or not.",
-        default=50, low=1, high=10000),
+        default=default_of(RegistryArgs, "keep_images"), **_aws(RegistryArgs, "keep_images")),
     Key("kmsKeyArn", "string", "Encrypt the repository with this KMS key instead of AES-256.",
-        pattern=r"^arn:aws[a-z-]*:kms:", expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
-        default_text="none (AES-256)", valid="a KMS key ARN"),
+        **_aws(RegistryArgs, "kms_key_arn"), default_text="none (AES-256)", valid="a KMS key ARN"),
 )
 CLUSTER = (
     Key("containerInsights", "string",
@@ -383,25 +377,31 @@ CLUSTER = (
         "and its performance events as CloudWatch Logs ingestion; `enhanced` adds per-task and per-container "
         "metrics billed per observation and costs more ([CloudWatch pricing](https://aws.amazon.com/cloudwatch/"
         "pricing/)). The prod policy config requires it.",
-        default=ByEnvironment("disabled", "enabled", "enabled"), choices=CONTAINER_INSIGHTS),
+        default=ByEnvironment("disabled", default_of(ClusterArgs, "container_insights"),
+                              default_of(ClusterArgs, "container_insights")),
+        **_aws(ClusterArgs, "container_insights")),
 )
 LOAD_BALANCER = (
     Key("certificateArn", "string", "Set: HTTPS on 443 and a 301 redirect from 80. Not set: plain HTTP on 80.",
+        **_aws(LoadBalancerSpec, "certificate_arn"),
         valid="an ACM certificate ARN in the stack's region (an ALB uses certificates of its own region only; see "
               "[HTTPS for your own domain](operations.md#https-for-your-own-domain))"),
-    Key("allowedCidrs", "strings", "Who may reach the load balancer on 80 and 443.", default=("0.0.0.0/0",),
-        check=_cidr_error, valid="non-empty list of IPv4 CIDRs, each with its prefix length (`203.0.113.7/32` for "
-                                 "one address) and no host bits set"),
+    Key("allowedCidrs", "strings", "Who may reach the load balancer on 80 and 443.",
+        default=default_of(LoadBalancerSpec, "allowed_cidrs"), **_aws(LoadBalancerSpec, "allowed_cidrs"),
+        valid="non-empty list of IPv4 CIDRs, each with its prefix length (`203.0.113.7/32` for one address) and no "
+              "host bits set"),
     Key("idleTimeoutSeconds", "int", "How long the load balancer keeps an idle connection open.",
-        default=60, low=1, high=4000),
+        default=default_of(LoadBalancerSpec, "idle_timeout_seconds"), **_aws(LoadBalancerSpec, "idle_timeout_seconds")),
     Key("sslPolicy", "string", "The HTTPS listener's security policy; only policies that allow TLS 1.2 and 1.3 "
-        "alone are offered.", default=TLS_POLICIES[0], choices=TLS_POLICIES),
+        "alone are offered.", default=default_of(LoadBalancerSpec, "ssl_policy"), **_aws(LoadBalancerSpec, "ssl_policy")),
     Key("deletionProtection", "bool", "AWS refuses to delete the load balancer until this is turned off.",
-        default=ByEnvironment(False, False, True)),
+        default=ByEnvironment(default_of(LoadBalancerSpec, "deletion_protection"),
+                              default_of(LoadBalancerSpec, "deletion_protection"), True)),
     Key("accessLogsBucket", "string", "Write the load balancer's access logs to this S3 bucket.",
-        check=_bucket_error, valid="an S3 bucket name, by S3's naming rules (see [Known limits]"
-                                   "(operations.md#known-limits))"),
-    Key("accessLogsPrefix", "string", "Where in the bucket the access logs go.", check=_log_prefix_error,
+        **_aws(LoadBalancerSpec, "access_logs_bucket"),
+        valid="an S3 bucket name, by S3's naming rules (see [Known limits](operations.md#known-limits))"),
+    Key("accessLogsPrefix", "string", "Where in the bucket the access logs go.",
+        **_aws(LoadBalancerSpec, "access_logs_prefix"),
         valid="only with `accessLogsBucket`; must not contain `AWSLogs` nor start or end with `/` (ELB refuses them)"),
 )
 BUILD = (
@@ -631,70 +631,17 @@ TOP_LEVEL_KEYS = names(TOP_LEVEL)
 
 
 @dataclass(frozen=True)
-class NetworkSettings:
-    """Where the tasks and the load balancer live."""
-
-    vpc_cidr: str = _default(NETWORK, "vpcCidr")
-    """CIDR of a new VPC."""
-    availability_zones: int = _default(NETWORK, "availabilityZones")
-    """How many AZs a new VPC spans (2 to 6); the ALB needs at least 2."""
-    nat_gateways: Literal["none", "single", "perAz"] = _default(NETWORK, "natGateways")
-    """`none`: tasks in public subnets with a public IP; otherwise private subnets, no public IP."""
-    vpc_id: str | None = None
-    """An existing VPC instead of a new one."""
-    public_subnet_ids: tuple[str, ...] = ()
-    """With `vpc_id`: the subnets of the load balancer."""
-    private_subnet_ids: tuple[str, ...] = ()
-    """With `vpc_id`: the subnets of the tasks; empty means the public ones with a public IP."""
-
-
-@dataclass(frozen=True)
-class RegistrySettings:
-    """The stack's private ECR repository."""
-
-    scan_on_push: bool = _default(REGISTRY, "scanOnPush")
-    immutable_tags: bool = _default(REGISTRY, "immutableTags")
-    untagged_expiry_days: int = _default(REGISTRY, "untaggedExpiryDays")
-    keep_images: int = _default(REGISTRY, "keepImages")
-    kms_key_arn: str | None = None
-    """Encrypt with this KMS key instead of AES-256."""
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """The ECS cluster every service and job runs in."""
-
-    container_insights: Literal["disabled", "enabled", "enhanced"] = _default(CLUSTER, "containerInsights")
-    """`cluster.containerInsights`: CloudWatch Container Insights for the cluster. Default
-    `disabled` in dev, `enabled` in staging and prod (the prod policy config requires it).
-    Not free: its metrics are billed as CloudWatch custom metrics, a set per cluster, service
-    and task family, and its performance events as CloudWatch Logs ingestion; `enhanced` adds
-    per-task and per-container metrics, billed per observation, and costs more
-    (https://aws.amazon.com/cloudwatch/pricing/)."""
-
-
-@dataclass(frozen=True)
-class LoadBalancerSettings:
-    certificate_arn: str | None = None
-    allowed_cidrs: tuple[str, ...] = _default(LOAD_BALANCER, "allowedCidrs")
-    idle_timeout_seconds: int = _default(LOAD_BALANCER, "idleTimeoutSeconds")
-    ssl_policy: str = _default(LOAD_BALANCER, "sslPolicy")
-    deletion_protection: bool = _default(LOAD_BALANCER, "deletionProtection")
-    access_logs_bucket: str | None = None
-    access_logs_prefix: str | None = None
-
-
-@dataclass(frozen=True)
 class Settings:
     project: str
     stack: str
     environment: Literal["dev", "staging", "prod"]
     region: str
-    network: NetworkSettings
-    registry: RegistrySettings
-    load_balancer: LoadBalancerSettings
+    network: NetworkArgs
+    registry: RegistryArgs
+    """The stack's ECR repository, PROJECT-STACK, protected in prod."""
+    load_balancer: LoadBalancerSpec
     services: tuple[ServiceSpec, ...]
-    cluster: ClusterSettings = ClusterSettings()
+    cluster: ClusterArgs = ClusterArgs(container_insights=_default(CLUSTER, "containerInsights"))
     scheduled_tasks: tuple[ScheduledJobSpec, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_provider: Mapping[str, Any] = field(default_factory=dict)
@@ -731,87 +678,48 @@ class Settings:
 RESERVED_NAMES = ("network", "registry", "cluster", "alb", "aws")
 
 
-def _network(c: _Checker, raw: Any, environment: str) -> NetworkSettings:
+def _network(c: _Checker, raw: Any, environment: str) -> NetworkArgs:
     path = "network"
     data = c.mapping(raw, path, names(NETWORK))
-    vpc_id = c.read(data, declared(NETWORK, "vpcId"), path)
-    public = c.read(data, declared(NETWORK, "publicSubnetIds"), path)
-    private = c.read(data, declared(NETWORK, "privateSubnetIds"), path)
-    if vpc_id:
-        for key in ("vpcCidr", "availabilityZones", "natGateways"):
-            if key in data:
-                c.fail(f"{path}.{key}", "only applies to a new VPC; remove it or remove network.vpcId")
-        if len(public) < 2:
-            c.fail(f"{path}.publicSubnetIds",
-                   "with network.vpcId, list at least 2 public subnets in different AZs (the ALB needs 2)")
-        return NetworkSettings(vpc_id=vpc_id, public_subnet_ids=public, private_subnet_ids=private)
-    for key in ("publicSubnetIds", "privateSubnetIds"):
-        if key in data:
-            c.fail(f"{path}.{key}", "only applies to an existing VPC; set network.vpcId too")
-    cidr_key = declared(NETWORK, "vpcCidr")
-    cidr = c.read(data, cidr_key, path)
-    if cidr != cidr_key.default and not 16 <= ipaddress.IPv4Network(cidr).prefixlen <= 28:
-        c.reject(f"{path}.vpcCidr", cidr, Invalid("is not a VPC's size: AWS takes VPC CIDR blocks from /16 to /28"))
-        cidr = cidr_key.default
-    return NetworkSettings(
-        vpc_cidr=cidr,
-        availability_zones=c.read(data, declared(NETWORK, "availabilityZones"), path, environment),
-        nat_gateways=c.read(data, declared(NETWORK, "natGateways"), path, environment),
-    )
+    given = {_snake(key) for key in data}
+
+    def read(name: str) -> Any:
+        return c.read(data, declared(NETWORK, name), path, environment)
+
+    existing = NetworkArgs(vpc_id=read("vpcId"), public_subnet_ids=read("publicSubnetIds"),
+                           private_subnet_ids=read("privateSubnetIds"))
+    # The keys of the other kind of VPC are refused before those of this one are read.
+    check_network(c, existing, path, fields=False, given=given)
+    if existing.vpc_id:
+        return existing
+    return NetworkArgs(vpc_cidr=read("vpcCidr"), availability_zones=read("availabilityZones"),
+                       nat_gateways=read("natGateways"))
 
 
-# The ALB User Guide ("Subnets for your load balancer"): each of its subnets at least a /27 with
-# 8 free addresses. EC2 CreateSubnet: no subnet smaller than /28.
-_ALB_SUBNET_PREFIX = 27
-_SMALLEST_SUBNET_PREFIX = 28
-
-
-def _check_subnet_room(c: _Checker, network: NetworkSettings, load_balancer: bool) -> None:
-    """A new VPC is split evenly into one public subnet per AZ, and with NAT gateways a private
-    one too (components/network.py, awsx's automatic layout): each subnet has the VPC's prefix
-    plus a bit per doubling of the subnets. AWS takes VPCs up to /28; it is this split that
-    needs a larger block, a load balancer's subnets being at least /27."""
-    if network.vpc_id:
-        return
-    private = network.nat_gateways != "none"
-    vpc = ipaddress.IPv4Network(network.vpc_cidr).prefixlen
-    subnet = vpc + math.ceil(math.log2(network.availability_zones)) + (1 if private else 0)
-    limit = _ALB_SUBNET_PREFIX if load_balancer else _SMALLEST_SUBNET_PREFIX
-    if subnet <= limit:
-        return
-    layout = "a public and a private subnet" if private else "a public subnet"
-    need = "the load balancer needs subnets of /27 or larger" if load_balancer else "AWS's smallest subnet is /28"
-    c.reject("network.vpcCidr", network.vpc_cidr, Invalid(
-        f"leaves too little room for this stack's subnets (AWS would take it for a VPC; the limit is the stack's): "
-        f"each availability zone gets {layout}, and {need}",
-        f"with {network.availability_zones} zones each subnet would be /{subnet}; use /{vpc - (subnet - limit)} "
-        "or a larger block"))
-
-
-def _registry(c: _Checker, raw: Any, environment: str) -> RegistrySettings:
+def _registry(c: _Checker, raw: Any, environment: str, project: str, stack: str) -> RegistryArgs:
     path = "registry"
     data = c.mapping(raw, path, names(REGISTRY))
-    return RegistrySettings(**{_snake(key.name): c.read(data, key, path, environment) for key in REGISTRY})
+    # The name is the project's and stack's, checked as they are (see `parse`).
+    return RegistryArgs(name=f"{project}-{stack}".lower(), protect=environment == "prod",
+                        **{_snake(key.name): c.read(data, key, path, environment) for key in REGISTRY})
 
 
-def _cluster(c: _Checker, raw: Any, environment: str) -> ClusterSettings:
+def _cluster(c: _Checker, raw: Any, environment: str) -> ClusterArgs:
     path = "cluster"
     data = c.mapping(raw, path, names(CLUSTER))
-    return ClusterSettings(**{_snake(key.name): c.read(data, key, path, environment) for key in CLUSTER})
+    return ClusterArgs(**{_snake(key.name): c.read(data, key, path, environment) for key in CLUSTER})
 
 
-def _load_balancer(c: _Checker, raw: Any, environment: str, region: str | None) -> LoadBalancerSettings:
+def _load_balancer(c: _Checker, raw: Any, environment: str, region: str | None) -> LoadBalancerSpec:
     path = "loadBalancer"
     data = c.mapping(raw, path, names(LOAD_BALANCER))
     shown_region = "<secret>" if c.is_secret("aws:region") else str(region)
     values = {key.name: c.read(data, key, path, environment) for key in LOAD_BALANCER if key.name != "certificateArn"}
     values["certificateArn"] = c.read(data, declared(LOAD_BALANCER, "certificateArn"), path,
                                       check=lambda value: _certificate_error(value, region, shown_region))
-    if "allowedCidrs" in data and not values["allowedCidrs"]:
-        c.fail(f"{path}.allowedCidrs", "an empty list would make the load balancer unreachable; list at least one CIDR")
-    if "accessLogsPrefix" in data and "accessLogsBucket" not in data:
-        c.fail(f"{path}.accessLogsPrefix", "only applies with loadBalancer.accessLogsBucket")
-    return LoadBalancerSettings(**{_snake(name): value for name, value in values.items()})
+    spec = LoadBalancerSpec(**{_snake(name): value for name, value in values.items()})
+    check_load_balancer(c, spec, path, fields=False, given={_snake(key) for key in data})
+    return spec
 
 
 def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
@@ -925,32 +833,10 @@ def _statements(c: _Checker, data: Mapping, path: str) -> tuple[Mapping[str, Any
         at = f"{where}[{index}]"
         before = len(c.problems)
         body = c.mapping(statement, at, names(STATEMENT))
-        if "Sid" in body and not re.match(r"^[A-Za-z0-9]*$", str(body["Sid"])):
-            c.fail(f"{at}.Sid", "IAM statement ids are letters and digits only")
-        if body.get("Effect") not in ("Allow", "Deny"):
-            c.fail(f"{at}.Effect", "expected Allow or Deny")
-        if ("Action" in body) == ("NotAction" in body):
-            c.fail(at, "set exactly one of Action or NotAction")
-        if ("Resource" in body) == ("NotResource" in body):
-            c.fail(at, "set exactly one of Resource or NotResource (e.g. an ARN, or \"*\")")
-        for key in ("Action", "NotAction"):
-            for action in _as_list(body.get(key)):
-                if not isinstance(action, str) or not (action == "*" or re.match(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$", action)):
-                    c.reject(f"{at}.{key}", action, Invalid("is not an IAM action like s3:GetObject"))
-        for key in ("Resource", "NotResource"):
-            for resource in _as_list(body.get(key)):
-                if not isinstance(resource, str) or not _ARN.match(resource):
-                    c.reject(f"{at}.{key}", resource,
-                             Invalid("is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:...) or \"*\""))
+        check_statement(c, body, at)
         if len(c.problems) == before:
             statements.append(body)
     return tuple(statements)
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _health_check(c: _Checker, raw: Any, path: str) -> ContainerHealthCheck | None:
@@ -1208,313 +1094,6 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSpec | Non
 
 
 # ---------------------------------------------------------------------------------------------
-# Listener rules. An ALB evaluates a listener's rules from the lowest priority (1 to 50000) and
-# sends a request to the first rule whose conditions all match: its host-header condition (any
-# one of its values) and its path-pattern condition (any one of its values); a rule without a
-# host condition matches every host, one without a path condition every path. In a pattern `*`
-# matches any run of characters (none included) and `?` exactly one; paths are compared with
-# case, host names without (ELB User Guide, "Condition types for listener rules").
-
-
-def _literal_ends(pattern: str) -> tuple[str, str]:
-    """The literal characters before the first wildcard and after the last one."""
-    runs = re.split(r"[*?]", pattern)
-    return runs[0], runs[-1] if len(runs) > 1 else ""
-
-
-@functools.lru_cache(maxsize=65536)
-def _glob_covers(broad: str, narrow: str) -> bool:
-    """Whether every string the pattern `narrow` matches is matched by `broad` too.
-
-    Sound, not complete: True only when `narrow` can be cut into runs that `broad`'s tokens
-    match one by one (a `*` any run, including one holding `*`; a `?` one literal or `?`; a
-    literal the same literal), which implies inclusion. Some equal languages written
-    differently (`??*` and `?*?`) are not recognised, so a False is "not proven", never
-    "proven not". Compare host names in lower case.
-    """
-    # broad's leading and trailing literals can only match literals of narrow, so they must
-    # stand at narrow's ends too: most pairs of a large stack are told apart here.
-    if not any(w in broad for w in "*?"):
-        return broad == narrow
-    broad_head, broad_tail = _literal_ends(broad)
-    narrow_head, narrow_tail = _literal_ends(narrow) if any(w in narrow for w in "*?") else (narrow, narrow)
-    if not (narrow_head.startswith(broad_head) and narrow_tail.endswith(broad_tail)):
-        return False
-    # reachable[i]: narrow[:i] is matched by the part of `broad` read so far.
-    reachable = [True] + [False] * len(narrow)
-    for token in broad:
-        if token == "*":
-            for i in range(1, len(narrow) + 1):
-                reachable[i] = reachable[i] or reachable[i - 1]
-        else:
-            for i in range(len(narrow), 0, -1):
-                piece = narrow[i - 1]
-                fits = piece != "*" if token == "?" else piece == token
-                reachable[i] = reachable[i - 1] and fits
-            reachable[0] = False
-    return reachable[-1]
-
-
-def _pattern_shape(pattern: str) -> tuple[int, int]:
-    """(literal characters, runs of wildcards holding a `*`): `/a*?b*` is (3, 2)."""
-    literals = len(re.sub(r"[*?]", "", pattern))
-    star_runs = len([run for run in re.findall(r"[*?]+", pattern) if "*" in run])
-    return literals, star_runs
-
-
-_LITERAL_CAP = 48
-"""Patterns with this many literal characters or more share a specificity level."""
-
-
-def _breadth(pattern: str) -> int:
-    """0 for the narrowest patterns, more for broader ones: fewer literal characters, then at
-    the same count more runs of `*` (`/` before `/*`, `/a*b` before `/a*b*`).
-
-    If `narrow` is included in `broad` (`_glob_covers`), it has at least as many literal
-    characters and, with as many, no more runs of `*`; so a strictly narrower pattern under
-    the cap never has a larger breadth, and one with fewer literals always a smaller one.
-    """
-    literals, star_runs = _pattern_shape(pattern)
-    return 3 * (_LITERAL_CAP - min(literals, _LITERAL_CAP)) + min(star_runs, 2)
-
-
-def _is_wildcard(pattern: str) -> bool:
-    return "*" in pattern or "?" in pattern
-
-
-_ANY_PATH = "/*"
-"""A rule without a path condition is ranked and compared as this pattern."""
-_PATH_BREADTHS = _breadth("/") + 3
-"""Breadths a path pattern can have (every path pattern has its leading / as a literal)."""
-_HOST_BREADTHS = _breadth("*") + 2
-_NO_HOST = 1 + _HOST_BREADTHS
-"""The host part of the level of a rule without a host condition: after every host rule."""
-_PRIORITY_LEVELS = _NO_HOST + _PATH_BREADTHS
-_PRIORITY_SLOTS = 167
-"""Slots per level: a prime, so the name hashes below separate names one character apart and
-names numbered with two digits, and the probe sequence visits every slot."""
-_PRIORITY_BASE = 1000
-_SLOT_MULTIPLIER = 31
-_STEP_MULTIPLIER = 37
-
-
-def _priority_level(service: ServiceSpec) -> int:
-    """The specificity level of the service's rule, 0 (evaluated first) to _PRIORITY_LEVELS - 1.
-
-    The sum of a host part and a path part, each of which grows with the breadth of the
-    service's broadest pattern of that kind. Literal host names have host part 0 and a rule
-    without a host condition host part _NO_HOST, which is more than any path part: so rules
-    with literal hosts come before wildcard-host rules of the same paths, and every rule
-    with a host condition before the path-only ones. A sum grows when either part grows, so a
-    rule included in another (host within host, path within path) never gets a later level.
-    """
-    wildcards = [host.lower() for host in service.host_headers if _is_wildcard(host)]
-    if not service.host_headers:
-        host_part = _NO_HOST
-    elif wildcards:
-        host_part = 1 + max(_breadth(host) for host in wildcards)
-    else:
-        host_part = 0
-    path_part = max((_breadth(p) for p in service.path_patterns), default=_breadth(_ANY_PATH))
-    return host_part + path_part
-
-
-def _horner(name: str, multiplier: int, modulus: int) -> int:
-    value = 0
-    for char in name:
-        value = (value * multiplier + ord(char)) % modulus
-    return value
-
-
-def _name_slot(name: str) -> int:
-    """A position-weighted sum of the name's characters modulo _PRIORITY_SLOTS."""
-    return _horner(name, _SLOT_MULTIPLIER, _PRIORITY_SLOTS)
-
-
-def _name_step(name: str) -> int:
-    """How far a service whose slot is taken moves at each try: from its own name, 1 to
-    _PRIORITY_SLOTS - 1 (so, the slot count being prime, every slot is tried once)."""
-    return 1 + _horner(name, _STEP_MULTIPLIER, _PRIORITY_SLOTS - 1)
-
-
-def default_priority(service: ServiceSpec) -> int:
-    """The listener rule priority a service gets when it sets none and nothing else claims it.
-
-    The priority is 1000 + level * 167 + slot (1000 to 49763): the level orders the rules by
-    specificity (`_priority_level`): literal host names, then wildcard hosts ranked by their
-    own specificity, then path-only rules; paths by their literal characters, more first
-    (`/api/v2/*` before `/api/*` before `/*`), and at the same count exact patterns and
-    fewer `*` first (`/` before `/*`). A service is ranked by its broadest host and path.
-    Priorities below 1000 and above 49763 are never derived, so explicit ones there stay
-    out of the way.
-
-    The heuristic cannot order every configuration (a service with one narrow and one broad
-    pattern may need to come both before and after another): `_check_shadowing` refuses
-    any final order, derived or explicit, in which a rule hides part of a later one.
-
-    The priority depends only on the service's own name and routing, so adding or removing
-    another service does not move it: ALB refuses two rules with one priority, and Pulumi
-    creates and updates before it deletes, so a rule moving to a freed priority would fail
-    with PriorityInUse. A routing change that changes the level changes the priority in place.
-
-    The slot within the level comes from the name: names one character apart (web-a, web-b)
-    or numbered with two digits (api10 .. api99) never share one; other pairs of names
-    behave like a random hash, colliding with probability about 1/167 (see
-    `_assign_priorities` for what happens then). Renaming a service is a new rule created
-    while the old one still holds its priority (Pulumi deletes a removed resource after it
-    has created the new ones), so a new name whose slot equals the old name's (about one
-    rename in 167 at the same level) makes `pulumi up` fail with PriorityInUse before
-    anything is deleted, and again on every retry. No slot function of the name alone can
-    rule that out, the old name being unknown here; docs/configuration.md (`priority`) says
-    how to get past it.
-    """
-    return _PRIORITY_BASE + _priority_level(service) * _PRIORITY_SLOTS + _name_slot(service.name)
-
-
-def _assign_priorities(c: _Checker, services: list[ServiceSpec]) -> dict[str, int]:
-    """Explicit priorities first (unique or an error), then each service's default priority.
-
-    Where two defaults (or a default and an explicit one) collide, the first name in sort
-    order keeps it and each other one tries further slots of its level in steps of its own
-    `_name_step`, skipping any priority another service claims, so where it lands depends on
-    its own name rather than on which neighbouring slots exist. It still depends on the
-    other services: if the one holding its slot goes away, it moves back, and a newcomer
-    whose default is its probed priority takes it over. The warning says so and which
-    explicit priority pins it.
-    """
-    taken: dict[int, str] = {}
-    for service in services:
-        if service.priority:
-            if service.priority in taken:
-                at = f"services.{service.name}.priority"
-                c.fail(at, f"{c.show(at, service.priority)} is already used by services.{taken[service.priority]}; "
-                           "listener rule priorities must be unique")
-            taken.setdefault(service.priority, service.name)
-    result = {name: priority for priority, name in taken.items()}
-    derived = sorted((default_priority(s), s.name) for s in services if not s.priority)
-    claimed = {priority for priority, _ in derived} | set(taken)
-    probed = []
-    for priority, name in derived:
-        if priority in taken:
-            probed.append((priority, name))
-        else:
-            taken[priority] = name
-            result[name] = priority
-    for wanted, name in probed:
-        level = wanted - (wanted - _PRIORITY_BASE) % _PRIORITY_SLOTS
-        slot, step = wanted - level, _name_step(name)
-        candidates = (level + (slot + k * step) % _PRIORITY_SLOTS for k in range(1, _PRIORITY_SLOTS))
-        # Every service holding a slot this probe steps over moves the rule when it goes.
-        stepped_over = [taken[wanted]]
-        free = None
-        for candidate in candidates:
-            if candidate not in claimed and candidate not in taken:
-                free = candidate
-                break
-            holder = taken.get(candidate) or next((n for p, n in derived if p == candidate), None)
-            if holder and holder not in stepped_over:
-                stepped_over.append(holder)
-        at = f"services.{name}.priority"
-        if free is None:
-            c.fail(at, "no free listener rule priority at this service's specificity; set priority explicitly")
-            continue
-        taken[free] = name
-        result[name] = free
-        movers = ", ".join(f"services.{n}" for n in stepped_over)
-        c.warn(f"{at}: {c.show(at, wanted)} is also the priority of services.{taken[wanted]}, so this rule uses "
-               f"{c.show(at, free)}, which changes if {movers} {'is' if len(stepped_over) == 1 else 'are'} "
-               f"removed or renamed or a service whose own priority is {c.show(at, free)} is added; "
-               f"set priority: {c.show(at, free)} to pin it")
-    return result
-
-
-def _normalised(patterns: Collection[str], fold: bool) -> frozenset[str]:
-    """The patterns that matter: in lower case for hosts, wildcard runs in one spelling
-    (`*?*` as `?*`), and none another one of them already covers."""
-    spelled = {re.sub(r"[*?]+", lambda run: "?" * run[0].count("?") + ("*" if "*" in run[0] else ""),
-                      p.lower() if fold else p) for p in patterns}
-    return frozenset(p for p in spelled if not any(q != p and _glob_covers(q, p) for q in spelled))
-
-
-def _route_key(service: ServiceSpec) -> tuple[frozenset | None, frozenset | None]:
-    """What a rule matches, None for "any": path patterns covering `/*` match as much as no
-    path condition does."""
-    paths = _normalised(service.path_patterns, fold=False)
-    hosts = _normalised(service.host_headers, fold=True)
-    any_host = not hosts or any(re.fullmatch(r"\*+", h) for h in hosts)
-    return (None if not paths or any(_glob_covers(p, _ANY_PATH) for p in paths) else paths), \
-        (None if any_host else hosts)
-
-
-def _routes(c: _Checker, services: dict[str, ServiceSpec]) -> dict[str, ServiceSpec]:
-    """Fill in priorities; reject routing that leaves a rule, or part of one, unreachable."""
-    web = [s for s in services.values() if not s.is_worker]
-    routes = {s.name: _route_key(s) for s in web}
-    by_route: dict[tuple, str] = {}
-    for service in web:
-        route = routes[service.name]
-        if route in by_route:
-            c.fail(f"services.{service.name}", f"routes the same requests as services.{by_route[route]} "
-                                               "(pathPatterns/hostHeaders), so one would never be reached")
-        by_route.setdefault(route, service.name)
-    assigned = _assign_priorities(c, web)
-    _check_shadowing(c, [replace(s, priority=assigned[s.name]) for s in web if s.name in assigned], routes)
-    return {name: replace(s, priority=assigned[name]) if name in assigned else s for name, s in services.items()}
-
-
-def _covered(by: ServiceSpec, host: str | None, path: str | None) -> tuple[str | None, str | None] | None:
-    """The (host, path) values of `by` that match every request of the combination `host`
-    and `path` (None: no such condition), or None if `by` is not proven to match them all."""
-    if by.host_headers:
-        # A host pattern of stars alone matches every request, as no host condition does.
-        cover_host = next((h for h in by.host_headers if re.fullmatch(r"\*+", h)), None) if host is None else \
-            next((h for h in by.host_headers if _glob_covers(h.lower(), host.lower())), None)
-        if cover_host is None:
-            return None
-    else:
-        cover_host = None
-    if by.path_patterns:
-        cover_path = next((p for p in by.path_patterns if _glob_covers(p, path or _ANY_PATH)), None)
-        if cover_path is None:
-            return None
-    else:
-        cover_path = None
-    return cover_host, cover_path
-
-
-def _check_shadowing(c: _Checker, web: list[ServiceSpec], routes: Mapping[str, tuple]) -> None:
-    """A part of a rule that an earlier rule matches in full never receives a request: an
-    error naming both services, whatever set the priorities (pairs with identical routing or
-    one priority are reported already)."""
-    ordered = sorted(web, key=lambda s: s.priority)
-    for index, later in enumerate(ordered):
-        at = f"services.{later.name}"
-        combinations = [(h, p) for h in (later.host_headers or (None,)) for p in (later.path_patterns or (None,))]
-        for earlier in ordered[:index]:
-            if earlier.priority == later.priority or routes[earlier.name] == routes[later.name]:
-                continue
-            hidden = [(h, p, cover) for h, p in combinations if (cover := _covered(earlier, h, p))]
-            if not hidden:
-                continue
-            covers = " and ".join(sorted({_condition_text(c, at, *cover) for _, _, cover in hidden}))
-            first = (f"services.{earlier.name} (priority {c.show(at, earlier.priority)}) is evaluated first "
-                     f"(this rule has {c.show(at, later.priority)}) and its {covers}")
-            if len(hidden) == len(combinations):
-                what = f"is never reached: {first} match every request this service routes"
-            else:
-                parts = " and ".join(_condition_text(c, at, h, p) for h, p, _ in hidden)
-                what = f"its {parts} {'are' if len(hidden) > 1 else 'is'} never reached: {first} match every such request"
-            c.fail(at, f"{what}; set priority explicitly (services.{later.name}.priority below "
-                       f"services.{earlier.name}'s) or split the patterns into services of their own, so that no "
-                       "earlier rule covers a later one")
-
-
-def _condition_text(c: _Checker, at: str, host: str | None, path: str | None) -> str:
-    parts = ([f"hostHeaders {c.show(at, host)}"] if host is not None else []) + \
-        ([f"pathPatterns {c.show(at, path)}"] if path is not None else [])
-    return " with ".join(parts)
-
-
 # EventBridge Scheduler schedule expressions (Scheduler User Guide, "Schedule types"):
 # cron(minutes hours day-of-month month day-of-week year), rate(value unit), at(date-time).
 # Its cron table gives each field its wildcards: / (increments) in all but day-of-week, which
@@ -1687,7 +1266,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         c.fail("aws:region", f"{c.show('aws:region', region)} is not an AWS region name like us-east-1")
 
     network = _network(c, raw.get("network"), environment)
-    registry = _registry(c, raw.get("registry"), environment)
+    registry = _registry(c, raw.get("registry"), environment, project, stack)
     cluster = _cluster(c, raw.get("cluster"), environment)
     load_balancer = _load_balancer(c, raw.get("loadBalancer"), environment, region if region and _is_region(region)
                                    else None)
@@ -1700,8 +1279,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         service = _service(c, str(name), value, environment)
         if service:
             services[service.name] = service
-    services = _routes(c, services)
-    _check_subnet_room(c, network, any(not s.is_worker for s in services.values()))
+    services = assign_routes(c, services)
+    check_subnet_room(c, network, "network", any(not s.is_worker for s in services.values()))
 
     scheduled_raw = c.mapping(raw.get("scheduledTasks"), "scheduledTasks")
     scheduled = []

@@ -4,6 +4,10 @@ Each component takes its Args (typed dataclasses with the defaults it applies, d
 field) and checks them when it is created: every value AWS would refuse is reported at once in
 an `ArgsError`, before anything is registered. Values only known at deploy time (Outputs) are
 left to AWS. Nothing here reads stack config: settings.py maps a stack file to these Args.
+
+A web service without a `priority` gets the one a stack file would derive from its name and
+routing; `check_services` does across a listener's services what a stack file does (unique
+priorities, no rule hiding another).
 """
 
 from components.cluster import Cluster, ClusterArgs
@@ -11,7 +15,8 @@ from components.fargate_service import (
     AutoscalingSpec, FargateService, FargateServiceArgs, LoadBalancerAttachment, RollbackAlarmSpec, ServiceSpec,
 )
 from components.image import DockerBuild, ImageSource
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.listener_rules import check_services, default_priority
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSpec
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
 from components.scheduled_task import ScheduledJobSpec, ScheduledTask, ScheduledTaskArgs, ServiceTaskReference
@@ -21,7 +26,8 @@ from components.validation import ArgsError
 
 __all__ = [
     "ArgsError", "AutoscalingSpec", "Cluster", "ClusterArgs", "ContainerHealthCheck", "DockerBuild", "FargateService",
-    "FargateServiceArgs", "ImageSource", "LoadBalancer", "LoadBalancerArgs", "LoadBalancerAttachment", "Network",
-    "NetworkArgs", "Placement", "Registry", "RegistryArgs", "RollbackAlarmSpec", "ScheduledJobSpec", "ScheduledTask",
-    "ScheduledTaskArgs", "ServiceSpec", "ServiceTaskReference", "TaskRoles", "TaskRolesArgs", "TaskSpec",
+    "FargateServiceArgs", "ImageSource", "LoadBalancer", "LoadBalancerArgs", "LoadBalancerAttachment",
+    "LoadBalancerSpec", "Network", "NetworkArgs", "Placement", "Registry", "RegistryArgs", "RollbackAlarmSpec",
+    "ScheduledJobSpec", "ScheduledTask", "ScheduledTaskArgs", "ServiceSpec", "ServiceTaskReference", "TaskRoles",
+    "TaskRolesArgs", "TaskSpec", "check_services", "default_priority",
 ]

@@ -8,24 +8,25 @@ import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
+from components.validation import (
+    CAPACITY_PROVIDERS, CONTAINER_INSIGHTS, Problems, check_fields, constrained, raise_problems,
+)
 
-# ECS ClusterSetting containerInsights: the values the API takes.
-CONTAINER_INSIGHTS = ("disabled", "enabled", "enhanced")
 
-
-@dataclass
+@dataclass(frozen=True)
 class ClusterArgs:
-    container_insights: str = "enabled"
+    container_insights: str = constrained("enabled", kind="string", choices=CONTAINER_INSIGHTS)
     """CloudWatch Container Insights: `disabled`, `enabled`, or `enhanced` (adds per-task and
     per-container metrics). Its metrics are billed as CloudWatch custom metrics and its
     performance events as log ingestion; `enhanced` is billed per observation and costs more."""
-    default_capacity_provider: str = "FARGATE"
+    default_capacity_provider: str = constrained("FARGATE", kind="string", choices=CAPACITY_PROVIDERS)
     """Capacity provider for tasks that name none."""
 
-    def __post_init__(self) -> None:
-        if self.container_insights not in CONTAINER_INSIGHTS:
-            raise ValueError(f"container_insights must be one of {', '.join(CONTAINER_INSIGHTS)}, "
-                             f"not {self.container_insights!r}")
+
+def check_cluster(p: Problems, args: ClusterArgs, path: str) -> None:
+    """Everything AWS would refuse in a cluster (ECS ClusterSetting containerInsights takes
+    `CONTAINER_INSIGHTS` only)."""
+    check_fields(p, args, path)
 
 
 class Cluster(pulumi.ComponentResource):
@@ -34,6 +35,9 @@ class Cluster(pulumi.ComponentResource):
     """The cluster name; resolves only once FARGATE and FARGATE_SPOT are attached to it."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        problems = Problems()
+        check_cluster(problems, args, "")
+        raise_problems(f"Cluster {name}", problems)
         super().__init__(f"{TOKEN_PREFIX}Cluster", name, None, opts)
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",

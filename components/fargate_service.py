@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
+from components.listener_rules import default_priority
 from components.task_definition import (
     CONTAINER_NAME, Placement, TaskSpec, check_task, define_task, egress_only_security_group,
 )
@@ -67,7 +68,10 @@ class ServiceSpec:
     host_headers: tuple[str, ...] = constrained((), kind="strings", check=host_error)
     """The host names the listener rule sends here."""
     priority: pulumi.Input[int] | None = constrained(None, kind="int", low=1, high=50000)
-    """The listener rule's priority, unique on the listener (a stack file derives one)."""
+    """The listener rule's priority, unique on the listener. None: derived from the service's own
+    name and routing (`listener_rules.default_priority`), as a stack file derives it; to have the
+    priorities of several services checked against each other (unique, no rule hiding another),
+    pass them through `components.check_services` first."""
     health_check_grace_period_seconds: int = constrained(60, kind="int", low=0, high=2_147_483_647)
     """Failed load balancer health checks in this time after a task starts do not count."""
     deregistration_delay_seconds: int = constrained(30, kind="int", low=0, high=3600)
@@ -101,9 +105,6 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
             for name in ("path_patterns", "host_headers", "priority", "rollback_alarm"):
                 if getattr(svc, name):
                     p.fail(p.at(path, name), WORKER_ONLY)
-        elif svc.priority is None:
-            p.fail(p.at(path, "priority"), "required for a service with a port: the listener rule's priority, "
-                                           "1 to 50000, unique on the listener")
     patterns, hosts = items(svc.path_patterns), items(svc.host_headers)
     if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
         p.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
@@ -235,7 +236,7 @@ class FargateService(pulumi.ComponentResource):
             rule = aws.lb.ListenerRule(
                 f"{name}-rule",
                 listener_arn=lb.listener_arn,
-                priority=svc.priority,
+                priority=svc.priority if svc.priority is not None else default_priority(svc),
                 actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
                 conditions=conditions,
                 opts=child,

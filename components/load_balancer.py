@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
+from components.validation import (
+    TLS_POLICIES, Problems, bucket_error, certificate_arn_error, check_fields, cidr_error, constrained, items, known,
+    log_prefix_error, raise_problems,
+)
 
-DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+DEFAULT_SSL_POLICY = TLS_POLICIES[0]
+
+
+@dataclass(frozen=True)
+class LoadBalancerSpec:
+    """How the load balancer serves: who may connect, HTTPS, timeouts, protection, access logs."""
+
+    allowed_cidrs: Sequence[str] = constrained(("0.0.0.0/0",), kind="strings", check=cidr_error)
+    """Who may connect on 80/443: IPv4 CIDRs with their prefix length and no host bits set."""
+    certificate_arn: str | None = constrained(None, kind="string", check=certificate_arn_error)
+    """An ACM certificate in the load balancer's region: serve HTTPS on 443 and redirect 80 to it.
+    Without: HTTP only."""
+    ssl_policy: str = constrained(DEFAULT_SSL_POLICY, kind="string", choices=TLS_POLICIES)
+    """TLS policy of the HTTPS listener (TLS 1.2 and 1.3 only)."""
+    idle_timeout_seconds: int = constrained(60, kind="int", low=1, high=4000)
+    """How long the load balancer keeps an idle connection open."""
+    deletion_protection: bool = constrained(False, kind="bool")
+    """AWS refuses to delete the load balancer until this is turned off (on by default in prod)."""
+    access_logs_bucket: str | None = constrained(None, kind="string", check=bucket_error)
+    """Write access logs to this S3 bucket."""
+    access_logs_prefix: str | None = constrained(None, kind="string", check=log_prefix_error)
+    """Where in the bucket the access logs go (with `access_logs_bucket` only)."""
 
 
 @dataclass
@@ -19,16 +44,26 @@ class LoadBalancerArgs:
     """The VPC of the load balancer and its targets."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Public subnets in at least two AZs."""
-    allowed_cidrs: Sequence[str] = ("0.0.0.0/0",)
-    """Who may connect on 80/443."""
-    certificate_arn: str | None = None
-    """An ACM certificate: serve HTTPS on 443 and redirect 80 to it. Without: HTTP only."""
-    ssl_policy: str = DEFAULT_SSL_POLICY
-    """TLS policy of the HTTPS listener (TLS 1.2 and 1.3 only)."""
-    idle_timeout_seconds: int = 60
-    deletion_protection: bool = False
-    access_logs_bucket: str | None = None
-    access_logs_prefix: str | None = None
+    spec: LoadBalancerSpec = LoadBalancerSpec()
+    """How it serves: checked when the component is created."""
+
+
+def check_load_balancer(p: Problems, spec: LoadBalancerSpec, path: str, *, fields: bool = True,
+                        given: Collection[str] | None = None) -> None:
+    """Everything AWS would refuse in a load balancer; `fields=False`: the checks across fields only.
+
+    `given`: the fields set explicitly (a stack file's keys); None: those that are set at all."""
+    if fields:
+        check_fields(p, spec, path)
+
+    def is_given(name: str) -> bool:
+        return name in given if given is not None else getattr(spec, name) is not None
+
+    if is_given("allowed_cidrs") and known(spec.allowed_cidrs) and not items(spec.allowed_cidrs):
+        p.fail(p.at(path, "allowed_cidrs"),
+               "an empty list would make the load balancer unreachable; list at least one CIDR")
+    if is_given("access_logs_prefix") and not is_given("access_logs_bucket"):
+        p.fail(p.at(path, "access_logs_prefix"), f"only applies with {p.at(path, 'access_logs_bucket')}")
 
 
 def _not_found() -> aws.lb.ListenerDefaultActionArgs:
@@ -55,9 +90,13 @@ class LoadBalancer(pulumi.ComponentResource):
     """The listener services attach their rules to (HTTPS when there is a certificate)."""
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
+        problems = Problems()
+        check_load_balancer(problems, args.spec, "spec")
+        raise_problems(f"LoadBalancer {name}", problems)
         super().__init__(f"{TOKEN_PREFIX}LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        https = args.certificate_arn is not None
+        spec = args.spec
+        https = spec.certificate_arn is not None
 
         security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
@@ -66,7 +105,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         ports = [80, 443] if https else [80]
-        for cidr in args.allowed_cidrs:
+        for cidr in spec.allowed_cidrs:
             for port in ports:
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-ingress-{port}-{cidr.replace('/', '-')}",
@@ -78,18 +117,18 @@ class LoadBalancer(pulumi.ComponentResource):
         # Egress is added per service, to that service's task security group on its port.
 
         access_logs = None
-        if args.access_logs_bucket:
+        if spec.access_logs_bucket:
             access_logs = aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=args.access_logs_bucket, prefix=args.access_logs_prefix, enabled=True)
+                bucket=spec.access_logs_bucket, prefix=spec.access_logs_prefix, enabled=True)
         balancer = aws.lb.LoadBalancer(
             f"{name}-lb",
             load_balancer_type="application",
             internal=False,
             subnets=args.subnet_ids,
             security_groups=[security_group.id],
-            idle_timeout=args.idle_timeout_seconds,
+            idle_timeout=spec.idle_timeout_seconds,
             drop_invalid_header_fields=True,
-            enable_deletion_protection=args.deletion_protection,
+            enable_deletion_protection=spec.deletion_protection,
             enable_http2=True,
             access_logs=access_logs,
             opts=child,
@@ -100,8 +139,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 f"{name}-https",
                 load_balancer_arn=balancer.arn,
                 port=443, protocol="HTTPS",
-                certificate_arn=args.certificate_arn,
-                ssl_policy=args.ssl_policy,
+                certificate_arn=spec.certificate_arn,
+                ssl_policy=spec.ssl_policy,
                 default_actions=[_not_found()],
                 opts=child,
             )

@@ -3,30 +3,49 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX, aws_context
+from components.validation import Invalid, Problems, check_fields, constrained, raise_problems
+
+# ECR CreateRepository repositoryName: 2 to 256 characters, path components of lowercase letters and
+# digits with single ._- between them.
+_REPOSITORY_NAME = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 
 
-@dataclass
+def repository_name_error(value: str) -> Invalid | None:
+    if not 2 <= len(value) <= 256 or not _REPOSITORY_NAME.match(value):
+        return Invalid("is not an ECR repository name: 2 to 256 lowercase letters, digits and single ._- between "
+                       "them, / between path components")
+    return None
+
+
+@dataclass(frozen=True)
 class RegistryArgs:
-    name: str
+    name: str = constrained(kind="string", check=repository_name_error)
     """Repository name, unique in the account and region (e.g. PROJECT-STACK)."""
-    scan_on_push: bool = True
+    scan_on_push: bool = constrained(True, kind="bool")
     """Scan every pushed image for CVEs."""
-    immutable_tags: bool = False
+    immutable_tags: bool = constrained(False, kind="bool")
     """Refuse to overwrite a pushed tag (on by default in prod)."""
-    untagged_expiry_days: int = 14
+    untagged_expiry_days: int = constrained(14, kind="int", low=1, high=3650)
     """Expire untagged images this many days after push."""
-    keep_images: int = 50
-    """Keep at most this many images; older ones expire."""
-    kms_key_arn: str | None = None
+    keep_images: int = constrained(50, kind="int", low=1, high=10000)
+    """Keep at most this many images; older ones expire, tagged or not."""
+    kms_key_arn: str | None = constrained(None, kind="string", pattern=r"^arn:aws[a-z-]*:kms:",
+                                          expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
     """Encrypt with this KMS key; AES-256 otherwise."""
-    protect: bool = False
+    protect: bool = constrained(False, kind="bool")
     """Protect the repository from `pulumi destroy` and never force-delete its images (prod)."""
+
+
+def check_registry(p: Problems, args: RegistryArgs, path: str) -> None:
+    """Everything AWS would refuse in a registry (each field on its own: there is no check across them)."""
+    check_fields(p, args, path)
 
 
 def lifecycle_policy(untagged_expiry_days: int, keep_images: int) -> str:
@@ -65,6 +84,9 @@ class Registry(pulumi.ComponentResource):
     """The account id of the registry (for `aws ecr get-login-password`)."""
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        problems = Problems()
+        check_registry(problems, args, "")
+        raise_problems(f"Registry {name}", problems)
         super().__init__(f"{TOKEN_PREFIX}Registry", name, None, opts)
         encryption = (
             aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=args.kms_key_arn)

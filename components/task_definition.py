@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.image import ImageSource, check_image_source, container_image
-from components.task_roles import TaskRoles, TaskRolesArgs
+from components.task_roles import TaskRoles, TaskRolesArgs, check_statements
 from components.validation import (
     ARCHITECTURES, FARGATE_SIZES, LOG_RETENTION_DAYS, Problems, check_fields, constrained, env_name_error, items,
     join, known, secret_arn_error, writable_path_error,
@@ -58,7 +58,8 @@ class TaskSpec:
     """Environment variables read from Secrets Manager or SSM Parameter Store ARNs when a task starts;
     the execution role may read exactly these."""
     task_role_statements: tuple[Mapping[str, Any], ...] = ()
-    """IAM statements of the task role; nothing else is granted to it."""
+    """IAM statements of the task role (`Effect`, one of `Action`/`NotAction`, one of
+    `Resource`/`NotResource`, optional `Sid` and `Condition`); nothing else is granted to it."""
     log_retention_days: int = constrained(30, kind="int", low=1, high=3653, allowed=LOG_RETENTION_DAYS)
     """How long CloudWatch Logs keeps the container's logs."""
     stop_timeout_seconds: int = constrained(30, kind="int", low=2, high=120)
@@ -86,6 +87,7 @@ def check_task(p: Problems, task: TaskSpec, path: str, capacity_provider: str | 
         check_fields(p, task, path)
         if task.health_check is not None:
             check_fields(p, task.health_check, p.at(path, "health_check"))
+        check_statements(p, task.task_role_statements, p.at(path, "task_role_statements"))
     cpu, memory = task.cpu, task.memory
     if known(cpu, memory) and cpu in FARGATE_SIZES and memory is not None and memory not in FARGATE_SIZES[cpu]:
         valid = ", ".join(map(str, FARGATE_SIZES[cpu]))

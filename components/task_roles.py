@@ -13,13 +13,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_trust_policy
+from components.validation import (
+    Invalid, Problems, check_fields, constrained, is_unknown, raise_problems, secret_arn_error,
+    unknown_keys,
+)
 
 ECS_TASKS_PRINCIPAL = "ecs-tasks.amazonaws.com"
 # The execution role's trust exactly as AWS documents it (Amazon ECS task execution IAM role,
@@ -46,14 +50,74 @@ ECS_EXEC_ACTIONS = [
 ]
 
 
-@dataclass
+STATEMENT_KEYS = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9*-]+:[a-z0-9*-]*:(?:[0-9]{12}|\*)?:.+$|^\*$")
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def check_statement(p: Problems, body: Mapping[str, Any], at: str) -> None:
+    """What IAM would refuse in one statement of the task role's policy (its keys are checked by the caller)."""
+    if "Sid" in body and not re.match(r"^[A-Za-z0-9]*$", str(body["Sid"])):
+        p.fail(f"{at}.Sid", "IAM statement ids are letters and digits only")
+    if body.get("Effect") not in ("Allow", "Deny"):
+        p.fail(f"{at}.Effect", "expected Allow or Deny")
+    if ("Action" in body) == ("NotAction" in body):
+        p.fail(at, "set exactly one of Action or NotAction")
+    if ("Resource" in body) == ("NotResource" in body):
+        p.fail(at, "set exactly one of Resource or NotResource (e.g. an ARN, or \"*\")")
+    for key in ("Action", "NotAction"):
+        for action in _as_list(body.get(key)):
+            if is_unknown(action):
+                continue
+            if not isinstance(action, str) or not (action == "*" or _ACTION.match(action)):
+                p.reject(f"{at}.{key}", action, Invalid("is not an IAM action like s3:GetObject"))
+    for key in ("Resource", "NotResource"):
+        for resource in _as_list(body.get(key)):
+            if is_unknown(resource):
+                continue
+            if not isinstance(resource, str) or not _ARN.match(resource):
+                p.reject(f"{at}.{key}", resource, Invalid("is not an ARN (arn:aws:SERVICE:REGION:ACCOUNT:...) or \"*\""))
+
+
+def check_statements(p: Problems, statements: Any, where: str) -> None:
+    """Every statement of a task role's policy: a mapping of IAM's statement keys, each as IAM takes it."""
+    if is_unknown(statements):
+        return
+    if isinstance(statements, (str, Mapping)) or not isinstance(statements, (list, tuple)):
+        p.fail(where, f"expected a list of IAM policy statements, got {p.show(where, statements)}")
+        return
+    for index, statement in enumerate(statements):
+        at = f"{where}[{index}]"
+        if is_unknown(statement):
+            continue
+        if not isinstance(statement, Mapping):
+            p.fail(at, f"expected a mapping, got {p.show(at, statement)}")
+            continue
+        unknown_keys(p, statement, at, STATEMENT_KEYS)
+        check_statement(p, statement, at)
+
+
+@dataclass(frozen=True)
 class TaskRolesArgs:
-    secret_arns: Sequence[str] = ()
+    secret_arns: Sequence[str] = constrained((), kind="strings", check=secret_arn_error)
     """Secrets Manager secret or SSM parameter ARNs the container's `secrets` reference."""
-    task_role_statements: Sequence[Mapping[str, Any]] = field(default_factory=list)
-    """IAM statements the app needs; nothing else is granted to the task role."""
-    enable_execute_command: bool = False
+    task_role_statements: Sequence[Mapping[str, Any]] = ()
+    """IAM statements the app needs (`Effect`, one of `Action`/`NotAction`, one of `Resource`/`NotResource`,
+    optional `Sid` and `Condition`); nothing else is granted to the task role."""
+    enable_execute_command: bool = constrained(False, kind="bool")
     """Grant the SSM channels ECS Exec needs."""
+
+
+def check_task_roles(p: Problems, args: TaskRolesArgs, path: str) -> None:
+    """Everything IAM would refuse in the roles' Args."""
+    check_fields(p, args, path)
+    check_statements(p, args.task_role_statements, p.at(path, "task_role_statements"))
 
 
 def _secret_resources(arn: str) -> list[str]:
@@ -96,6 +160,9 @@ class TaskRoles(pulumi.ComponentResource):
     task_role_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: TaskRolesArgs, opts: pulumi.ResourceOptions | None = None):
+        problems = Problems()
+        check_task_roles(problems, args, "")
+        raise_problems(f"TaskRoles {name}", problems)
         super().__init__(f"{TOKEN_PREFIX}TaskRoles", name, None, opts)
         ctx = aws_context(self)
         child = pulumi.ResourceOptions(parent=self)

@@ -14,6 +14,7 @@ same checks across fields, through a `Problems` that names paths as the stack fi
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import json
 import re
@@ -117,7 +118,20 @@ def cidr_error(value: str, example_prefix: int = 32) -> Invalid | None:
 
 
 def vpc_cidr_error(value: str) -> Invalid | None:
-    return cidr_error(value, 16)
+    """A VPC's block: a CIDR block AWS takes for a VPC, /16 to /28."""
+    if invalid := cidr_error(value, 16):
+        return invalid
+    if not 16 <= ipaddress.IPv4Network(value).prefixlen <= 28:
+        return Invalid("is not a VPC's size: AWS takes VPC CIDR blocks from /16 to /28")
+    return None
+
+
+def certificate_arn_error(value: str) -> Invalid | None:
+    """An ACM certificate ARN (whether it is in the stack's region is the config layer's to say:
+    a component knows its region only at deploy time)."""
+    if not CERTIFICATE_ARN.match(value):
+        return Invalid("is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/UUID)")
+    return None
 
 
 def env_name_error(name: str) -> str | None:
@@ -219,7 +233,12 @@ class Problems:
 
     def __init__(self, camel: bool = False) -> None:
         self.problems: list[str] = []
+        self.warnings: list[str] = []
+        """Deployable, but worth a look (a listener rule priority that depends on another service)."""
         self.camel = camel
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
 
     def key(self, name: str) -> str:
         """A field as this report names it."""
@@ -247,6 +266,15 @@ class ArgsError(pulumi.RunError):
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"Invalid arguments for {component} ({count}); nothing was registered:\n{lines}")
+
+
+def unknown_keys(p: Problems, value: Mapping, path: str, allowed: tuple[str, ...]) -> None:
+    """Every key of `value` not in `allowed`, with the closest valid one."""
+    for key in value:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            suggestion = f"did you mean '{hint[0]}'? " if hint else ""
+            p.fail(join(path, str(key)), f"unknown key; {suggestion}valid keys: {', '.join(allowed)}")
 
 
 def raise_problems(component: str, problems: Problems) -> None:

@@ -72,7 +72,9 @@ def test_a_user_program_builds_the_whole_stack_from_args_and_passes_the_pack(cap
                 "aws:appautoscaling/target:Target", "aws:cloudwatch/metricAlarm:MetricAlarm"):
         assert typ in types, typ
     assert types.count("aws:ecs/service:Service") == 2
-    assert rendering.one("aws:lb/listenerRule:ListenerRule").inputs["priority"] == 100
+    # No priority in the program: the one a stack file derives for a service "web" routing every path.
+    assert rendering.one("aws:lb/listenerRule:ListenerRule").inputs["priority"] == \
+        stack_file_priorities({"web": {"image": "nginx:1.27", "port": 8080}})["web"]
 
 
 def test_a_web_service_from_its_args(tmp_path):
@@ -174,18 +176,59 @@ def test_cross_field_checks_of_args(tmp_path):
     assert registered_types() == ["pulumi:pulumi:Stack"]
 
 
-def test_a_web_service_needs_a_priority_and_a_load_balancer(tmp_path):
+def test_a_web_service_needs_a_load_balancer(tmp_path):
     with pytest.raises(Exception) as caught:
         render_program(tmp_path, """
             FargateService("web", FargateServiceArgs(
                 service=ServiceSpec(name="web", task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=80),
                 family="user-test-web", cluster_name="c", placement=placement))
         """)
-    assert caught.value.problems == [
-        "service.priority: required for a service with a port: the listener rule's priority, 1 to 50000, unique "
-        "on the listener",
-        "load_balancer: required: service 'web' has a port",
-    ]
+    assert caught.value.problems == ["load_balancer: required: service 'web' has a port"]
+
+
+def stack_file_priorities(services: dict) -> dict[str, int]:
+    parsed = parse({"environment": "dev", "services": services}, project="p", stack="s", region="us-east-1")
+    return {s.name: s.priority for s in parsed.services}
+
+
+def test_a_web_service_without_a_priority_gets_the_one_a_stack_file_derives(tmp_path):
+    rendering = render_program(tmp_path, """
+        for name, paths in (("web", ()), ("api", ("/api/*",)), ("admin", ("/api/admin/*",))):
+            FargateService(name, FargateServiceArgs(
+                service=ServiceSpec(name=name, task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=80,
+                                    path_patterns=paths),
+                family=f"user-test-{name}", cluster_name="c", placement=placement, load_balancer=lb))
+    """)
+    found = {r.name.removesuffix("-rule"): r.inputs["priority"]
+             for r in rendering.of_type("aws:lb/listenerRule:ListenerRule")}
+    web = {"image": "nginx:1.27", "port": 80}
+    assert found == stack_file_priorities({"web": web, "api": {**web, "pathPatterns": ["/api/*"]},
+                                            "admin": {**web, "pathPatterns": ["/api/admin/*"]}})
+    # Narrower routes first, derived in 1000..49763.
+    assert found["admin"] < found["api"] < found["web"] and all(1000 <= p <= 49763 for p in found.values())
+
+
+def test_check_services_assigns_and_checks_priorities_across_services_as_a_stack_file_does():
+    from components import ArgsError, ImageSource, ServiceSpec, TaskSpec, check_services
+
+    def spec(name, **routing):
+        return ServiceSpec(name=name, task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=80, **routing)
+
+    # api and search-new share a derived slot: one steps on, as in a stack file (with a warning).
+    web = {"image": "nginx:1.27", "port": 80}
+    checked = check_services([spec("api", path_patterns=("/api/*",)), spec("search-new", path_patterns=("/sea/*",)),
+                              ServiceSpec(name="worker", task=TaskSpec(source=ImageSource(image="busybox:1")))])
+    assert {s.name: s.priority for s in checked} == {
+        **stack_file_priorities({"api": {**web, "pathPatterns": ["/api/*"]},
+                                 "search-new": {**web, "pathPatterns": ["/sea/*"]}}), "worker": None}
+
+    with pytest.raises(ArgsError) as caught:
+        check_services([spec("a1"), spec("b1", path_patterns=("/*",)), spec("web", priority=1),
+                        spec("shop", host_headers=("shop.example.com",))])
+    assert caught.value.problems[0] == ("services.b1: routes the same requests as services.a1 "
+                                        "(path_patterns/host_headers), so one would never be reached")
+    assert any(p.startswith("services.shop: is never reached: services.web (priority 1) is evaluated first")
+               for p in caught.value.problems), caught.value.problems
 
 
 def test_values_known_only_at_deploy_time_are_left_to_aws(tmp_path):

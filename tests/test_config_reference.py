@@ -12,6 +12,7 @@ import pytest
 
 import config_reference
 import settings
+from components.validation import Constraint as CONSTRAINT_TYPE
 import test_settings
 from testkit import ROOT
 from preflight.stack_config import load_stack_config
@@ -82,8 +83,76 @@ def test_the_checker_reads_types_defaults_and_ranges_from_the_declarations():
 def test_typed_settings_defaults_are_the_declared_ones():
     web = parse(test_settings.valid(), project="p", stack="s", region="us-east-1").services[0]
     assert web.task == settings.TaskSpec(source=web.task.source)
-    assert settings.RegistrySettings().untagged_expiry_days == settings.declared(settings.REGISTRY,
-                                                                                 "untaggedExpiryDays").default
+    assert settings.RegistryArgs(name="r").untagged_expiry_days == settings.declared(settings.REGISTRY,
+                                                                                     "untaggedExpiryDays").default
+
+
+def _key_tables():
+    """Each table of keys and the component type whose fields they set (a key's field is its name in
+    snake_case)."""
+    from components import (
+        AutoscalingSpec, ClusterArgs, ContainerHealthCheck, DockerBuild, ImageSource, LoadBalancerSpec, NetworkArgs,
+        RegistryArgs, RollbackAlarmSpec, ScheduledJobSpec, ServiceSpec, TaskSpec,
+    )
+
+    task_keys = tuple(key for key in settings.TASK if key not in settings.IMAGE_SOURCE)
+    return [
+        (settings.NETWORK, NetworkArgs), (settings.REGISTRY, RegistryArgs), (settings.CLUSTER, ClusterArgs),
+        (settings.LOAD_BALANCER, LoadBalancerSpec), (settings.BUILD, DockerBuild),
+        (settings.HEALTH_CHECK, ContainerHealthCheck), (settings.AUTOSCALING, AutoscalingSpec),
+        (settings.ROLLBACK_ALARM, RollbackAlarmSpec), (settings.IMAGE_SOURCE, ImageSource), (task_keys, TaskSpec),
+        (settings.SERVICE_ONLY + settings.WEB_ONLY, ServiceSpec), (settings.JOB_ONLY, ScheduledJobSpec),
+    ]
+
+
+def test_every_key_maps_to_a_component_field_with_its_default_and_constraint():
+    """A key's default and what AWS takes for it are declared once, on the component's field: the
+    key has the field's static default (one that differs per environment names the field's among
+    its values) and exactly the field's constraint."""
+    import dataclasses
+
+    from components.validation import CONSTRAINT, default_of
+
+    constraint_fields = [f for f in dataclasses.fields(CONSTRAINT_TYPE) if f.name != "kind"]
+    checked, own = 0, []
+    for keys, cls in _key_tables():
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in keys:
+            name = settings._snake(key.name)
+            assert name in fields, f"{key.name}: no field {cls.__name__}.{name}"
+            field_default = default_of(cls, name)
+            if isinstance(key.default, settings.ByEnvironment):
+                assert field_default in (key.default.dev, key.default.staging, key.default.prod), key.name
+            elif key.default is not None:
+                assert key.default == field_default, (key.name, key.default, field_default)
+            declared = {f.name: getattr(key, f.name) for f in constraint_fields if getattr(key, f.name) != f.default}
+            constraint = fields[name].metadata.get(CONSTRAINT)
+            if constraint is None:
+                if declared:
+                    own.append(key.name)
+            else:
+                assert constraint.kind == key.kind, key.name
+                assert declared == constraint.as_key(), (key.name, declared, constraint.as_key())
+            checked += 1
+    # ImageSource checks a source as a whole (exactly one of image, imageTag, build): its fields
+    # carry no constraint, and the key states the tag's shape for the docs and the schema.
+    assert own == ["imageTag"], own
+    assert checked >= 60, checked
+
+
+def test_no_key_declares_a_default_or_a_constraint_of_its_own_where_a_component_field_has_one():
+    """In settings.py, the keys of the component tables read defaults and constraints from the
+    fields (`default_of`, `_aws`): no literal default outside a per-environment one."""
+    import ast
+
+    tree = ast.parse((ROOT / "settings.py").read_text())
+    literal = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Key":
+            for keyword in node.keywords:
+                if keyword.arg == "default" and isinstance(keyword.value, (ast.Constant, ast.Tuple, ast.List)):
+                    literal.append(ast.literal_eval(node.args[0]))
+    assert literal == [], literal
 
 
 # -- The schema -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pulumi
 import pytest
 
 import settings
+from components import listener_rules
 from testkit import ROOT, render_config
 from settings import SettingsError, parse
 
@@ -324,10 +325,10 @@ def test_a_rename_can_keep_the_priority_as_the_docs_warn():
 
 
 def test_derived_priorities_span_1000_to_49763_as_documented():
-    last = settings._PRIORITY_BASE + settings._PRIORITY_LEVELS * settings._PRIORITY_SLOTS - 1
-    assert (settings._PRIORITY_BASE, last) == (1000, 49763) and last <= 50000
+    last = listener_rules._PRIORITY_BASE + listener_rules._PRIORITY_LEVELS * listener_rules._PRIORITY_SLOTS - 1
+    assert (listener_rules._PRIORITY_BASE, last) == (1000, 49763) and last <= 50000
     catch_all = settings.ServiceSpec(name="x", task=None, path_patterns=("/*",))
-    assert settings._priority_level(catch_all) < settings._PRIORITY_LEVELS
+    assert listener_rules._priority_level(catch_all) < listener_rules._PRIORITY_LEVELS
 
 
 def test_names_one_character_apart_or_numbered_never_share_a_slot():
@@ -337,10 +338,10 @@ def test_names_one_character_apart_or_numbered_never_share_a_slot():
     alphabet = string.ascii_lowercase + string.digits + "-"
     for base in ("web", "api-a", "svc10"):
         for index in range(len(base)):
-            slots = {settings._name_slot(base[:index] + char + base[index + 1:]) for char in alphabet}
+            slots = {listener_rules._name_slot(base[:index] + char + base[index + 1:]) for char in alphabet}
             assert len(slots) == len(alphabet), (base, index)
     numbered = [f"api{a}{b}" for a, b in itertools.product(string.digits, repeat=2)]
-    assert len({settings._name_slot(name) for name in numbered}) == 100
+    assert len({listener_rules._name_slot(name) for name in numbered}) == 100
 
 
 def test_identical_routing_is_an_error_naming_both_services_even_in_another_order():
@@ -360,13 +361,13 @@ def test_explicit_priorities_win_and_derived_ones_step_around_them():
 def test_a_rare_slot_collision_is_resolved_and_reported_as_a_priority_to_pin():
     # api and search-new share a slot; both paths have 5 literal characters and one *.
     services = {"api": {**WEB, "pathPatterns": ["/api/*"]}, "search-new": {**WEB, "pathPatterns": ["/sea/*"]}}
-    assert settings._name_slot("api") == settings._name_slot("search-new")
+    assert listener_rules._name_slot("api") == listener_rules._name_slot("search-new")
     parsed = parse(valid(services=services), project="p", stack="s", region="us-east-1")
     found = {s.name: s.priority for s in parsed.services}
     alone = priorities({"api": services["api"]})["api"]
     probed = found["search-new"]
     assert found["api"] == alone and probed != alone
-    assert (probed - alone) % settings._PRIORITY_SLOTS == settings._name_step("search-new")
+    assert (probed - alone) % listener_rules._PRIORITY_SLOTS == listener_rules._name_step("search-new")
     assert parsed.warnings == (f"services.search-new.priority: {alone} is also the priority of services.api, so "
                                f"this rule uses {probed}, which changes if services.api is removed or renamed or a "
                                f"service whose own priority is {probed} is added; set priority: {probed} to pin it",)
@@ -377,16 +378,16 @@ def test_a_probed_priority_steps_by_its_own_name_so_a_neighbour_does_not_move_it
     probed service further (search-new moved when admin-video came)."""
     services = {"api": {**WEB, "pathPatterns": ["/api/*"]}, "search-new": {**WEB, "pathPatterns": ["/sea/*"]}}
     before = priorities(services)
-    assert settings._name_slot("aeq") == settings._name_slot("api") + 1
+    assert listener_rules._name_slot("aeq") == listener_rules._name_slot("api") + 1
     after = priorities({**services, "aeq": {**WEB, "pathPatterns": ["/new/*"]}})
     assert after["search-new"] == before["search-new"] and after["aeq"] == before["api"] + 1
 
 
 def test_the_warning_names_every_service_a_probe_stepped_over():
     """Removing any of them moves the probed rule (in place, before the deletion: PriorityInUse)."""
-    slot, step = settings._name_slot("api"), settings._name_step("search-new")
+    slot, step = listener_rules._name_slot("api"), listener_rules._name_step("search-new")
     blocker = next(f"x{i}" for i in range(10000)
-                   if settings._name_slot(f"x{i}") == (slot + step) % settings._PRIORITY_SLOTS)
+                   if listener_rules._name_slot(f"x{i}") == (slot + step) % listener_rules._PRIORITY_SLOTS)
     services = {"api": {**WEB, "pathPatterns": ["/api/*"]}, "search-new": {**WEB, "pathPatterns": ["/sea/*"]},
                 blocker: {**WEB, "pathPatterns": ["/zzz/*"]}}
     parsed = parse(valid(services=services), project="p", stack="s", region="us-east-1")
@@ -458,7 +459,7 @@ def test_equivalent_routing_is_identical_routing(first, second):
     ("/", "/*", False), ("/a/", "/a", False), ("/API/*", "/api/x", False),
 ])
 def test_glob_inclusion_on_chosen_pairs(broad, narrow, covers):
-    assert settings._glob_covers(broad, narrow) is covers
+    assert listener_rules._glob_covers(broad, narrow) is covers
 
 
 def test_glob_inclusion_is_sound_on_every_small_pattern():
@@ -476,9 +477,9 @@ def test_glob_inclusion_is_sound_on_every_small_pattern():
     matches = {p: {s for s in strings if regex(p).fullmatch(s)} for p in patterns}
     proven = 0
     for narrow in patterns:
-        assert settings._glob_covers(narrow, narrow) and settings._glob_covers("*", narrow)
+        assert listener_rules._glob_covers(narrow, narrow) and listener_rules._glob_covers("*", narrow)
         for broad in patterns:
-            if settings._glob_covers(broad, narrow):
+            if listener_rules._glob_covers(broad, narrow):
                 proven += 1
                 assert matches[narrow] <= matches[broad], (broad, narrow)
     assert proven > 20000
@@ -489,9 +490,9 @@ def test_a_narrower_pattern_never_gets_a_later_level():
 
     patterns = ["/" + "".join(p) for n in range(5) for p in itertools.product("ab*?", repeat=n)]
     for broad, narrow in itertools.product(patterns, repeat=2):
-        if settings._glob_covers(broad, narrow):
-            assert settings._breadth(narrow) <= settings._breadth(broad), (broad, narrow)
-            wide, tight = (settings._priority_level(settings.ServiceSpec(name="x", task=None, path_patterns=(p,)))
+        if listener_rules._glob_covers(broad, narrow):
+            assert listener_rules._breadth(narrow) <= listener_rules._breadth(broad), (broad, narrow)
+            wide, tight = (listener_rules._priority_level(settings.ServiceSpec(name="x", task=None, path_patterns=(p,)))
                            for p in (broad, narrow))
             assert tight <= wide
 
@@ -901,16 +902,20 @@ def test_container_insights_values_are_checked():
 
 
 def test_the_cluster_component_refuses_an_unknown_container_insights_value():
-    from components.cluster import ClusterArgs
+    from components import ArgsError, Cluster, ClusterArgs
 
-    with pytest.raises(ValueError, match="container_insights must be one of disabled, enabled, enhanced"):
-        ClusterArgs(container_insights="on")
+    # Refused when the component is created, before anything is registered, with the value and
+    # every valid one (ClusterArgs itself no longer raises: Args are checked all at once).
+    with pytest.raises(ArgsError) as caught:
+        Cluster("cluster", ClusterArgs(container_insights="on"))
+    assert caught.value.problems == ["container_insights: 'on' is not one of: disabled, enabled, enhanced"]
 
 
 def test_settings_and_the_cluster_component_agree_on_container_insights_values():
     from components import cluster
 
-    assert settings.CONTAINER_INSIGHTS == cluster.CONTAINER_INSIGHTS
+    # The key reads its choices from the component's field.
+    assert settings.declared(settings.CLUSTER, "containerInsights").choices == cluster.CONTAINER_INSIGHTS
 
 
 # -- Regions and partitions --------------------------------------------------------------------
