@@ -12,6 +12,7 @@ from pulumi.runtime import settings as runtime_settings
 
 from testkit import ROOT
 from preflight.render import render
+from components.validation import TLS_POLICIES
 from settings import SettingsError, parse
 
 USER_PROGRAM = ROOT / "tests" / "fixtures" / "user-program"
@@ -229,6 +230,210 @@ def test_check_services_assigns_and_checks_priorities_across_services_as_a_stack
                                         "(path_patterns/host_headers), so one would never be reached")
     assert any(p.startswith("services.shop: is never reached: services.web (priority 1) is evaluated first")
                for p in caught.value.problems), caught.value.problems
+
+
+# -- Network, Registry, Cluster, LoadBalancer, TaskRoles from their Args ---------------------------
+
+
+def test_a_network_from_its_args(tmp_path):
+    rendering = render_program(tmp_path, """
+        Network("network", NetworkArgs())
+        Network("existing", NetworkArgs(vpc_id="vpc-0123456789abcdef0",
+                                        public_subnet_ids=("subnet-0a1b2c3d", "subnet-0a1b2c3e")))
+    """)
+    vpc = rendering.one("awsx:ec2:Vpc")
+    # The Args' defaults: 10.0.0.0/16 over 2 AZs, no NAT gateway (public subnets only).
+    assert (vpc.inputs["cidrBlock"], vpc.inputs["numberOfAvailabilityZones"]) == ("10.0.0.0/16", 2)
+    assert vpc.inputs["natGateways"] == {"strategy": "None"}
+    assert [spec["type"] for spec in vpc.inputs["subnetSpecs"]] == ["Public"]
+    assert len(rendering.of_type("ecs-fargate:index:Network")) == 2
+
+
+def test_a_bad_network_is_refused_before_anything_is_registered(tmp_path):
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, """
+            Network("network", NetworkArgs(vpc_cidr="10.0.1.0/16", availability_zones=7, nat_gateways="two",
+                                           private_subnet_ids=("subnet-0a1b2c3d",)))
+        """)
+    assert caught.value.problems == [
+        "vpc_cidr: '10.0.1.0/16' has host bits set, which AWS refuses (did you mean '10.0.0.0/16'?)",
+        "availability_zones: 7 is out of range; valid: 2 to 6",
+        "nat_gateways: 'two' is not one of: none, single, perAz",
+        "private_subnet_ids: only applies to an existing VPC; set vpc_id too",
+    ]
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, """
+            Network("network", NetworkArgs(vpc_id="vpc-0123456789abcdef0", nat_gateways="single",
+                                           public_subnet_ids=("subnet-0a1b2c3d",)))
+        """)
+    assert caught.value.problems == [
+        "nat_gateways: only applies to a new VPC; remove it or remove vpc_id",
+        "public_subnet_ids: with vpc_id, list at least 2 public subnets in different AZs (the ALB needs 2)",
+    ]
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, 'Network("network", NetworkArgs(vpc_cidr="10.0.0.0/28"))')
+    assert caught.value.problems[0].startswith("vpc_cidr: '10.0.0.0/28' leaves too little room for this stack's "
+                                               "subnets")
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+
+
+def test_a_registry_from_its_args(tmp_path):
+    import json
+
+    rendering = render_program(tmp_path, 'Registry("registry", RegistryArgs(name="user-test"))')
+    repository = rendering.one("aws:ecr/repository:Repository")
+    assert repository.inputs["name"] == "user-test"
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository.inputs["imageTagMutability"] == "MUTABLE"
+    assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+    rules = json.loads(rendering.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])["rules"]
+    assert [rule["selection"]["countNumber"] for rule in rules] == [14, 50]
+
+
+def test_a_bad_registry_is_refused_with_the_messages_of_a_stack_file(tmp_path):
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as from_args:
+        render_program(tmp_path, """
+            Registry("registry", RegistryArgs(name="Bad Name", untagged_expiry_days=0, keep_images=10001,
+                                              kms_key_arn="alias/mine", scan_on_push="yes"))
+        """)
+    assert from_args.value.problems[0] == ("name: 'Bad Name' is not an ECR repository name: 2 to 256 lowercase "
+                                           "letters, digits and single ._- between them, / between path components")
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+    with pytest.raises(SettingsError) as from_config:
+        parse({"environment": "dev", "services": {"web": {"image": "nginx:1.27"}},
+               "registry": {"untaggedExpiryDays": 0, "keepImages": 10001, "kmsKeyArn": "alias/mine",
+                            "scanOnPush": "yes"}}, project="p", stack="s", region="us-east-1")
+
+    def messages(problems):
+        return sorted(p.split(": ", 1)[1] for p in problems if not p.startswith("name:"))
+
+    assert messages(from_args.value.problems) == messages(from_config.value.problems)
+    assert len(from_config.value.problems) == 4
+
+
+def test_a_cluster_from_its_args(tmp_path):
+    rendering = render_program(tmp_path, 'Cluster("cluster", ClusterArgs())')
+    cluster = rendering.one("aws:ecs/cluster:Cluster")
+    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": "enabled"}]
+    providers = rendering.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
+    assert providers.inputs["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert providers.inputs["defaultCapacityProviderStrategies"][0]["capacityProvider"] == "FARGATE"
+
+
+def test_a_bad_cluster_is_refused_before_anything_is_registered(tmp_path):
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, """
+            Cluster("cluster", ClusterArgs(container_insights="on", default_capacity_provider="EC2"))
+        """)
+    assert caught.value.problems == ["container_insights: 'on' is not one of: disabled, enabled, enhanced",
+                                     "default_capacity_provider: 'EC2' is not one of: FARGATE, FARGATE_SPOT"]
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+
+
+def test_a_load_balancer_from_its_args(tmp_path):
+    rendering = render_program(tmp_path, """
+        LoadBalancer("alb", LoadBalancerArgs(vpc_id="vpc-0123456789abcdef0",
+                                             subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3e"]))
+        LoadBalancer("tls", LoadBalancerArgs(
+            vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3e"],
+            spec=LoadBalancerSpec(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/"
+                                                  "12345678-1234-1234-1234-123456789012",
+                                  allowed_cidrs=("203.0.113.0/24",), access_logs_bucket="my-logs")))
+    """)
+    plain = rendering.one("aws:lb/loadBalancer:LoadBalancer", "alb-lb")
+    # The Args' defaults: from anywhere, HTTP only, 60 s idle, no deletion protection, no access logs.
+    assert (plain.inputs["idleTimeout"], plain.inputs["enableDeletionProtection"]) == (60, False)
+    assert "accessLogs" not in plain.inputs
+    assert rendering.one("aws:lb/listener:Listener", "alb-http").inputs["port"] == 80
+    ingress = [r.inputs for r in rendering.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")]
+    assert {(i["cidrIpv4"], i["fromPort"]) for i in ingress} == {("0.0.0.0/0", 80), ("203.0.113.0/24", 80),
+                                                                  ("203.0.113.0/24", 443)}
+    https = rendering.one("aws:lb/listener:Listener", "tls-https")
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert rendering.one("aws:lb/loadBalancer:LoadBalancer", "tls-lb").inputs["accessLogs"]["bucket"] == "my-logs"
+
+
+def test_a_bad_load_balancer_is_refused_before_anything_is_registered(tmp_path):
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, """
+            LoadBalancer("alb", LoadBalancerArgs(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0a1b2c3d"],
+                spec=LoadBalancerSpec(allowed_cidrs=(), certificate_arn="arn:aws:acm:us-east-1:1:certificate/x",
+                                      ssl_policy="ELBSecurityPolicy-2016-08", idle_timeout_seconds=0,
+                                      access_logs_prefix="/AWSLogs/")))
+        """)
+    assert caught.value.problems == [
+        "spec.certificate_arn: 'arn:aws:acm:us-east-1:1:certificate/x' is not an ACM certificate ARN "
+        "(arn:aws:acm:REGION:ACCOUNT:certificate/UUID)",
+        "spec.ssl_policy: 'ELBSecurityPolicy-2016-08' is not one of: " + ", ".join(TLS_POLICIES),
+        "spec.idle_timeout_seconds: 0 is out of range; valid: 1 to 4000",
+        "spec.access_logs_prefix: '/AWSLogs/' contains AWSLogs, which ELB adds itself and refuses in a prefix",
+        "spec.allowed_cidrs: an empty list would make the load balancer unreachable; list at least one CIDR",
+        "spec.access_logs_prefix: only applies with spec.access_logs_bucket",
+    ]
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+
+
+def test_task_roles_from_their_args(tmp_path):
+    import json
+
+    rendering = render_program(tmp_path, """
+        TaskRoles("roles", TaskRolesArgs(
+            secret_arns=["arn:aws:ssm:us-east-1:123456789012:parameter/db"],
+            task_role_statements=[{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}],
+            enable_execute_command=True))
+    """)
+    assert len(rendering.of_type("aws:iam/role:Role")) == 2
+    policies = {r.name: json.loads(r.inputs["policy"]) for r in rendering.of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert policies["roles-execution-secrets"]["Statement"][0]["Resource"] == [
+        "arn:aws:ssm:us-east-1:123456789012:parameter/db"]
+    assert policies["roles-task-app"]["Statement"] == [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]
+    assert "roles-task-exec" in policies
+
+
+def test_bad_task_roles_are_refused_before_anything_is_registered(tmp_path):
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, """
+            TaskRoles("roles", TaskRolesArgs(
+                secret_arns=["db-password"],
+                task_role_statements=[{"Sid": "read-it", "Effect": "allow", "Action": "s3 get", "Resorce": "*"},
+                                      "s3:*"]))
+        """)
+    assert caught.value.problems[0].startswith("secret_arns[0]: 'db-password' is not a Secrets Manager secret ARN")
+    assert caught.value.problems[1:] == [
+        "task_role_statements[0].Resorce: unknown key; did you mean 'Resource'? valid keys: Sid, Effect, Action, "
+        "NotAction, Resource, NotResource, Condition",
+        "task_role_statements[0].Sid: IAM statement ids are letters and digits only",
+        "task_role_statements[0].Effect: expected Allow or Deny",
+        "task_role_statements[0]: set exactly one of Resource or NotResource (e.g. an ARN, or \"*\")",
+        "task_role_statements[0].Action: 's3 get' is not an IAM action like s3:GetObject",
+        "task_role_statements[1]: expected a mapping, got 's3:*'",
+    ]
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+
+
+def test_a_service_with_a_bad_statement_is_refused_before_anything_is_registered(tmp_path):
+    """FargateService checks its task's statements itself, before its roles are created."""
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            FargateService("w", FargateServiceArgs(
+                service=ServiceSpec(name="w", task=TaskSpec(source=ImageSource(image="busybox:1"),
+                                    task_role_statements=({"Effect": "Allow", "Action": "*"},))),
+                family="user-test-w", cluster_name="c", placement=placement))
+        """)
+    assert caught.value.problems == ["service.task.task_role_statements[0]: set exactly one of Resource or "
+                                     "NotResource (e.g. an ARN, or \"*\")"]
+    assert registered_types() == ["pulumi:pulumi:Stack"]
 
 
 def test_values_known_only_at_deploy_time_are_left_to_aws(tmp_path):
