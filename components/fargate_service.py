@@ -27,25 +27,27 @@ from components.validation import (
 class AutoscalingSpec:
     """Target tracking on CPU and, for a service behind the load balancer, on requests."""
 
-    min_count: int = constrained(kind="int", low=0, high=1000)
+    min_count: pulumi.Input[int] = constrained(kind="int", low=0, high=1000, deploy_time=True)
     """The fewest tasks."""
-    max_count: int = constrained(kind="int", low=1, high=1000)
+    max_count: pulumi.Input[int] = constrained(kind="int", low=1, high=1000, deploy_time=True)
     """The most tasks; not below `min_count`."""
-    cpu_target_percent: int | None = constrained(60, kind="int", low=10, high=95)
+    cpu_target_percent: int | None = constrained(60, kind="int", low=10, high=95, deploy_time=True)
     """Average CPU the service scales to."""
-    requests_per_target: int | None = constrained(None, kind="int", low=1, high=1_000_000)
+    requests_per_target: int | None = constrained(None, kind="int", low=1, high=1_000_000, deploy_time=True)
     """Requests per task per minute the service scales to (a service with a port only)."""
-    scale_in_cooldown_seconds: int = constrained(300, kind="int", low=0, high=3600)
-    scale_out_cooldown_seconds: int = constrained(60, kind="int", low=0, high=3600)
+    scale_in_cooldown_seconds: int = constrained(300, kind="int", low=0, high=3600, deploy_time=True)
+    scale_out_cooldown_seconds: int = constrained(60, kind="int", low=0, high=3600, deploy_time=True)
 
 
 @dataclass(frozen=True)
 class RollbackAlarmSpec:
     """Roll a deployment back when the new tasks answer with too many 5xx responses."""
 
-    target_errors_per_minute: int = constrained(kind="int", low=1, high=1_000_000)
+    target_errors_per_minute: int = constrained(kind="int", low=1, high=1_000_000,
+                                                known_because="it goes into the alarm's description")
     """The 5xx responses per minute that mean a deployment is bad."""
-    evaluation_minutes: int = constrained(2, kind="int", low=1, high=10)
+    evaluation_minutes: int = constrained(2, kind="int", low=1, high=10,
+                                          known_because="it goes into the alarm's description")
     """For how many minutes in a row."""
 
 
@@ -56,25 +58,29 @@ class ServiceSpec:
     name: str
     """The service's name: it names its AWS resources."""
     task: TaskSpec
-    port: int | None = constrained(None, kind="int", low=1, high=65535)
+    port: int | None = constrained(None, kind="int", low=1, high=65535,
+                                    known_because="it goes into the container definition, the target group and "
+                                                  "the security group rules")
     """The container port the load balancer forwards to; None: a worker."""
-    desired_count: int = constrained(1, kind="int", low=0, high=1000)
+    desired_count: pulumi.Input[int] = constrained(1, kind="int", low=0, high=1000, deploy_time=True)
     """How many tasks run; with autoscaling, within min..max and only the initial count."""
     health_check_path: str = constrained("/health", kind="string", pattern=r"^/[^\s]{0,1023}$",
-                                         expected="a URL path starting with /")
+                                         expected="a URL path starting with /", deploy_time=True)
     """The path the load balancer checks; it expects 200-399."""
-    path_patterns: tuple[str, ...] = constrained((), kind="strings", check=path_pattern_error)
+    path_patterns: tuple[str, ...] = constrained((), kind="strings", check=path_pattern_error,
+                                                 known_because="it decides the listener rule's conditions")
     """The paths the listener rule sends here; `/*` when neither these nor `host_headers` are set."""
-    host_headers: tuple[str, ...] = constrained((), kind="strings", check=host_error)
+    host_headers: tuple[str, ...] = constrained((), kind="strings", check=host_error,
+                                                known_because="it decides the listener rule's conditions")
     """The host names the listener rule sends here."""
-    priority: pulumi.Input[int] | None = constrained(None, kind="int", low=1, high=50000)
+    priority: pulumi.Input[int] | None = constrained(None, kind="int", low=1, high=50000, deploy_time=True)
     """The listener rule's priority, unique on the listener. None: derived from the service's own
     name and routing (`listener_rules.default_priority`), as a stack file derives it; to have the
     priorities of several services checked against each other (unique, no rule hiding another),
     pass them through `components.check_services` first."""
-    health_check_grace_period_seconds: int = constrained(60, kind="int", low=0, high=2_147_483_647)
+    health_check_grace_period_seconds: int = constrained(60, kind="int", low=0, high=2_147_483_647, deploy_time=True)
     """Failed load balancer health checks in this time after a task starts do not count."""
-    deregistration_delay_seconds: int = constrained(30, kind="int", low=0, high=3600)
+    deregistration_delay_seconds: int = constrained(30, kind="int", low=0, high=3600, deploy_time=True)
     """How long the load balancer lets a stopping task finish its requests."""
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = constrained("FARGATE", kind="string",
                                                                         choices=CAPACITY_PROVIDERS)

@@ -21,9 +21,11 @@ DEFAULT_SSL_POLICY = TLS_POLICIES[0]
 class LoadBalancerSpec:
     """How the load balancer serves: who may connect, HTTPS, timeouts, protection, access logs."""
 
-    allowed_cidrs: Sequence[str] = constrained(("0.0.0.0/0",), kind="strings", check=cidr_error)
+    allowed_cidrs: Sequence[str] = constrained(("0.0.0.0/0",), kind="strings", check=cidr_error,
+                                               known_because="each CIDR names its ingress rules")
     """Who may connect on 80/443: IPv4 CIDRs with their prefix length and no host bits set."""
-    certificate_arn: str | None = constrained(None, kind="string", check=certificate_arn_error)
+    certificate_arn: pulumi.Input[str] | None = constrained(None, kind="string", check=certificate_arn_error,
+                                                         deploy_time=True)
     """An ACM certificate in the load balancer's region: serve HTTPS on 443 and redirect 80 to it.
     Without: HTTP only."""
     ssl_policy: str = constrained(DEFAULT_SSL_POLICY, kind="string", choices=TLS_POLICIES)
@@ -32,9 +34,10 @@ class LoadBalancerSpec:
     """How long the load balancer keeps an idle connection open."""
     deletion_protection: bool = constrained(False, kind="bool")
     """AWS refuses to delete the load balancer until this is turned off (on by default in prod)."""
-    access_logs_bucket: str | None = constrained(None, kind="string", check=bucket_error)
+    access_logs_bucket: pulumi.Input[str] | None = constrained(None, kind="string", check=bucket_error, deploy_time=True)
     """Write access logs to this S3 bucket."""
-    access_logs_prefix: str | None = constrained(None, kind="string", check=log_prefix_error)
+    access_logs_prefix: pulumi.Input[str] | None = constrained(None, kind="string", check=log_prefix_error,
+                                                            deploy_time=True)
     """Where in the bucket the access logs go (with `access_logs_bucket` only)."""
 
 

@@ -34,12 +34,14 @@ class NetworkArgs:
     """Number of AZs a new VPC spans; the load balancer needs 2."""
     nat_gateways: str = constrained("none", kind="string", choices=NAT_STRATEGIES)
     """`none` (tasks in public subnets with a public IP), `single` or `perAz` (private subnets)."""
-    vpc_id: str | None = constrained(None, kind="string", pattern=r"^vpc-[0-9a-f]{8,17}$",
+    vpc_id: pulumi.Input[str] | None = constrained(None, kind="string", pattern=r"^vpc-[0-9a-f]{8,17}$", deploy_time=True,
                                      expected="a VPC id like vpc-0123456789abcdef0")
     """Use this existing VPC instead of creating one."""
-    public_subnet_ids: Sequence[str] = constrained((), kind="strings", check=subnet_error)
+    public_subnet_ids: Sequence[pulumi.Input[str]] = constrained((), kind="strings", check=subnet_error,
+                                                              deploy_time_items=True)
     """With `vpc_id`: subnets for the load balancer, at least 2 in different AZs."""
-    private_subnet_ids: Sequence[str] = constrained((), kind="strings", check=subnet_error)
+    private_subnet_ids: Sequence[pulumi.Input[str]] = constrained((), kind="strings", check=subnet_error,
+                                                               deploy_time_items=True)
     """With `vpc_id`: subnets for the tasks; empty runs tasks in the public ones with a public IP."""
 
 

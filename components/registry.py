@@ -36,7 +36,7 @@ class RegistryArgs:
     """Expire untagged images this many days after push."""
     keep_images: int = constrained(50, kind="int", low=1, high=10000)
     """Keep at most this many images; older ones expire, tagged or not."""
-    kms_key_arn: str | None = constrained(None, kind="string", pattern=r"^arn:aws[a-z-]*:kms:",
+    kms_key_arn: pulumi.Input[str] | None = constrained(None, kind="string", pattern=r"^arn:aws[a-z-]*:kms:", deploy_time=True,
                                           expected="a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
     """Encrypt with this KMS key; AES-256 otherwise."""
     protect: bool = constrained(False, kind="bool")

@@ -142,17 +142,18 @@ class ScheduledJobSpec:
 
     name: str
     """The job's name: it names its AWS resources."""
-    schedule: str = constrained(kind="string", check=schedule_error)
+    schedule: pulumi.Input[str] = constrained(kind="string", check=schedule_error, deploy_time=True)
     """`cron(0 3 * * ? *)`, `rate(6 hours)` or `at(2030-01-01T00:00:00)`."""
     service: str | None = None
     """The service whose task definition (image and roles) the job runs, overriding the command."""
     task: TaskSpec | None = None
     """Its own task definition, when `service` is not set."""
-    command: tuple[str, ...] = constrained((), kind="strings")
+    command: tuple[str, ...] = constrained((), kind="strings", known_because="it goes into the RunTask input "
+                                                                                 "of the schedule")
     """Overrides the container's command."""
-    timezone: str = constrained("UTC", kind="string")
+    timezone: pulumi.Input[str] = constrained("UTC", kind="string", deploy_time=True)
     """The time zone of the schedule (IANA, e.g. Europe/Berlin)."""
-    enabled: bool = constrained(True, kind="bool")
+    enabled: bool = constrained(True, kind="bool", known_because="it decides the schedule's state")
     """False keeps the schedule, disabled."""
     capacity_provider: Literal["FARGATE", "FARGATE_SPOT"] = constrained("FARGATE", kind="string",
                                                                         choices=CAPACITY_PROVIDERS)

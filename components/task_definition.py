@@ -14,8 +14,8 @@ import pulumi_aws as aws
 from components.image import ImageSource, check_image_source, container_image
 from components.task_roles import TaskRoles, TaskRolesArgs, check_statements
 from components.validation import (
-    ARCHITECTURES, FARGATE_SIZES, LOG_RETENTION_DAYS, Problems, check_fields, constrained, env_name_error, items,
-    join, known, secret_arn_error, writable_path_error,
+    ARCHITECTURES, FARGATE_SIZES, LOG_RETENTION_DAYS, Problems, check_fields, constrained, env_name_error,
+    is_unknown, items, join, known, refuse_unknown, secret_arn_error, writable_path_error,
 )
 
 CONTAINER_NAME = "app"
@@ -25,15 +25,19 @@ CONTAINER_NAME = "app"
 class ContainerHealthCheck:
     """A container health check: ECS replaces a task whose container reports unhealthy."""
 
-    command: tuple[str, ...] = constrained(kind="strings", min_items=1)
+    command: tuple[str, ...] = constrained(kind="strings", min_items=1, known_because="it goes into the container definition")
     """`[CMD, ...]` (exec form) or `[CMD-SHELL, "..."]` (shell form)."""
-    interval_seconds: int = constrained(15, kind="int", low=5, high=300)
+    interval_seconds: int = constrained(15, kind="int", low=5, high=300,
+                                      known_because="it goes into the container definition")
     """Time between two checks."""
-    timeout_seconds: int = constrained(5, kind="int", low=2, high=60)
+    timeout_seconds: int = constrained(5, kind="int", low=2, high=60,
+                                      known_because="it goes into the container definition")
     """How long a check may take."""
-    retries: int = constrained(3, kind="int", low=1, high=10)
+    retries: int = constrained(3, kind="int", low=1, high=10,
+                                      known_because="it goes into the container definition")
     """Failed checks in a row that make the container unhealthy."""
-    start_period_seconds: int = constrained(10, kind="int", low=0, high=300)
+    start_period_seconds: int = constrained(10, kind="int", low=0, high=300,
+                                      known_because="it goes into the container definition")
     """Failures in this time after start do not count."""
 
 
@@ -43,33 +47,40 @@ class TaskSpec:
 
     source: ImageSource
     """Where the image comes from."""
-    cpu: int = constrained(256, kind="int", low=256, high=16384, allowed=tuple(FARGATE_SIZES))
+    cpu: int = constrained(256, kind="int", low=256, high=16384, allowed=tuple(FARGATE_SIZES),
+                           known_because="it sizes the task definition")
     """CPU units of the task (1024 is one vCPU): a Fargate size."""
-    memory: int = constrained(512, kind="int", low=512, high=122880)
+    memory: int = constrained(512, kind="int", low=512, high=122880, known_because="it sizes the task definition")
     """Memory of the task in MiB: one of the Fargate sizes for the cpu (`FARGATE_SIZES`)."""
-    architecture: Literal["X86_64", "ARM64"] = constrained("X86_64", kind="string", choices=ARCHITECTURES)
-    """The CPU architecture the image is built for (FARGATE_SPOT runs X86_64 only)."""
-    command: tuple[str, ...] = constrained((), kind="strings")
+    architecture: pulumi.Input[Literal["X86_64", "ARM64"]] = constrained("X86_64", kind="string", choices=ARCHITECTURES,
+                                                                        deploy_time=True)
+    """The CPU architecture the image is built for (FARGATE_SPOT runs X86_64 only). May be a
+    `pulumi.Output` unless the source is a `build` (it picks the platform the image is built for)."""
+    command: tuple[str, ...] = constrained((), kind="strings", known_because="it goes into the container definition")
     """The container's command; empty: the image's."""
-    environment: Mapping[str, str] = constrained(kind="map", default_factory=dict, check_key=env_name_error)
+    environment: Mapping[str, str] = constrained(kind="map", default_factory=dict, check_key=env_name_error,
+                                                   known_because="it goes into the container definition")
     """Environment variables (a web service also gets `PORT` unless it is set)."""
-    secrets: Mapping[str, str] = constrained(kind="map", default_factory=dict,
-                                                           check_key=env_name_error, check=secret_arn_error)
+    secrets: Mapping[str, pulumi.Input[str]] = constrained(kind="map", default_factory=dict, check_key=env_name_error,
+                                                           check=secret_arn_error, deploy_time_items=True)
     """Environment variables read from Secrets Manager or SSM Parameter Store ARNs when a task starts;
-    the execution role may read exactly these."""
+    the execution role may read exactly these. An ARN may be a `pulumi.Output` (a secret's `arn`)."""
     task_role_statements: tuple[Mapping[str, Any], ...] = ()
     """IAM statements of the task role (`Effect`, one of `Action`/`NotAction`, one of
     `Resource`/`NotResource`, optional `Sid` and `Condition`); nothing else is granted to it."""
-    log_retention_days: int = constrained(30, kind="int", low=1, high=3653, allowed=LOG_RETENTION_DAYS)
+    log_retention_days: int = constrained(30, kind="int", low=1, high=3653, allowed=LOG_RETENTION_DAYS,
+                                          deploy_time=True)
     """How long CloudWatch Logs keeps the container's logs."""
-    stop_timeout_seconds: int = constrained(30, kind="int", low=2, high=120)
+    stop_timeout_seconds: int = constrained(30, kind="int", low=2, high=120, known_because="it goes into the container definition")
     """Time between SIGTERM and SIGKILL when a task stops."""
-    readonly_root_filesystem: bool = constrained(True, kind="bool")
+    readonly_root_filesystem: bool = constrained(True, kind="bool", known_because="it goes into the container definition")
     """The container cannot write to its root filesystem (`writable_paths` are volumes)."""
-    writable_paths: tuple[str, ...] = constrained(("/tmp",), kind="strings", check=writable_path_error)
+    writable_paths: tuple[str, ...] = constrained(("/tmp",), kind="strings", check=writable_path_error,
+                                                  known_because="each path becomes a task volume")
     """Absolute paths, each a task-scoped volume."""
     health_check: ContainerHealthCheck | None = None
-    enable_execute_command: bool = constrained(False, kind="bool")
+    enable_execute_command: bool = constrained(False, kind="bool", known_because="it decides which permissions "
+                                                                                "the task role gets")
     """ECS Exec: grants the task role the SSM channels; needs `readonly_root_filesystem=False`."""
 
 
@@ -84,6 +95,8 @@ def check_task(p: Problems, task: TaskSpec, path: str, capacity_provider: str | 
     config layer has checked each value as it read it)."""
     if fields:
         check_image_source(p, task.source, path)
+        if is_unknown(task.architecture) and isinstance(task.source, ImageSource) and task.source.build is not None:
+            refuse_unknown(p, p.at(path, "architecture"), "with a build it picks the platform the image is built for")
         check_fields(p, task, path)
         if task.health_check is not None:
             check_fields(p, task.health_check, p.at(path, "health_check"))
@@ -145,8 +158,10 @@ class TaskDefinitionResources:
 
 
 def container_definition(task: TaskSpec, image: str, log_group: str, region: str,
-                         stream_prefix: str, port: int | None) -> dict:
-    """One container, in RegisterTaskDefinition's shape."""
+                         stream_prefix: str, port: int | None, secrets: Mapping[str, str] | None = None) -> dict:
+    """One container, in RegisterTaskDefinition's shape; `secrets`: the task's with their ARNs
+    resolved (default: the task's own, all known)."""
+    secrets = task.secrets if secrets is None else secrets
     environment = dict(task.environment)
     if port is not None:
         environment.setdefault("PORT", str(port))
@@ -155,7 +170,7 @@ def container_definition(task: TaskSpec, image: str, log_group: str, region: str
         "image": image,
         "essential": True,
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(task.secrets.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
@@ -208,9 +223,11 @@ def define_task(name: str, parent: pulumi.Resource, task: TaskSpec, placement: P
         retention_in_days=task.log_retention_days,
         opts=child,
     )
-    containers = pulumi.Output.all(image, log_group.name, placement.region).apply(
-        lambda values: json.dumps([container_definition(task, values[0], values[1], values[2],
-                                                        family, port)]))
+    secret_names = list(task.secrets)
+    # Secret ARNs may be Outputs: resolved with the rest, in the order of their names.
+    containers = pulumi.Output.all(image, log_group.name, placement.region, *task.secrets.values()).apply(
+        lambda values: json.dumps([container_definition(task, values[0], values[1], values[2], family, port,
+                                                        dict(zip(secret_names, values[3:], strict=True)))]))
     task_definition = aws.ecs.TaskDefinition(
         f"{name}-task",
         family=family,

@@ -105,12 +105,15 @@ def check_statements(p: Problems, statements: Any, where: str) -> None:
 
 @dataclass(frozen=True)
 class TaskRolesArgs:
-    secret_arns: Sequence[str] = constrained((), kind="strings", check=secret_arn_error)
-    """Secrets Manager secret or SSM parameter ARNs the container's `secrets` reference."""
+    secret_arns: Sequence[pulumi.Input[str]] = constrained((), kind="strings", check=secret_arn_error,
+                                                           deploy_time_items=True)
+    """Secrets Manager secret or SSM parameter ARNs the container's `secrets` reference; an ARN may be
+    a `pulumi.Output` (a secret's `arn`): the policy is rendered once it is known."""
     task_role_statements: Sequence[Mapping[str, Any]] = ()
     """IAM statements the app needs (`Effect`, one of `Action`/`NotAction`, one of `Resource`/`NotResource`,
     optional `Sid` and `Condition`); nothing else is granted to the task role."""
-    enable_execute_command: bool = constrained(False, kind="bool")
+    enable_execute_command: bool = constrained(False, kind="bool", known_because="it decides which permissions "
+                                                                                "the task role gets")
     """Grant the SSM channels ECS Exec needs."""
 
 
@@ -179,12 +182,14 @@ class TaskRoles(pulumi.ComponentResource):
             policy_arn=pulumi.Output.concat("arn:", ctx.partition, ":", EXECUTION_POLICY_ARN_SUFFIX),
             opts=child,
         )
-        read_secrets = secret_read_statements(args.secret_arns)
-        if read_secrets:
+        # Whether the policy exists depends only on how many ARNs there are; the ARNs themselves
+        # may be Outputs (a secret created in the same program).
+        if args.secret_arns:
             aws.iam.RolePolicy(
                 f"{name}-execution-secrets",
                 role=execution.name,
-                policy=policy_document(read_secrets),
+                policy=pulumi.Output.all(*args.secret_arns).apply(
+                    lambda arns: policy_document(secret_read_statements(arns))),
                 opts=child,
             )
 

@@ -3,8 +3,10 @@
 A component's Args declare each constrained field with `constrained(...)`: its default and what
 AWS takes (a range, the only values, a pattern, a check). `check_fields` reports every field
 outside them; the component adds its checks across fields and raises `ArgsError` listing all of
-them. A value only known at deploy time (a `pulumi.Output`) is skipped, as CDK's constructs skip
-unresolved tokens: the provider or AWS judges it then.
+them. A field declared `deploy_time=True` (one the component hands to a resource as a
+`pulumi.Input`) may be a `pulumi.Output`: it is skipped, as CDK's constructs skip unresolved tokens,
+and the provider or AWS judges it then. Every other field must be known when the program runs (the
+component sizes, names or renders something from it), and an Output there is refused, saying why.
 
 The stack's config layer (settings.py) reads its keys with the same constraints and calls the
 same checks across fields, through a `Problems` that names paths as the stack file does
@@ -20,7 +22,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pulumi
 
@@ -324,8 +326,19 @@ def check_string(p: Problems, where: str, value: Any, *, expected: str = "",
     return True
 
 
+KNOWN_AT_RUN = "must be known when the program runs: "
+"""How an Output in a field that needs its value now is refused (the reason follows)."""
+DEFAULT_KNOWN_BECAUSE = "the component builds its resources from it"
+
+
+def refuse_unknown(p: Problems, where: str, because: str = "") -> None:
+    p.fail(where, f"{KNOWN_AT_RUN}{because or DEFAULT_KNOWN_BECAUSE} (a pulumi.Output is only known at deploy time)")
+
+
 def check_strings(p: Problems, where: str, value: Any, *,
-                  check: Callable[[str], Invalid | None] | None = None, min_items: int = 0) -> bool:
+                  check: Callable[[str], Invalid | None] | None = None, min_items: int = 0,
+                  unknown_items: bool = False, known_because: str = "") -> bool:
+    """`unknown_items`: an item may be a pulumi.Output (left to AWS); otherwise one is refused."""
     if isinstance(value, str) or not isinstance(value, (list, tuple)) or not all(
         is_unknown(v) or (isinstance(v, str) and v) for v in value
     ):
@@ -334,22 +347,33 @@ def check_strings(p: Problems, where: str, value: Any, *,
     if len(value) < min_items:
         p.fail(where, f"expected at least {min_items} item(s), got {len(value)}")
     for index, item in enumerate(value):
-        if check and not is_unknown(item) and (invalid := check(item)):
+        if is_unknown(item):
+            if not unknown_items:
+                refuse_unknown(p, f"{where}[{index}]", known_because)
+            continue
+        if check and (invalid := check(item)):
             p.reject(f"{where}[{index}]", item, invalid)
     return True
 
 
 def check_string_map(p: Problems, where: str, value: Any, *,
                      check_key: Callable[[str], str | None] | None = None,
-                     check: Callable[[str], Invalid | None] | None = None) -> bool:
+                     check: Callable[[str], Invalid | None] | None = None,
+                     unknown_items: bool = False, known_because: str = "") -> bool:
+    """`unknown_items`: a value may be a pulumi.Output (left to AWS); otherwise one is refused."""
     if not isinstance(value, Mapping):
         p.fail(where, f"expected a mapping of names to strings, got {p.show(where, value)}")
         return False
     for name, item in value.items():
+        if not isinstance(name, str):
+            p.fail(f"{where}.{name}", f"expected a string name, got {p.show(where, name)}")
+            continue
         if check_key and (error := check_key(str(name))):
             p.fail(f"{where}.{name}", error)
             continue
         if is_unknown(item):
+            if not unknown_items:
+                refuse_unknown(p, f"{where}.{name}", known_because)
             continue
         if not isinstance(item, str):
             p.fail(f"{where}.{name}", f"expected a string, got {p.show(where, item)}")
@@ -378,14 +402,28 @@ class Constraint:
     check: Callable[[str], Invalid | None] | None = None
     check_key: Callable[[str], str | None] | None = None
     min_items: int = 0
+    deploy_time: bool = False
+    """The value may be a `pulumi.Output`: the component hands it to a resource as an Input."""
+    deploy_time_items: bool = False
+    """Items of a list or values of a map may be `pulumi.Output`s (a secret's ARN)."""
+    known_because: str = ""
+    """Why the value must be known when the program runs (what the component does with it)."""
+
+    NOT_KEYS: ClassVar[tuple[str, ...]] = ("kind", "deploy_time", "deploy_time_items", "known_because")
+    """Fields a config key does not declare: its kind is its own, and a stack file's values are all known."""
 
     def as_key(self) -> dict[str, Any]:
-        """The constraint as keyword arguments of a config key declaration."""
+        """The constraint as keyword arguments of a config key declaration (a stack file's
+        values are always known)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "kind" and getattr(self, f.name) != f.default}
+                if f.name not in self.NOT_KEYS and getattr(self, f.name) != f.default}
 
     def report(self, p: Problems, where: str, value: Any) -> None:
-        if value is None or is_unknown(value):
+        if value is None:
+            return
+        if is_unknown(value):
+            if not self.deploy_time:
+                refuse_unknown(p, where, self.known_because)
             return
         if self.kind == "int":
             check_int(p, where, value, self.low, self.high, self.allowed)
@@ -395,9 +433,11 @@ class Constraint:
             check_string(p, where, value, expected=self.expected, choices=self.choices,
                          pattern=re.compile(self.pattern) if self.pattern else None, check=self.check)
         elif self.kind == "strings":
-            check_strings(p, where, value, check=self.check, min_items=self.min_items)
+            check_strings(p, where, value, check=self.check, min_items=self.min_items,
+                          unknown_items=self.deploy_time_items, known_because=self.known_because)
         else:
-            check_string_map(p, where, value, check_key=self.check_key, check=self.check)
+            check_string_map(p, where, value, check_key=self.check_key, check=self.check,
+                             unknown_items=self.deploy_time_items, known_because=self.known_because)
 
 
 def constrained(default: Any = dataclasses.MISSING, *, kind: str, default_factory: Any = dataclasses.MISSING,

@@ -174,6 +174,12 @@ class AwsMocks(pulumi.runtime.Mocks):
         group = inputs.get("name") or physical_name(name)
         return group, {"name": group, "arn": self._arn("logs", f"log-group:{group}")}
 
+    def _aws_secretsmanager_secret_Secret(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        # Secrets Manager appends - and 6 random characters to the name in the ARN.
+        secret = f"{inputs.get('name') or physical_name(name)}-{_hex(name, 6)}"
+        arn = self._arn("secretsmanager", f"secret:{secret}")
+        return arn, {"arn": arn, "name": secret.rsplit("-", 1)[0]}
+
     def _aws_scheduler_schedule_Schedule(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
         schedule = inputs.get("name") or physical_name(name, 64)
         return f"default/{schedule}", {"name": schedule, "groupName": "default",

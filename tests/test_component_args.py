@@ -445,3 +445,106 @@ def test_values_known_only_at_deploy_time_are_left_to_aws(tmp_path):
             family="user-test-web", cluster_name="c", placement=placement, load_balancer=lb))
     """)
     assert rendering.one("aws:lb/listenerRule:ListenerRule").inputs["priority"] == 0
+
+
+# -- Values only known at deploy time: accepted where they work, refused where they cannot ---------
+
+
+def test_outputs_are_refused_where_the_program_needs_the_value(tmp_path):
+    """An Output where the component sizes, renders or names something from the value is refused before
+    anything is registered, naming the field and why (it used to crash or render garbage)."""
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            known = pulumi.Output.from_input
+            FargateService("web", FargateServiceArgs(
+                service=ServiceSpec(name="web", port=known(80), path_patterns=known(["/a/*"]),
+                                    task=TaskSpec(source=ImageSource(image="nginx:1.27"), cpu=known(256),
+                                                  memory=known(512), environment={"A": known("1")},
+                                                  stop_timeout_seconds=known(30), writable_paths=known(["/tmp"]),
+                                                  command=(known("serve"),))),
+                family="user-test-web", cluster_name="c", placement=placement, load_balancer=lb))
+        """)
+    from components import ArgsError
+    assert isinstance(caught.value, ArgsError), caught.value
+    tail = " (a pulumi.Output is only known at deploy time)"
+    assert sorted(caught.value.problems) == sorted(f"{field}: must be known when the program runs: {why}{tail}" for
+                                                   field, why in (
+        ("service.port", "it goes into the container definition, the target group and the security group rules"),
+        ("service.path_patterns", "it decides the listener rule's conditions"),
+        ("service.task.cpu", "it sizes the task definition"),
+        ("service.task.memory", "it sizes the task definition"),
+        ("service.task.environment.A", "it goes into the container definition"),
+        ("service.task.stop_timeout_seconds", "it goes into the container definition"),
+        ("service.task.writable_paths", "each path becomes a task volume"),
+        ("service.task.command[0]", "it goes into the container definition"),
+    ))
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+
+
+def test_outputs_work_end_to_end_in_the_fields_that_take_them(tmp_path):
+    rendering = render_program(tmp_path, """
+        later = pulumi.Output.from_input
+        FargateService("web", FargateServiceArgs(
+            service=ServiceSpec(name="web", port=80, priority=later(7), desired_count=later(3),
+                                health_check_path=later("/ready"), deregistration_delay_seconds=later(5),
+                                health_check_grace_period_seconds=later(90),
+                                autoscaling=AutoscalingSpec(min_count=later(2), max_count=later(4),
+                                                            cpu_target_percent=later(50)),
+                                task=TaskSpec(source=ImageSource(image=later("nginx:1.27")),
+                                              architecture=later("ARM64"), log_retention_days=later(7))),
+            family="user-test-web", cluster_name="c", placement=placement, load_balancer=lb))
+    """)
+    assert rendering.one("aws:lb/listenerRule:ListenerRule").inputs["priority"] == 7
+    assert rendering.one("aws:ecs/service:Service").inputs["desiredCount"] == 3
+    target = rendering.one("aws:appautoscaling/target:Target")
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 4)
+    task = rendering.one("aws:ecs/taskDefinition:TaskDefinition")
+    assert task.inputs["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    import json
+    assert json.loads(task.inputs["containerDefinitions"])[0]["image"] == "nginx:1.27"
+    assert rendering.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 7
+    group = rendering.one("aws:lb/targetGroup:TargetGroup")
+    assert (group.inputs["healthCheck"]["path"], group.inputs["deregistrationDelay"]) == ("/ready", 5)
+
+
+def test_an_output_architecture_is_refused_for_a_build(tmp_path):
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            FargateService("w", FargateServiceArgs(
+                service=ServiceSpec(name="w", task=TaskSpec(source=ImageSource(build=DockerBuild(context="app")),
+                                                            architecture=pulumi.Output.from_input("ARM64"))),
+                family="user-test-w", cluster_name="c", placement=placement))
+        """)
+    assert caught.value.problems == [
+        "service.task.architecture: must be known when the program runs: with a build it picks the platform the "
+        "image is built for (a pulumi.Output is only known at deploy time)"]
+
+
+def test_secret_arns_may_be_outputs(tmp_path):
+    """A secret created in the same program: its ARN reaches the execution role's policy and the container."""
+    import json
+
+    rendering = render_program(tmp_path, """
+        import pulumi_aws as aws
+        secret = aws.secretsmanager.Secret("db", name="db-password")
+        FargateService("w", FargateServiceArgs(
+            service=ServiceSpec(name="w", task=TaskSpec(source=ImageSource(image="busybox:1"), secrets={
+                "DB_PASSWORD": secret.arn, "API_KEY": "arn:aws:ssm:us-east-1:123456789012:parameter/api-key"})),
+            family="user-test-w", cluster_name="c", placement=placement))
+    """)
+    arn = rendering.one("aws:secretsmanager/secret:Secret").outputs["arn"]
+    assert arn.startswith("arn:aws:secretsmanager:us-east-1:") and ":secret:db-password-" in arn
+    policy = json.loads(rendering.one("aws:iam/rolePolicy:RolePolicy", "w-roles-execution-secrets").inputs["policy"])
+    assert policy["Statement"] == [
+        {"Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+         # A name ending like Secrets Manager's suffix gets both forms (_secret_resources).
+         "Resource": [arn, f"{arn}-??????"]},
+        {"Sid": "ReadParameters", "Effect": "Allow", "Action": ["ssm:GetParameters"],
+         "Resource": ["arn:aws:ssm:us-east-1:123456789012:parameter/api-key"]},
+    ]
+    container = json.loads(rendering.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])[0]
+    assert container["secrets"] == [
+        {"name": "API_KEY", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/api-key"},
+        {"name": "DB_PASSWORD", "valueFrom": arn}]

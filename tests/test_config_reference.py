@@ -113,7 +113,7 @@ def test_every_key_maps_to_a_component_field_with_its_default_and_constraint():
 
     from components.validation import CONSTRAINT, default_of
 
-    constraint_fields = [f for f in dataclasses.fields(CONSTRAINT_TYPE) if f.name != "kind"]
+    constraint_fields = [f for f in dataclasses.fields(CONSTRAINT_TYPE) if f.name not in CONSTRAINT_TYPE.NOT_KEYS]
     checked, own = 0, []
     for keys, cls in _key_tables():
         fields = {f.name: f for f in dataclasses.fields(cls)}
