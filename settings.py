@@ -28,7 +28,7 @@ from components.listener_rules import assign_routes
 from components.load_balancer import LoadBalancerSpec, check_load_balancer
 from components.network import NetworkArgs, check_network, check_subnet_room
 from components.registry import RegistryArgs
-from components.scheduled_task import ScheduledJobSpec
+from components.scheduled_task import ScheduledJobSpec, check_job
 from components.task_definition import ContainerHealthCheck, TaskSpec, check_task
 from components.task_roles import check_statement
 from components.validation import (
@@ -871,9 +871,9 @@ def _task(c: _Checker, data: Mapping, path: str, source: ImageSource) -> TaskSpe
         health_check=_health_check(c, data.get("healthCheck"), path),
         enable_execute_command=read("enableExecuteCommand"),
     )
-    # The component's checks across fields: each value was checked as it was read. The
-    # capacity provider is the service's or the job's, peeked at here for the ARM64 check.
-    check_task(c, task, path, c.string(data, "capacityProvider", path), fields=False)
+    # The component's checks across fields: each value was checked as it was read (the ARM64 and
+    # capacity provider check is the service's or the job's).
+    check_task(c, task, path, fields=False)
     return task
 
 
@@ -1150,7 +1150,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     else:
         source = _image_source(c, data, path)
         task = _task(c, data, path, source or ImageSource(image="invalid"))
-    return ScheduledJobSpec(
+    job = ScheduledJobSpec(
         name=name,
         schedule=schedule or "",
         service=service,
@@ -1160,6 +1160,8 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
         enabled=read("enabled"),
         capacity_provider=read("capacityProvider"),
     )
+    check_job(c, job, path, reuses_service=bool(service), fields=False)
+    return job
 
 
 def _snake(name: str) -> str:

@@ -15,7 +15,8 @@ import pulumi_aws as aws
 from components._aws import TOKEN_PREFIX
 from components.listener_rules import default_priority
 from components.task_definition import (
-    CONTAINER_NAME, Placement, TaskSpec, check_task, define_task, egress_only_security_group,
+    CONTAINER_NAME, Placement, TaskSpec, check_capacity_provider, check_task, define_task,
+    egress_only_security_group,
 )
 from components.validation import (
     CAPACITY_PROVIDERS, Problems, check_fields, constrained, host_error, items, join, known, path_pattern_error,
@@ -103,7 +104,7 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
     web = not svc.is_worker
     if fields:
         check_fields(p, svc, path)
-        check_task(p, svc.task, p.at(path, "task"), svc.capacity_provider)
+        check_task(p, svc.task, p.at(path, "task"))
         for name in ("autoscaling", "rollback_alarm"):
             if getattr(svc, name) is not None:
                 check_fields(p, getattr(svc, name), p.at(path, name))
@@ -111,6 +112,7 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
             for name in ("path_patterns", "host_headers", "priority", "rollback_alarm"):
                 if getattr(svc, name):
                     p.fail(p.at(path, name), WORKER_ONLY)
+    check_capacity_provider(p, svc.task, svc.capacity_provider, path)
     patterns, hosts = items(svc.path_patterns), items(svc.host_headers)
     if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
         p.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")

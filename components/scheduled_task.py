@@ -17,7 +17,8 @@ import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX, aws_context, policy_document, service_trust_policy
 from components.task_definition import (
-    CONTAINER_NAME, Placement, TaskSpec, check_task, define_task, egress_only_security_group,
+    CONTAINER_NAME, Placement, TaskSpec, check_capacity_provider, check_task, define_task,
+    egress_only_security_group,
 )
 from components.task_roles import ECS_TASKS_PRINCIPAL
 from components.validation import (
@@ -160,11 +161,14 @@ class ScheduledJobSpec:
     """`FARGATE_SPOT` costs less and may be interrupted."""
 
 
-def check_job(p: Problems, job: ScheduledJobSpec, path: str, reuses_service: bool) -> None:
-    """Everything AWS would refuse in a job (its fields, its own task)."""
-    check_fields(p, job, path)
-    if job.task is not None:
-        check_task(p, job.task, p.at(path, "task"), job.capacity_provider)
+def check_job(p: Problems, job: ScheduledJobSpec, path: str, reuses_service: bool, *, fields: bool = True) -> None:
+    """Everything AWS would refuse in a job (its fields, its own task); `fields=False`: the checks
+    across fields only, for the config layer, which checks each value (and the task) as it reads it."""
+    if fields:
+        check_fields(p, job, path)
+        if job.task is not None:
+            check_task(p, job.task, p.at(path, "task"))
+    check_capacity_provider(p, job.task, job.capacity_provider, path)
     if reuses_service == (job.task is not None):
         p.fail(path, "give exactly one of task (its own task definition) or service_task (a service's)")
 

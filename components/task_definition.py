@@ -89,8 +89,7 @@ def volume_name(path: str) -> str:
     return "scratch" + re.sub(r"[^A-Za-z0-9]+", "-", path).rstrip("-")
 
 
-def check_task(p: Problems, task: TaskSpec, path: str, capacity_provider: str | None = None, *,
-               fields: bool = True) -> None:
+def check_task(p: Problems, task: TaskSpec, path: str, *, fields: bool = True) -> None:
     """Everything AWS would refuse in a task; `fields=False`: the checks across fields only (the
     config layer has checked each value as it read it)."""
     if fields:
@@ -106,10 +105,6 @@ def check_task(p: Problems, task: TaskSpec, path: str, capacity_provider: str | 
         valid = ", ".join(map(str, FARGATE_SIZES[cpu]))
         p.fail(p.at(path, "memory"), f"{p.show(p.at(path, 'memory'), memory)} is not a valid Fargate memory size "
                                      f"for cpu {p.show(p.at(path, 'cpu'), cpu)}; valid: {valid}")
-    if task.architecture == "ARM64" and capacity_provider == "FARGATE_SPOT":
-        # Fargate Spot runs only X86_64 tasks.
-        p.fail(p.at(path, "capacity_provider"),
-               f"FARGATE_SPOT does not run ARM64 tasks; use FARGATE or {p.key('architecture')} X86_64")
     if isinstance(task.environment, Mapping) and isinstance(task.secrets, Mapping):
         for name in sorted(set(task.environment) & set(task.secrets)):
             p.fail(f"{p.at(path, 'secrets')}.{name}", "also set in environment; a variable comes from one or the other")
@@ -132,6 +127,14 @@ def check_task(p: Problems, task: TaskSpec, path: str, capacity_provider: str | 
             and check.command[0] not in ("CMD", "CMD-SHELL"):
         p.fail(join(p.at(path, "health_check"), "command"),
                "must start with CMD (exec form) or CMD-SHELL (shell form), e.g. [CMD, python, /app/healthcheck.py]")
+
+
+def check_capacity_provider(p: Problems, task: TaskSpec | None, capacity_provider: str | None, path: str) -> None:
+    """Fargate Spot runs only X86_64 tasks: reported at `<path>.capacity_provider`, the field of the
+    service or job that runs the task (`path`)."""
+    if task is not None and task.architecture == "ARM64" and capacity_provider == "FARGATE_SPOT":
+        p.fail(p.at(path, "capacity_provider"),
+               f"FARGATE_SPOT does not run ARM64 tasks; use FARGATE or {p.key('architecture')} X86_64")
 
 
 @dataclass

@@ -165,7 +165,8 @@ def test_cross_field_checks_of_args(tmp_path):
     assert sorted(caught.value.problems) == sorted([
         "service.task: set exactly one of image (a full image reference), imageTag (a tag in this stack's ECR "
         "repository) or build (a Docker build context); found image, image_tag",
-        "service.task.capacity_provider: FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64",
+        # At the service's own field: TaskSpec has no capacity_provider.
+        "service.capacity_provider: FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64",
         "service.task.secrets.A: also set in environment; a variable comes from one or the other",
         "service.task.enable_execute_command: ECS Exec needs a writable root filesystem: also set "
         "readonly_root_filesystem: false (an explicit loosening)",
@@ -548,3 +549,15 @@ def test_secret_arns_may_be_outputs(tmp_path):
     assert container["secrets"] == [
         {"name": "API_KEY", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/api-key"},
         {"name": "DB_PASSWORD", "valueFrom": arn}]
+
+
+def test_an_arm64_job_on_fargate_spot_is_refused_at_its_capacity_provider(tmp_path):
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            ScheduledTask("job", ScheduledTaskArgs(
+                job=ScheduledJobSpec(name="job", schedule="rate(6 hours)", capacity_provider="FARGATE_SPOT",
+                                     task=TaskSpec(source=ImageSource(image="busybox:1.36"), architecture="ARM64")),
+                family="user-test-job", placement=placement))
+        """)
+    assert caught.value.problems == [
+        "job.capacity_provider: FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64"]
