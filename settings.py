@@ -22,7 +22,9 @@ from typing import Any, Literal
 import pulumi
 
 from components.cluster import ClusterArgs
-from components.fargate_service import AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service
+from components.fargate_service import (
+    DEFAULT_DESIRED_COUNT, AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service,
+)
 from components.image import EXACTLY_ONE_SOURCE, NOT_A_TAG, NOT_AN_IMAGE, DockerBuild, ImageSource
 from components.listener_rules import assign_routes
 from components.load_balancer import LoadBalancerSpec, check_load_balancer
@@ -525,7 +527,7 @@ SERVICE_ONLY = (
     Key("port", "int", "The container port the load balancer forwards to; without one the service is a worker.",
         **_aws(ServiceSpec, "port"), default_text="none (a worker)"),
     Key("desiredCount", "int", "How many tasks run.",
-        default=ByEnvironment(default_of(ServiceSpec, "desired_count"), default_of(ServiceSpec, "desired_count"), 2),
+        default=ByEnvironment(DEFAULT_DESIRED_COUNT, DEFAULT_DESIRED_COUNT, 2),
         **_aws(ServiceSpec, "desired_count"),
         default_text="`autoscaling.minCount` with autoscaling; otherwise prod 2, dev and staging 1",
         valid="within `minCount..maxCount` with autoscaling, and then only the initial count"),

@@ -52,6 +52,10 @@ class RollbackAlarmSpec:
     """For how many minutes in a row."""
 
 
+DEFAULT_DESIRED_COUNT = 1
+"""The tasks a service without autoscaling runs when `desired_count` is not set."""
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """One app on Fargate: behind the load balancer with a `port`, a worker without one."""
@@ -63,8 +67,9 @@ class ServiceSpec:
                                     known_because="it goes into the container definition, the target group and "
                                                   "the security group rules")
     """The container port the load balancer forwards to; None: a worker."""
-    desired_count: pulumi.Input[int] = constrained(1, kind="int", low=0, high=1000, deploy_time=True)
-    """How many tasks run; with autoscaling, within min..max and only the initial count."""
+    desired_count: pulumi.Input[int] | None = constrained(None, kind="int", low=0, high=1000, deploy_time=True)
+    """How many tasks run; with autoscaling, within min..max and only the initial count. None:
+    `autoscaling.min_count` with autoscaling, otherwise `DEFAULT_DESIRED_COUNT` (1)."""
     health_check_path: str = constrained("/health", kind="string", pattern=r"^/[^\s]{0,1023}$",
                                          expected="a URL path starting with /", deploy_time=True)
     """The path the load balancer checks; it expects 200-399."""
@@ -93,6 +98,13 @@ class ServiceSpec:
     @property
     def is_worker(self) -> bool:
         return self.port is None
+
+    @property
+    def initial_count(self) -> pulumi.Input[int]:
+        """`desired_count`, or when it is None what the service starts with."""
+        if self.desired_count is not None:
+            return self.desired_count
+        return self.autoscaling.min_count if self.autoscaling is not None else DEFAULT_DESIRED_COUNT
 
 
 WORKER_ONLY = "only applies to a service with a port; without one it is a worker"
@@ -264,7 +276,7 @@ class FargateService(pulumi.ComponentResource):
             f"{name}-service",
             cluster=placement.cluster_arn,
             task_definition=defined.task_definition.arn,
-            desired_count=svc.desired_count,
+            desired_count=svc.initial_count,
             capacity_provider_strategies=[aws.ecs.ServiceCapacityProviderStrategyArgs(
                 capacity_provider=svc.capacity_provider, weight=1)],
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(

@@ -173,7 +173,6 @@ def test_cross_field_checks_of_args(tmp_path):
         "service.path_patterns: only applies to a service with a port; without one it is a worker",
         "service.autoscaling.max_count: 2 is below min_count 5",
         "service.autoscaling.requests_per_target: only applies to a service with a port behind the load balancer",
-        "service.desired_count: 1 is outside autoscaling.min_count..max_count (5..2)",
     ])
     assert registered_types() == ["pulumi:pulumi:Stack"]
 
@@ -561,3 +560,25 @@ def test_an_arm64_job_on_fargate_spot_is_refused_at_its_capacity_provider(tmp_pa
         """)
     assert caught.value.problems == [
         "job.capacity_provider: FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64"]
+
+
+def test_desired_count_defaults_to_autoscaling_min_count(tmp_path):
+    """Not set: autoscaling's min_count with autoscaling (no complaint about a value the user never
+    gave), else 1; set, it is still checked against min..max."""
+    rendering = render_program(tmp_path, """
+        for name, scaling in (("scaled", AutoscalingSpec(min_count=2, max_count=4)), ("fixed", None)):
+            FargateService(name, FargateServiceArgs(
+                service=ServiceSpec(name=name, task=TaskSpec(source=ImageSource(image="busybox:1")),
+                                    autoscaling=scaling),
+                family=f"user-test-{name}", cluster_name="c", placement=placement))
+    """)
+    assert {r.name: r.inputs["desiredCount"] for r in rendering.of_type("aws:ecs/service:Service")} == \
+        {"scaled-service": 2, "fixed-service": 1}
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            FargateService("w", FargateServiceArgs(
+                service=ServiceSpec(name="w", task=TaskSpec(source=ImageSource(image="busybox:1")), desired_count=1,
+                                    autoscaling=AutoscalingSpec(min_count=2, max_count=4)),
+                family="user-test-w", cluster_name="c", placement=placement))
+        """)
+    assert caught.value.problems == ["service.desired_count: 1 is outside autoscaling.min_count..max_count (2..4)"]
