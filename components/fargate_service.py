@@ -19,7 +19,7 @@ from components.task_definition import (
     egress_only_security_group,
 )
 from components.validation import (
-    CAPACITY_PROVIDERS, Problems, check_fields, constrained, host_error, items, join, known, path_pattern_error,
+    CAPACITY_PROVIDERS, Problems, check_fields, check_type, constrained, host_error, items, join, known, path_pattern_error,
     raise_problems,
 )
 
@@ -116,9 +116,10 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
     web = not svc.is_worker
     if fields:
         check_fields(p, svc, path)
-        check_task(p, svc.task, p.at(path, "task"))
-        for name in ("autoscaling", "rollback_alarm"):
-            if getattr(svc, name) is not None:
+        if check_type(p, p.at(path, "task"), svc.task, TaskSpec):
+            check_task(p, svc.task, p.at(path, "task"))
+        for name, cls in (("autoscaling", AutoscalingSpec), ("rollback_alarm", RollbackAlarmSpec)):
+            if check_type(p, p.at(path, name), getattr(svc, name), cls, optional=True) and getattr(svc, name):
                 check_fields(p, getattr(svc, name), p.at(path, name))
         if not web:
             for name in ("path_patterns", "host_headers", "priority", "rollback_alarm"):
@@ -129,7 +130,7 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
     if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
         p.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
     scaling = svc.autoscaling
-    if scaling is None:
+    if not isinstance(scaling, AutoscalingSpec):
         return
     where = p.at(path, "autoscaling")
     low, high = scaling.min_count, scaling.max_count

@@ -22,7 +22,7 @@ from components.task_definition import (
 )
 from components.task_roles import ECS_TASKS_PRINCIPAL
 from components.validation import (
-    CAPACITY_PROVIDERS, Invalid, Problems, check_fields, constrained, is_digits, raise_problems,
+    CAPACITY_PROVIDERS, Invalid, Problems, check_fields, check_type, constrained, is_digits, raise_problems,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def check_job(p: Problems, job: ScheduledJobSpec, path: str, reuses_service: boo
     across fields only, for the config layer, which checks each value (and the task) as it reads it."""
     if fields:
         check_fields(p, job, path)
-        if job.task is not None:
+        if job.task is not None and check_type(p, p.at(path, "task"), job.task, TaskSpec, optional=True):
             check_task(p, job.task, p.at(path, "task"))
     check_capacity_provider(p, job.task, job.capacity_provider, path)
     if reuses_service == (job.task is not None):

@@ -15,7 +15,7 @@ from components.image import ImageSource, check_image_source, container_image
 from components.task_roles import TaskRoles, TaskRolesArgs, check_statements
 from components.validation import (
     ARCHITECTURES, FARGATE_SIZES, LOG_RETENTION_DAYS, Problems, check_fields, constrained, env_name_error,
-    is_unknown, items, join, known, refuse_unknown, secret_arn_error, writable_path_error,
+    check_type, is_unknown, items, join, known, refuse_unknown, secret_arn_error, writable_path_error,
 )
 
 CONTAINER_NAME = "app"
@@ -93,11 +93,13 @@ def check_task(p: Problems, task: TaskSpec, path: str, *, fields: bool = True) -
     """Everything AWS would refuse in a task; `fields=False`: the checks across fields only (the
     config layer has checked each value as it read it)."""
     if fields:
-        check_image_source(p, task.source, path)
+        if check_type(p, p.at(path, "source"), task.source, ImageSource):
+            check_image_source(p, task.source, path)
         if is_unknown(task.architecture) and isinstance(task.source, ImageSource) and task.source.build is not None:
             refuse_unknown(p, p.at(path, "architecture"), "with a build it picks the platform the image is built for")
         check_fields(p, task, path)
-        if task.health_check is not None:
+        if task.health_check is not None and check_type(p, p.at(path, "health_check"), task.health_check,
+                                                        ContainerHealthCheck, optional=True):
             check_fields(p, task.health_check, p.at(path, "health_check"))
         check_statements(p, task.task_role_statements, p.at(path, "task_role_statements"))
     cpu, memory = task.cpu, task.memory
@@ -123,7 +125,7 @@ def check_task(p: Problems, task: TaskSpec, path: str, *, fields: bool = True) -
             p.fail(at, f"{p.show(at, item)} maps to the same volume as {p.show(at, seen[name])}")
         seen[name] = item
     check = task.health_check
-    if check is not None and check.command and not isinstance(check.command, str) \
+    if isinstance(check, ContainerHealthCheck) and check.command and not isinstance(check.command, str) \
             and check.command[0] not in ("CMD", "CMD-SHELL"):
         p.fail(join(p.at(path, "health_check"), "command"),
                "must start with CMD (exec form) or CMD-SHELL (shell form), e.g. [CMD, python, /app/healthcheck.py]")
@@ -132,7 +134,7 @@ def check_task(p: Problems, task: TaskSpec, path: str, *, fields: bool = True) -
 def check_capacity_provider(p: Problems, task: TaskSpec | None, capacity_provider: str | None, path: str) -> None:
     """Fargate Spot runs only X86_64 tasks: reported at `<path>.capacity_provider`, the field of the
     service or job that runs the task (`path`)."""
-    if task is not None and task.architecture == "ARM64" and capacity_provider == "FARGATE_SPOT":
+    if isinstance(task, TaskSpec) and task.architecture == "ARM64" and capacity_provider == "FARGATE_SPOT":
         p.fail(p.at(path, "capacity_provider"),
                f"FARGATE_SPOT does not run ARM64 tasks; use FARGATE or {p.key('architecture')} X86_64")
 

@@ -249,6 +249,19 @@ class Problems:
     def at(self, path: str, name: str) -> str:
         return join(path, self.key(name))
 
+    def literal(self, value: Any) -> str:
+        """A value as this report would have it written: Python (`False`, `["CMD", "python"]`) for
+        Args, YAML (`false`, `[CMD, python]`) for a stack file."""
+        if not self.camel:
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return json.dumps(list(value))
+            return repr(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(map(str, value)) + "]"
+        return str(value)
+
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
 
@@ -462,11 +475,28 @@ def default_of(cls: type, name: str) -> Any:
 
 
 def check_fields(p: Problems, args: Any, path: str = "") -> None:
-    """Every constrained field of `args` outside what AWS takes."""
+    """Every constrained field of `args` outside what AWS takes; None only where it is the default."""
     for f in dataclasses.fields(args):
         constraint = f.metadata.get(CONSTRAINT)
-        if constraint is not None:
-            constraint.report(p, p.at(path, f.name), getattr(args, f.name))
+        if constraint is None:
+            continue
+        value = getattr(args, f.name)
+        if value is None and (f.default is not None or f.default_factory is not dataclasses.MISSING):
+            default = default_of(type(args), f.name)
+            p.fail(p.at(path, f.name), "expected a value, got None" + (
+                "" if default is None else f" (leave it out for the default, {p.literal(default)})"))
+            continue
+        constraint.report(p, p.at(path, f.name), value)
+
+
+def check_type(p: Problems, where: str, value: Any, cls: type, *, optional: bool = False) -> bool:
+    """`value` is a `cls` (or None when `optional`): a plain string where an ImageSource belongs
+    would otherwise fail later with an AttributeError."""
+    if (value is None and optional) or isinstance(value, cls):
+        return True
+    article = "an" if cls.__name__[0] in "AEIOU" else "a"
+    p.fail(where, f"expected {'None or ' if optional else ''}{article} {cls.__name__}, got {p.show(where, value)}")
+    return False
 
 
 def known(*values: Any) -> bool:

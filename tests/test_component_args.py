@@ -582,3 +582,22 @@ def test_desired_count_defaults_to_autoscaling_min_count(tmp_path):
                 family="user-test-w", cluster_name="c", placement=placement))
         """)
     assert caught.value.problems == ["service.desired_count: 1 is outside autoscaling.min_count..max_count (2..4)"]
+
+
+def test_values_of_the_wrong_type_are_refused_not_crashed_on(tmp_path):
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            FargateService("w", FargateServiceArgs(
+                service=ServiceSpec(name="w", autoscaling={"min_count": 1},
+                                    task=TaskSpec(source="nginx:1.27", environment=None, cpu=None,
+                                                  health_check=("CMD", "true"))),
+                family="user-test-w", cluster_name="c", placement=placement))
+        """)
+    assert sorted(caught.value.problems) == sorted([
+        "service.task.source: expected an ImageSource, got 'nginx:1.27'",
+        "service.task.cpu: expected a value, got None (leave it out for the default, 256)",
+        "service.task.environment: expected a value, got None (leave it out for the default, {})",
+        "service.task.health_check: expected None or a ContainerHealthCheck, got [\"CMD\", \"true\"]",
+        "service.autoscaling: expected None or an AutoscalingSpec, got {\"min_count\": 1}",
+    ]), caught.value.problems
+    assert registered_types() == ["pulumi:pulumi:Stack"]
