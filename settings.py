@@ -728,7 +728,7 @@ def _image_source(c: _Checker, data: Mapping, path: str) -> ImageSource | None:
     given = [key for key in names(IMAGE_SOURCE) if data.get(key) is not None]
     if len(given) != 1:
         found = f"found {', '.join(given)}" if given else "found none"
-        c.fail(path, EXACTLY_ONE_SOURCE.format(found=found))
+        c.fail(path, EXACTLY_ONE_SOURCE.format(image_tag=c.key("image_tag"), found=found))
         return None
     if given == ["image"]:
         image = c.read(data, declared(IMAGE_SOURCE, "image"), path)

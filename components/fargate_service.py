@@ -160,7 +160,7 @@ class FargateServiceArgs:
     service: ServiceSpec
     """What runs and how it is reached: checked when the component is created."""
     family: str
-    """Task definition family and log group suffix, unique per stack: PROJECT-STACK-SERVICE."""
+    """Task definition family and log group suffix (`/ecs/FAMILY`), unique in the account and region."""
     placement: Placement
     cluster_name: pulumi.Input[str]
     """For the autoscaling target's resource id (service/CLUSTER/SERVICE)."""

@@ -36,8 +36,7 @@ class DockerBuild:
 @dataclass(frozen=True)
 class ImageSource:
     """Exactly one of a full reference, a tag in the stack's ECR repository, or a build.
-
-    A stack with a `releaseImage` hands a build or a tag over as that `image`."""
+"""
 
     image: pulumi.Input[str] | None = None
     """An image from any registry: `[registry/]name[:tag][@sha256:<64 hex>]`."""
@@ -47,7 +46,7 @@ class ImageSource:
     """Build the image here and push it to the stack's ECR repository, tagged by its inputs."""
 
 
-EXACTLY_ONE_SOURCE = ("set exactly one of image (a full image reference), imageTag (a tag in this stack's ECR "
+EXACTLY_ONE_SOURCE = ("set exactly one of image (a full image reference), {image_tag} (a tag in this stack's ECR "
                       "repository) or build (a Docker build context); {found}")
 NOT_AN_IMAGE = "is not an image reference like registry/name:tag or registry/name@sha256:<64 hex>"
 NOT_A_TAG = "an image tag (letters, digits, _ . -, at most 128 characters)"
@@ -58,7 +57,7 @@ def check_image_source(p: Problems, source: ImageSource, path: str) -> None:
     given = [p.key(name) for name in ("image", "image_tag", "build") if getattr(source, name) is not None]
     if len(given) != 1:
         found = f"found {', '.join(given)}" if given else "found none"
-        p.fail(path, EXACTLY_ONE_SOURCE.format(found=found))
+        p.fail(path, EXACTLY_ONE_SOURCE.format(image_tag=p.key("image_tag"), found=found))
         return
     if source.image is not None:
         if not is_unknown(source.image) and not (isinstance(source.image, str) and IMAGE.match(source.image)):

@@ -27,7 +27,7 @@ def repository_name_error(value: str) -> Invalid | None:
 @dataclass(frozen=True)
 class RegistryArgs:
     name: str = constrained(kind="string", check=repository_name_error)
-    """Repository name, unique in the account and region (e.g. PROJECT-STACK)."""
+    """Repository name, unique in the account and region."""
     scan_on_push: bool = constrained(True, kind="bool")
     """Scan every pushed image for CVEs."""
     immutable_tags: bool = constrained(False, kind="bool")

@@ -187,7 +187,7 @@ class ScheduledTaskArgs:
     job: ScheduledJobSpec
     """What runs and when: checked when the component is created."""
     family: str
-    """Task definition family (when the job has its own): PROJECT-STACK-JOB."""
+    """Task definition family and log group suffix (when the job has its own), unique in the account and region."""
     placement: Placement
     service_task: ServiceTaskReference | None = None
     """Set when `job.service` names a service."""

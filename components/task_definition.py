@@ -26,7 +26,7 @@ class ContainerHealthCheck:
     """A container health check: ECS replaces a task whose container reports unhealthy."""
 
     command: tuple[str, ...] = constrained(kind="strings", min_items=1, known_because="it goes into the container definition")
-    """`[CMD, ...]` (exec form) or `[CMD-SHELL, "..."]` (shell form)."""
+    """`("CMD", ...)` (exec form) or `("CMD-SHELL", "...")` (shell form)."""
     interval_seconds: int = constrained(15, kind="int", low=5, high=300,
                                       known_because="it goes into the container definition")
     """Time between two checks."""
@@ -113,7 +113,7 @@ def check_task(p: Problems, task: TaskSpec, path: str, *, fields: bool = True) -
     if task.enable_execute_command is True and task.readonly_root_filesystem is True:
         # The SSM agent ECS Exec injects writes to the root filesystem; it cannot start otherwise.
         p.fail(p.at(path, "enable_execute_command"),
-               f"ECS Exec needs a writable root filesystem: also set {p.key('readonly_root_filesystem')}: false "
+               f"ECS Exec needs a writable root filesystem: also set {p.assign('readonly_root_filesystem', False)} "
                "(an explicit loosening)")
     seen: dict[str, str] = {}
     for index, item in enumerate(items(task.writable_paths)):
@@ -128,7 +128,8 @@ def check_task(p: Problems, task: TaskSpec, path: str, *, fields: bool = True) -
     if isinstance(check, ContainerHealthCheck) and check.command and not isinstance(check.command, str) \
             and check.command[0] not in ("CMD", "CMD-SHELL"):
         p.fail(join(p.at(path, "health_check"), "command"),
-               "must start with CMD (exec form) or CMD-SHELL (shell form), e.g. [CMD, python, /app/healthcheck.py]")
+               "must start with CMD (exec form) or CMD-SHELL (shell form), "
+               f"e.g. {p.literal(['CMD', 'python', '/app/healthcheck.py'])}")
 
 
 def check_capacity_provider(p: Problems, task: TaskSpec | None, capacity_provider: str | None, path: str) -> None:
@@ -149,7 +150,7 @@ class Placement:
     assign_public_ip: bool
     """True only for tasks in public subnets (no NAT gateway)."""
     repository_url: pulumi.Input[str]
-    """The stack's ECR repository, for `imageTag` and `build` images."""
+    """The ECR repository for `ImageSource.image_tag` and `ImageSource.build` images."""
     registry_id: pulumi.Input[str]
     region: pulumi.Input[str]
 

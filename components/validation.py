@@ -262,6 +262,10 @@ class Problems:
             return "[" + ", ".join(map(str, value)) + "]"
         return str(value)
 
+    def assign(self, name: str, value: Any) -> str:
+        """Setting a field, as this report's reader writes it: `name=False` or `name: false`."""
+        return f"{self.key(name)}: {self.literal(value)}" if self.camel else f"{name}={self.literal(value)}"
+
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
 
@@ -316,7 +320,7 @@ def check_int(p: Problems, where: str, value: Any, low: int, high: int,
 
 def check_bool(p: Problems, where: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        p.fail(where, f"expected true or false, got {p.show(where, value)}")
+        p.fail(where, f"expected {p.literal(True)} or {p.literal(False)}, got {p.show(where, value)}")
         return False
     return True
 

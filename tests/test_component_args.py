@@ -163,13 +163,13 @@ def test_cross_field_checks_of_args(tmp_path):
                 family="user-test-w", cluster_name="c", placement=placement))
         """)
     assert sorted(caught.value.problems) == sorted([
-        "service.task: set exactly one of image (a full image reference), imageTag (a tag in this stack's ECR "
+        "service.task: set exactly one of image (a full image reference), image_tag (a tag in this stack's ECR "
         "repository) or build (a Docker build context); found image, image_tag",
         # At the service's own field: TaskSpec has no capacity_provider.
         "service.capacity_provider: FARGATE_SPOT does not run ARM64 tasks; use FARGATE or architecture X86_64",
         "service.task.secrets.A: also set in environment; a variable comes from one or the other",
         "service.task.enable_execute_command: ECS Exec needs a writable root filesystem: also set "
-        "readonly_root_filesystem: false (an explicit loosening)",
+        "readonly_root_filesystem=False (an explicit loosening)",
         "service.path_patterns: only applies to a service with a port; without one it is a worker",
         "service.autoscaling.max_count: 2 is below min_count 5",
         "service.autoscaling.requests_per_target: only applies to a service with a port behind the load balancer",
@@ -311,7 +311,10 @@ def test_a_bad_registry_is_refused_with_the_messages_of_a_stack_file(tmp_path):
     def messages(problems):
         return sorted(p.split(": ", 1)[1] for p in problems if not p.startswith("name:"))
 
-    assert messages(from_args.value.problems) == messages(from_config.value.problems)
+    # The same messages, literals written as each reader writes them (True in Python, true in YAML).
+    assert messages(from_args.value.problems) == [m.replace("expected true or false", "expected True or False")
+                                                  for m in messages(from_config.value.problems)]
+    assert "registry.scanOnPush: expected true or false, got 'yes'" in from_config.value.problems
     assert len(from_config.value.problems) == 4
 
 
@@ -601,3 +604,23 @@ def test_values_of_the_wrong_type_are_refused_not_crashed_on(tmp_path):
         "service.autoscaling: expected None or an AutoscalingSpec, got {\"min_count\": 1}",
     ]), caught.value.problems
     assert registered_types() == ["pulumi:pulumi:Stack"]
+
+
+def test_args_messages_speak_python(tmp_path):
+    """Advice in an ArgsError is written as the Args are (image_tag, readonly_root_filesystem=False,
+    ["CMD", ...]), not as a stack file's YAML."""
+    with pytest.raises(Exception) as caught:
+        render_program(tmp_path, """
+            FargateService("w", FargateServiceArgs(
+                service=ServiceSpec(name="w", task=TaskSpec(
+                    source=ImageSource(), enable_execute_command=True, readonly_root_filesystem="no",
+                    health_check=ContainerHealthCheck(command=("python", "/check.py")))),
+                family="user-test-w", cluster_name="c", placement=placement))
+        """)
+    assert sorted(caught.value.problems) == sorted([
+        "service.task: set exactly one of image (a full image reference), image_tag (a tag in this stack's ECR "
+        "repository) or build (a Docker build context); found none",
+        "service.task.readonly_root_filesystem: expected True or False, got 'no'",
+        "service.task.health_check.command: must start with CMD (exec form) or CMD-SHELL (shell form), "
+        "e.g. [\"CMD\", \"python\", \"/app/healthcheck.py\"]",
+    ]), caught.value.problems
