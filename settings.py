@@ -34,9 +34,12 @@ from components.scheduled_task import ScheduledJobSpec, check_job
 from components.task_definition import ContainerHealthCheck, TaskSpec, check_task
 from components.task_roles import check_statement
 from components.validation import (
-    FARGATE_SIZES, IMAGE, TAG, Invalid, Problems, check_bool, check_int, check_string,
-    constraint_of, default_of, unknown_keys,
+    FARGATE_SIZES, IMAGE, NAME_RULES, TAG, Invalid, Problems, check_bool, check_derived_names, check_int,
+    check_string, check_timezone, constraint_of, default_of, unknown_keys,
 )
+from components.validation import NAME as _NAME
+from components.validation import derived_names as _derived_names
+from components.validation import name_error as _name_error
 from components.validation import CERTIFICATE_ARN as _CERT_ARN
 from components.validation import camel as _camel
 from components.validation import describe as _describe
@@ -45,10 +48,6 @@ from components.validation import join as _join
 
 NAMESPACE = "ecs-fargate"
 ENVIRONMENTS = ("dev", "staging", "prod")
-# Our own shape for service and job names: lowercase by convention, not by an AWS rule (the AWS
-# names derived from one are checked against AWS's own rules, see `derived_names`, which also
-# set how long it may be); it keeps two services from differing only in case.
-_NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 RELEASE_IMAGE_FORM = "REGISTRY/REPOSITORY[:TAG]@sha256:<64 lowercase hex>"
 # ECS RegisterTaskDefinition: an image reference is at most 255 characters.
@@ -897,140 +896,17 @@ def _autoscaling(c: _Checker, raw: Any, path: str, web: bool) -> AutoscalingSpec
 
 
 def _check_name(c: _Checker, path: str, name: str) -> None:
-    if not _NAME.match(name):
-        c.fail(path, "names are lowercase letters, digits and -, starting with a letter and ending with a letter "
-                     "or digit (lowercase is this project's convention, not an AWS rule: it keeps two services from "
-                     "differing only in case)")
+    if error := _name_error(name):
+        c.fail(path, error)
     elif name in RESERVED_NAMES:
         c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
 
 
-@dataclass(frozen=True)
-class _NameRule:
-    """How AWS constrains one kind of name (from the API reference of the action that takes it)."""
-
-    service: str
-    noun: str
-    """Plural, as in "EC2 refuses <security group names> starting with sg-"."""
-    max_length: int
-    allowed: re.Pattern
-    allowed_text: str
-    min_length: int = 1
-    refused_prefixes: tuple[str, ...] = ()
-
-    def problem(self, what: str, name: str, base_length: int | None = None) -> str | None:
-        """Why AWS would refuse `name` for the `what`; `base_length`: of the part the user chose."""
-        named = f"the {what} would be named '{name}'"
-        for prefix in self.refused_prefixes:
-            if name.startswith(prefix):
-                return f"{named}; {self.service} refuses {self.noun} starting with {prefix}"
-        if not self.min_length <= len(name) <= self.max_length:
-            limit = (f"are {self.min_length} to {self.max_length} characters" if self.min_length > 1
-                     else f"are at most {self.max_length} characters")
-            budget = "" if base_length is None else \
-                f", so this name can have at most {self.max_length - (len(name) - base_length)}"
-            return f"{named} ({len(name)} characters); {self.service} {self.noun} {limit}{budget}"
-        if not self.allowed.match(name):
-            return f"{named}; {self.service} {self.noun} allow only {self.allowed_text}"
-        return None
-
-
-# Pulumi autonames a resource NAME-xxxxxxx (7 random hex characters) unless it sets a name.
-_AUTONAME = "-xxxxxxx"
-_IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
-_NAME_RULES = {
-    # EC2 CreateSecurityGroup GroupName
-    "security group": _NameRule("EC2", "security group names", 255,
-                                re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+$"),
-                                "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*", refused_prefixes=("sg-",)),
-    # ELBv2 CreateTargetGroup Name (unlike load balancer names, `internal-` is allowed)
-    "target group": _NameRule("ELB", "target group names", 32, re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"),
-                              "letters, digits and -, not at either end"),
-    # IAM CreateRole RoleName, PutRolePolicy PolicyName
-    "role": _NameRule("IAM", "role names", 64, _IAM_NAME, "letters, digits and +=,.@_-"),
-    "inline policy": _NameRule("IAM", "inline policy names", 128, _IAM_NAME, "letters, digits and +=,.@_-"),
-    # CloudWatch Logs CreateLogGroup logGroupName
-    "log group": _NameRule("CloudWatch Logs", "log group names", 512, re.compile(r"^[.\-_/#A-Za-z0-9]+$"),
-                           "letters, digits and ._-/#"),
-    # ECS RegisterTaskDefinition family, CreateService serviceName
-    "family": _NameRule("ECS", "task definition families", 255, re.compile(r"^[A-Za-z0-9_-]+$"),
-                        "letters, digits, - and _"),
-    "ecs service": _NameRule("ECS", "service names", 255, re.compile(r"^[A-Za-z0-9_-]+$"), "letters, digits, - and _"),
-    # EventBridge Scheduler CreateSchedule Name
-    "schedule": _NameRule("EventBridge Scheduler", "schedule names", 64, re.compile(r"^[0-9a-zA-Z\-_.]+$"),
-                          "letters, digits and -_."),
-    # CloudWatch PutMetricAlarm AlarmName, Application Auto Scaling PutScalingPolicy PolicyName
-    "alarm": _NameRule("CloudWatch", "alarm names", 255, re.compile(r"^[^\x00-\x1f\x7f]+$"), "printable characters"),
-    "scaling policy": _NameRule("Application Auto Scaling", "policy names", 256, re.compile(r"^[^\x00-\x1f\x7f]+$"),
-                                "printable characters"),
-    # Docker / ECR image tags
-    "image tag": _NameRule("ECR", "image tags", 128, TAG, "letters, digits and _.-, not starting with . or -"),
-    # ECR CreateRepository repositoryName
-    "repository": _NameRule("ECR", "repository names", 256, re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"),
-                            "lowercase letters, digits and single ._- between them", min_length=2),
-}
-# What the components build from a service or job name NAME (FAMILY is PROJECT-STACK-NAME):
-# (scope, what, template, rule). Scopes: task (its own task definition), service, web (a
-# service with a port), job. tests/test_settings.py renders every one and compares.
-_DERIVED_NAMES = (
-    ("web", "target group", "{name}-tg" + _AUTONAME, "target group"),
-    ("task", "task execution role", "{name}-roles-execution" + _AUTONAME, "role"),
-    ("task", "task role", "{name}-roles-task" + _AUTONAME, "role"),
-    ("job", "scheduler role", "{name}-scheduler" + _AUTONAME, "role"),
-    ("job", "schedule", "{name}-schedule" + _AUTONAME, "schedule"),
-    ("task", "execution role's secrets policy", "{name}-roles-execution-secrets" + _AUTONAME, "inline policy"),
-    ("task", "task role's policy", "{name}-roles-task-app" + _AUTONAME, "inline policy"),
-    ("task", "task role's ECS Exec policy", "{name}-roles-task-exec" + _AUTONAME, "inline policy"),
-    ("job", "scheduler role's policy", "{name}-scheduler-run" + _AUTONAME, "inline policy"),
-    ("task", "image tag", "{name}-" + "x" * 16, "image tag"),
-    ("service", "task security group", "{name}-sg" + _AUTONAME, "security group"),
-    ("job", "task security group", "{name}-sg" + _AUTONAME, "security group"),
-    ("service", "ECS service", "{name}-service" + _AUTONAME, "ecs service"),
-    ("web", "rollback alarm", "{name}-5xx" + _AUTONAME, "alarm"),
-    ("service", "CPU scaling policy", "{name}-scale-cpu" + _AUTONAME, "scaling policy"),
-    ("web", "request scaling policy", "{name}-scale-requests" + _AUTONAME, "scaling policy"),
-    ("task", "task definition family", "{family}", "family"),
-    ("task", "log group", "/ecs/{family}", "log group"),
-)
-
-
-def _derived(project: str, stack: str, name: str, *, web: bool, own_task: bool, job: bool
-             ) -> list[tuple[str, str, _NameRule, bool]]:
-    """(what, physical name, rule, whether only the name varies) for a service or job name."""
-    scopes = {"task"} if own_task else set()
-    scopes |= {"job"} if job else {"service"} | ({"web"} if web else set())
-    family = f"{project}-{stack}-{name}"
-    return [(what, template.format(name=name, family=family), _NAME_RULES[rule], "{family}" not in template)
-            for scope, what, template, rule in _DERIVED_NAMES if scope in scopes]
-
-
 def derived_names(project: str, stack: str, name: str, *, web: bool, own_task: bool, job: bool
                   ) -> list[tuple[str, str]]:
-    """(what, physical name) of every AWS name the components derive from a service or job name;
-    autonames with their 7 random characters as x."""
-    return [(what, physical) for what, physical, _, _ in
-            _derived(project, stack, name, web=web, own_task=own_task, job=job)]
-
-
-def _check_derived_names(c: _Checker, path: str, project: str, stack: str, name: str, family_ok: bool, *,
-                         web: bool, own_task: bool, job: bool) -> None:
-    """Every derived name AWS would refuse; of those too long, only the tightest limit.
-
-    Without `family_ok` (project or stack already refused) names that embed them are skipped.
-    """
-    too_long = []
-    for what, physical, rule, name_only in _derived(project, stack, name, web=web, own_task=own_task, job=job):
-        if not (name_only or family_ok):
-            continue
-        problem = rule.problem(what, physical, len(name) if name_only else None)
-        if problem is None:
-            continue
-        if len(physical) > rule.max_length:
-            too_long.append((rule.max_length - (len(physical) - len(name)), problem))
-        else:
-            c.fail(path, problem)
-    if too_long:
-        c.fail(path, min(too_long)[1])
+    """(what, physical name) of every AWS name the components derive from a service or job name
+    (its family is PROJECT-STACK-NAME); autonames with their 7 random characters as x."""
+    return _derived_names(name, f"{project}-{stack}-{name}", web=web, own_task=own_task, job=job)
 
 
 def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSpec | None:
@@ -1101,16 +977,9 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSpec | Non
 # Its cron table gives each field its wildcards: / (increments) in all but day-of-week, which
 # takes , - * ? L # only.
 def _timezone(c: _Checker, data: Mapping, path: str) -> str:
-    import zoneinfo
-
     key = declared(JOB_ONLY, "timezone")
     zone = c.read(data, key, path)
-    known = zoneinfo.available_timezones()
-    if known and zone not in known and zone != "UTC":
-        hint = difflib.get_close_matches(zone, sorted(known), n=1)
-        hint = hint if not c.is_secret(path) else []
-        c.fail(f"{path}.timezone", f"{c.show(path, zone)} is not an IANA time zone like UTC or Europe/Berlin"
-                                   + (f"; did you mean '{hint[0]}'?" if hint else ""))
+    if not check_timezone(c, f"{path}.timezone", zone, hint=not c.is_secret(path)):
         return key.default
     return zone
 
@@ -1256,7 +1125,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
             c.fail(what, f"'{value}' cannot name AWS resources (the ECR repository PROJECT-STACK and task "
                          "definition families): use letters, digits, single - or _ between them")
     family_ok = not c.problems
-    if family_ok and (problem := _NAME_RULES["repository"].problem("ECR repository", f"{project}-{stack}".lower())):
+    if family_ok and (problem := NAME_RULES["repository"].problem("ECR repository", f"{project}-{stack}".lower())):
         c.fail("stack", problem)
     c.mapping(raw, "", TOP_LEVEL_KEYS)
     environment = c.read(raw, declared(TOP_LEVEL, "environment"), "")
@@ -1295,12 +1164,12 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
 
     for service in services.values():
         if _NAME.match(service.name):
-            _check_derived_names(c, f"services.{service.name}", project, stack, service.name, family_ok,
-                                 web=not service.is_worker, own_task=True, job=False)
+            check_derived_names(c, f"services.{service.name}", service.name, f"{project}-{stack}-{service.name}",
+                                web=not service.is_worker, own_task=True, job=False, family_ok=family_ok)
     for job in scheduled:
         if _NAME.match(job.name):
-            _check_derived_names(c, f"scheduledTasks.{job.name}", project, stack, job.name, family_ok,
-                                 web=False, own_task=job.task is not None, job=True)
+            check_derived_names(c, f"scheduledTasks.{job.name}", job.name, f"{project}-{stack}-{job.name}",
+                                web=False, own_task=job.task is not None, job=True, family_ok=family_ok)
 
     tags = c.read(raw, declared(TOP_LEVEL, "tags"), "")
 

@@ -19,7 +19,7 @@ from components.task_definition import (
     egress_only_security_group,
 )
 from components.validation import (
-    CAPACITY_PROVIDERS, Problems, check_fields, check_type, constrained, host_error, items, join, known, path_pattern_error,
+    CAPACITY_PROVIDERS, Problems, check_fields, check_names, check_type, constrained, host_error, items, join, known, path_pattern_error,
     raise_problems,
 )
 
@@ -184,6 +184,8 @@ class FargateService(pulumi.ComponentResource):
         svc = args.service
         problems = Problems()
         check_service(problems, svc, "service")
+        if isinstance(svc, ServiceSpec):
+            check_names(problems, name, args.family, web=not svc.is_worker, own_task=True, job=False)
         if not svc.is_worker and args.load_balancer is None:
             problems.fail("load_balancer", f"required: service '{svc.name}' has a port")
         raise_problems(f"FargateService {name}", problems)

@@ -22,7 +22,8 @@ from components.task_definition import (
 )
 from components.task_roles import ECS_TASKS_PRINCIPAL
 from components.validation import (
-    CAPACITY_PROVIDERS, Invalid, Problems, check_fields, check_type, constrained, is_digits, raise_problems,
+    CAPACITY_PROVIDERS, Invalid, Problems, check_fields, check_names, check_timezone, check_type, constrained, is_digits,
+    raise_problems,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -168,6 +169,8 @@ def check_job(p: Problems, job: ScheduledJobSpec, path: str, reuses_service: boo
         check_fields(p, job, path)
         if job.task is not None and check_type(p, p.at(path, "task"), job.task, TaskSpec, optional=True):
             check_task(p, job.task, p.at(path, "task"))
+        if isinstance(job.timezone, str) and job.timezone:
+            check_timezone(p, p.at(path, "timezone"), job.timezone)
     check_capacity_provider(p, job.task, job.capacity_provider, path)
     if reuses_service == (job.task is not None):
         p.fail(path, "give exactly one of task (its own task definition) or service_task (a service's)")
@@ -219,6 +222,7 @@ class ScheduledTask(pulumi.ComponentResource):
         job = args.job
         problems = Problems()
         check_job(problems, job, "job", args.service_task is not None)
+        check_names(problems, name, args.family, web=False, own_task=args.service_task is None, job=True)
         raise_problems(f"ScheduledTask {name}", problems)
         super().__init__(f"{TOKEN_PREFIX}ScheduledTask", name, None, opts)
         placement = args.placement

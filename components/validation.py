@@ -510,3 +510,182 @@ def known(*values: Any) -> bool:
 
 def items(values: Sequence[Any] | None) -> list[Any]:
     return [] if values is None or is_unknown(values) else list(values)
+
+
+# -- Names: a service's or job's, and the AWS names the components derive from it ------------------
+
+# Our own shape for service and job names: lowercase by convention, not by an AWS rule (the AWS
+# names derived from one are checked against AWS's own rules, see `derived_names`, which also
+# set how long it may be); it keeps two services from differing only in case.
+NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$")
+
+
+def name_error(name: str) -> str | None:
+    """Why `name` cannot name a service or a job (the component's resource name)."""
+    if not NAME.match(name):
+        return ("names are lowercase letters, digits and -, starting with a letter and ending with a letter "
+                "or digit (lowercase is this project's convention, not an AWS rule: it keeps two services from "
+                "differing only in case)")
+    return None
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """How AWS constrains one kind of name (from the API reference of the action that takes it)."""
+
+    service: str
+    noun: str
+    """Plural, as in "EC2 refuses <security group names> starting with sg-"."""
+    max_length: int
+    allowed: re.Pattern
+    allowed_text: str
+    min_length: int = 1
+    refused_prefixes: tuple[str, ...] = ()
+
+    def problem(self, what: str, name: str, base_length: int | None = None) -> str | None:
+        """Why AWS would refuse `name` for the `what`; `base_length`: of the part the user chose."""
+        named = f"the {what} would be named '{name}'"
+        for prefix in self.refused_prefixes:
+            if name.startswith(prefix):
+                return f"{named}; {self.service} refuses {self.noun} starting with {prefix}"
+        if not self.min_length <= len(name) <= self.max_length:
+            limit = (f"are {self.min_length} to {self.max_length} characters" if self.min_length > 1
+                     else f"are at most {self.max_length} characters")
+            budget = "" if base_length is None else \
+                f", so this name can have at most {self.max_length - (len(name) - base_length)}"
+            return f"{named} ({len(name)} characters); {self.service} {self.noun} {limit}{budget}"
+        if not self.allowed.match(name):
+            return f"{named}; {self.service} {self.noun} allow only {self.allowed_text}"
+        return None
+
+
+# Pulumi autonames a resource NAME-xxxxxxx (7 random hex characters) unless it sets a name.
+AUTONAME = "-xxxxxxx"
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
+# EC2 CreateSecurityGroup GroupName and GroupDescription, and security group rule descriptions.
+EC2_TEXT = re.compile(r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+$")
+EC2_TEXT_ALLOWED = "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*"
+NAME_RULES = {
+    # EC2 CreateSecurityGroup GroupName
+    "security group": NameRule("EC2", "security group names", 255, EC2_TEXT, EC2_TEXT_ALLOWED,
+                               refused_prefixes=("sg-",)),
+    # ELBv2 CreateTargetGroup Name (unlike load balancer names, `internal-` is allowed)
+    "target group": NameRule("ELB", "target group names", 32, re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"),
+                             "letters, digits and -, not at either end"),
+    # IAM CreateRole RoleName, PutRolePolicy PolicyName
+    "role": NameRule("IAM", "role names", 64, _IAM_NAME, "letters, digits and +=,.@_-"),
+    "inline policy": NameRule("IAM", "inline policy names", 128, _IAM_NAME, "letters, digits and +=,.@_-"),
+    # CloudWatch Logs CreateLogGroup logGroupName
+    "log group": NameRule("CloudWatch Logs", "log group names", 512, re.compile(r"^[.\-_/#A-Za-z0-9]+$"),
+                          "letters, digits and ._-/#"),
+    # ECS RegisterTaskDefinition family, CreateService serviceName
+    "family": NameRule("ECS", "task definition families", 255, re.compile(r"^[A-Za-z0-9_-]+$"),
+                       "letters, digits, - and _"),
+    "ecs service": NameRule("ECS", "service names", 255, re.compile(r"^[A-Za-z0-9_-]+$"), "letters, digits, - and _"),
+    # EventBridge Scheduler CreateSchedule Name
+    "schedule": NameRule("EventBridge Scheduler", "schedule names", 64, re.compile(r"^[0-9a-zA-Z\-_.]+$"),
+                         "letters, digits and -_."),
+    # CloudWatch PutMetricAlarm AlarmName, Application Auto Scaling PutScalingPolicy PolicyName
+    "alarm": NameRule("CloudWatch", "alarm names", 255, re.compile(r"^[^\x00-\x1f\x7f]+$"), "printable characters"),
+    "scaling policy": NameRule("Application Auto Scaling", "policy names", 256, re.compile(r"^[^\x00-\x1f\x7f]+$"),
+                               "printable characters"),
+    # Docker / ECR image tags
+    "image tag": NameRule("ECR", "image tags", 128, TAG, "letters, digits and _.-, not starting with . or -"),
+    # ECR CreateRepository repositoryName
+    "repository": NameRule("ECR", "repository names", 256, re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"),
+                           "lowercase letters, digits and single ._- between them", min_length=2),
+}
+# What the components build from a service's or job's resource name NAME and its task definition
+# family FAMILY: (scope, what, template, rule). Scopes: task (its own task definition), service,
+# web (a service with a port), job. tests/test_settings.py renders every one and compares.
+DERIVED_NAMES = (
+    ("web", "target group", "{name}-tg" + AUTONAME, "target group"),
+    ("task", "task execution role", "{name}-roles-execution" + AUTONAME, "role"),
+    ("task", "task role", "{name}-roles-task" + AUTONAME, "role"),
+    ("job", "scheduler role", "{name}-scheduler" + AUTONAME, "role"),
+    ("job", "schedule", "{name}-schedule" + AUTONAME, "schedule"),
+    ("task", "execution role's secrets policy", "{name}-roles-execution-secrets" + AUTONAME, "inline policy"),
+    ("task", "task role's policy", "{name}-roles-task-app" + AUTONAME, "inline policy"),
+    ("task", "task role's ECS Exec policy", "{name}-roles-task-exec" + AUTONAME, "inline policy"),
+    ("job", "scheduler role's policy", "{name}-scheduler-run" + AUTONAME, "inline policy"),
+    ("task", "image tag", "{name}-" + "x" * 16, "image tag"),
+    ("service", "task security group", "{name}-sg" + AUTONAME, "security group"),
+    ("job", "task security group", "{name}-sg" + AUTONAME, "security group"),
+    ("service", "ECS service", "{name}-service" + AUTONAME, "ecs service"),
+    ("web", "rollback alarm", "{name}-5xx" + AUTONAME, "alarm"),
+    ("service", "CPU scaling policy", "{name}-scale-cpu" + AUTONAME, "scaling policy"),
+    ("web", "request scaling policy", "{name}-scale-requests" + AUTONAME, "scaling policy"),
+    ("task", "task definition family", "{family}", "family"),
+    ("task", "log group", "/ecs/{family}", "log group"),
+)
+
+
+def _derived(name: str, family: str, *, web: bool, own_task: bool, job: bool
+             ) -> list[tuple[str, str, NameRule, bool]]:
+    """(what, physical name, rule, whether only the name varies) for a service's or job's name."""
+    scopes = {"task"} if own_task else set()
+    scopes |= {"job"} if job else {"service"} | ({"web"} if web else set())
+    return [(what, template.format(name=name, family=family), NAME_RULES[rule], "{family}" not in template)
+            for scope, what, template, rule in DERIVED_NAMES if scope in scopes]
+
+
+def derived_names(name: str, family: str, *, web: bool, own_task: bool, job: bool) -> list[tuple[str, str]]:
+    """(what, physical name) of every AWS name the components derive from a service's or job's
+    resource name and task definition family; autonames with their 7 random characters as x."""
+    return [(what, physical) for what, physical, _, _ in _derived(name, family, web=web, own_task=own_task, job=job)]
+
+
+def check_derived_names(p: Problems, path: str, name: str, family: str, *, web: bool, own_task: bool, job: bool,
+                        family_ok: bool = True, name_ok: bool = True, family_path: str | None = None) -> None:
+    """Every derived name AWS would refuse; of those too long, only the tightest limit.
+
+    Without `family_ok` (the family is refused already) names that embed it are skipped, without
+    `name_ok` those built from the name. `family_path`: where a name built from the family is
+    reported (it is then not weighed against the name's budget); None: at `path`, as for a stack
+    file, whose families are PROJECT-STACK-NAME.
+    """
+    too_long = []
+    for what, physical, rule, name_only in _derived(name, family, web=web, own_task=own_task, job=job):
+        if not (name_ok if name_only else family_ok):
+            continue
+        problem = rule.problem(what, physical, len(name) if name_only else None)
+        if problem is None:
+            continue
+        if len(physical) > rule.max_length and (name_only or family_path is None):
+            too_long.append((rule.max_length - (len(physical) - len(name)), problem))
+        else:
+            p.fail(path if name_only or family_path is None else family_path, problem)
+    if too_long:
+        p.fail(path, min(too_long)[1])
+
+
+def check_names(p: Problems, name: str, family: Any, *, web: bool, own_task: bool, job: bool) -> None:
+    """A FargateService's or ScheduledTask's resource name (`name`) and task definition family
+    (`family`, when it has its own task), and the AWS names derived from them: the checks a stack
+    file's service and job names get, so a name AWS would refuse fails here, not halfway through
+    a deployment."""
+    if error := name_error(name):
+        p.fail("name", error)
+    family_ok = own_task
+    if own_task and is_unknown(family):
+        refuse_unknown(p, "family", "it names the task definition and its log group /ecs/FAMILY")
+        family_ok = False
+    elif own_task and (not isinstance(family, str) or not family):
+        p.fail("family", f"expected a non-empty string, got {p.show('family', family)}")
+        family_ok = False
+    # Upper case is only our convention: a longer name is still measured against AWS's limits.
+    check_derived_names(p, "name", name, family if family_ok else "", web=web, own_task=own_task, job=job,
+                        family_ok=family_ok, name_ok=bool(NAME.match(name.lower())), family_path="family")
+
+
+def check_timezone(p: Problems, where: str, zone: str, *, hint: bool = True) -> bool:
+    """An IANA time zone EventBridge Scheduler takes; `hint`: suggest the closest one (not for a secret)."""
+    import zoneinfo
+
+    known_zones = zoneinfo.available_timezones()
+    if known_zones and zone not in known_zones and zone != "UTC":
+        close = difflib.get_close_matches(zone, sorted(known_zones), n=1) if hint else []
+        p.fail(where, f"{p.show(where, zone)} is not an IANA time zone like UTC or Europe/Berlin"
+                      + (f"; did you mean '{close[0]}'?" if close else ""))
+        return False
+    return True

@@ -624,3 +624,102 @@ def test_args_messages_speak_python(tmp_path):
         "service.task.health_check.command: must start with CMD (exec form) or CMD-SHELL (shell form), "
         "e.g. [\"CMD\", \"python\", \"/app/healthcheck.py\"]",
     ]), caught.value.problems
+
+
+def args_problems(tmp_path, body: str) -> list[str]:
+    """The problems of the ArgsError the program raises, after checking nothing was registered."""
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, body)
+    assert registered_types() == ["pulumi:pulumi:Stack"]
+    return caught.value.problems
+
+
+def test_a_resource_name_aws_would_refuse_is_refused_before_anything_is_registered(tmp_path):
+    """Not pulumi's late "name 'My-Extremely-Long-Web-Service-tg-' plus 7 random chars is longer than
+    maximum length 32": the name rules and derived-name limits a stack file's service names get."""
+    from settings import derived_names
+
+    assert ("target group", "My-Extremely-Long-Web-Service-tg-xxxxxxx") in derived_names(
+        "p", "s", "My-Extremely-Long-Web-Service", web=True, own_task=True, job=False)
+    assert args_problems(tmp_path, """
+        FargateService("My-Extremely-Long-Web-Service", FargateServiceArgs(
+            service=ServiceSpec(name="web", task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=80),
+            family="user-test-web", cluster_name="c", placement=placement, load_balancer=lb))
+    """) == [
+        "name: names are lowercase letters, digits and -, starting with a letter and ending with a letter or digit "
+        "(lowercase is this project's convention, not an AWS rule: it keeps two services from differing only in case)",
+        "name: the target group would be named 'My-Extremely-Long-Web-Service-tg-xxxxxxx' (40 characters); "
+        "ELB target group names are at most 32 characters, so this name can have at most 21",
+    ]
+
+
+def test_a_resource_name_gets_the_messages_a_stack_file_service_name_gets(tmp_path):
+    name = "a-very-long-scheduled-job-name-for-the-nightly-report-xx"
+    with pytest.raises(SettingsError) as from_config:
+        parse({"environment": "dev", "services": {"web": {"image": "nginx:1.27"}},
+               "scheduledTasks": {name: {"image": "busybox:1.36", "schedule": "rate(1 day)"}}},
+              project="p", stack="s", region="us-east-1")
+    from_args = args_problems(tmp_path, f"""
+        ScheduledTask("{name}", ScheduledTaskArgs(
+            job=ScheduledJobSpec(name="job", schedule="rate(1 day)", task=TaskSpec(source=ImageSource(image="busybox:1.36"))),
+            family="p-s-{name}", placement=placement))
+    """)
+    config = [p.removeprefix(f"scheduledTasks.{name}: ") for p in from_config.value.problems]
+    assert config and from_args == [f"name: {message}" for message in config]
+
+
+def test_a_family_aws_would_refuse_is_refused_before_anything_is_registered(tmp_path):
+    assert args_problems(tmp_path, """
+        FargateService("web", FargateServiceArgs(
+            service=ServiceSpec(name="web", task=TaskSpec(source=ImageSource(image="nginx:1.27"))),
+            family="my app web", cluster_name="c", placement=placement))
+    """) == [
+        "family: the task definition family would be named 'my app web'; ECS task definition families allow only "
+        "letters, digits, - and _",
+        "family: the log group would be named '/ecs/my app web'; CloudWatch Logs log group names allow only "
+        "letters, digits and ._-/#",
+    ]
+    assert args_problems(tmp_path, """
+        FargateService("web", FargateServiceArgs(
+            service=ServiceSpec(name="web", task=TaskSpec(source=ImageSource(image="nginx:1.27"))),
+            family="f" * 256, cluster_name="c", placement=placement))
+    """) == ["family: the task definition family would be named '" + "f" * 256 + "' (256 characters); ECS task "
+             "definition families are at most 255 characters"]
+    # It names the task definition and the log group when the program runs: an Output cannot.
+    assert args_problems(tmp_path, """
+        FargateService("web", FargateServiceArgs(
+            service=ServiceSpec(name="web", task=TaskSpec(source=ImageSource(image="nginx:1.27"))),
+            family=pulumi.Output.from_input("web"), cluster_name="c", placement=placement))
+    """) == ["family: must be known when the program runs: it names the task definition and its log group "
+             "/ecs/FAMILY (a pulumi.Output is only known at deploy time)"]
+
+
+def test_a_job_reusing_a_service_task_has_no_family_to_check(tmp_path):
+    rendering = render_program(tmp_path, """
+        ScheduledTask("job", ScheduledTaskArgs(
+            job=ScheduledJobSpec(name="job", schedule="rate(6 hours)"),
+            family="", placement=placement, service_task=ServiceTaskReference(
+                task_definition_arn="arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+                execution_role_arn="arn:aws:iam::123456789012:role/e", task_role_arn="arn:aws:iam::123456789012:role/t")))
+    """)
+    assert "aws:ecs/taskDefinition:TaskDefinition" not in [r.type for r in rendering.resources]
+
+
+def test_a_timezone_scheduler_would_refuse_is_refused_as_a_stack_file_refuses_it(tmp_path):
+    with pytest.raises(SettingsError) as from_config:
+        parse({"environment": "dev", "services": {"web": {"image": "nginx:1.27"}},
+               "scheduledTasks": {"job": {"image": "busybox:1.36", "schedule": "rate(1 day)",
+                                          "timezone": "Europe/Berln"}}},
+              project="p", stack="s", region="us-east-1")
+    assert from_config.value.problems == [
+        "scheduledTasks.job.timezone: 'Europe/Berln' is not an IANA time zone like UTC or Europe/Berlin; "
+        "did you mean 'Europe/Berlin'?"]
+    assert args_problems(tmp_path, """
+        ScheduledTask("job", ScheduledTaskArgs(
+            job=ScheduledJobSpec(name="job", schedule="rate(1 day)", timezone="Europe/Berln",
+                                 task=TaskSpec(source=ImageSource(image="busybox:1.36"))),
+            family="p-s-job", placement=placement))
+    """) == ["job.timezone: 'Europe/Berln' is not an IANA time zone like UTC or Europe/Berlin; "
+             "did you mean 'Europe/Berlin'?"]
