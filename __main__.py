@@ -8,7 +8,6 @@ from components import (
     Cluster, FargateService, FargateServiceArgs, LoadBalancer, LoadBalancerArgs, Network, Registry, ScheduledTask,
     ScheduledTaskArgs,
 )
-from components.fargate_service import LoadBalancerAttachment
 from components.scheduled_task import ServiceTaskReference
 from components.task_definition import Placement
 
@@ -46,11 +45,8 @@ for svc in cfg.services:
         service=svc,
         family=f"{cfg.project}-{cfg.stack}-{svc.name}",
         cluster_name=cluster.name,
-        load_balancer=None if svc.is_worker else LoadBalancerAttachment(
-            listener_arn=load_balancer.listener_arn,
-            security_group_id=load_balancer.security_group_id,
-            arn_suffix=load_balancer.arn_suffix,
-        ),
+        # It also carries the priorities claimed on the listener: a clash fails here, not at deploy.
+        load_balancer=None if svc.is_worker else load_balancer.attachment,
         placement=placement,
     ), opts)
 

@@ -5,9 +5,11 @@ field) and checks them when it is created: every value AWS would refuse is repor
 an `ArgsError`, before anything is registered. Values only known at deploy time (Outputs) are
 left to AWS. Nothing here reads stack config: settings.py maps a stack file to these Args.
 
-A web service without a `priority` gets the one a stack file would derive from its name and
-routing; `check_services` does across a listener's services what a stack file does (unique
-priorities, no rule hiding another).
+A web service without a `priority` gets `default_priority`, from its name and routing (the one a
+stack file derives too). Pass all the web services of one listener through `check_services([...])`:
+it does across them what a stack file does (unique priorities, no rule hiding another). Attach
+each with its `LoadBalancer`'s `attachment`, which refuses a second service with a priority
+already claimed on that listener.
 """
 
 from components.cluster import Cluster, ClusterArgs

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
 from components.listener_rules import default_priority
+from components.load_balancer import LoadBalancerAttachment
 from components.task_definition import (
     CONTAINER_NAME, Placement, TaskSpec, check_capacity_provider, check_task, define_task,
     egress_only_security_group,
@@ -80,10 +81,13 @@ class ServiceSpec:
                                                 known_because="it decides the listener rule's conditions")
     """The host names the listener rule sends here."""
     priority: pulumi.Input[int] | None = constrained(None, kind="int", low=1, high=50000, deploy_time=True)
-    """The listener rule's priority, unique on the listener. None: derived from the service's own
-    name and routing (`listener_rules.default_priority`), as a stack file derives it; to have the
-    priorities of several services checked against each other (unique, no rule hiding another),
-    pass them through `components.check_services` first."""
+    """The listener rule's priority (1 is evaluated first), unique on the listener. None:
+    `components.default_priority(service)`, from the service's `name` and routing, which puts more
+    specific rules first (the priority this project's stack files get too). A service attached with
+    its `LoadBalancer`'s `attachment` is refused if one attached before it has the same priority;
+    pass all the web services of one listener through `components.check_services([...])` first to
+    have them checked against each other: two derived priorities that collide are told apart, and a
+    rule that hides another is refused."""
     health_check_grace_period_seconds: int = constrained(60, kind="int", low=0, high=2_147_483_647, deploy_time=True)
     """Failed load balancer health checks in this time after a task starts do not count."""
     deregistration_delay_seconds: int = constrained(30, kind="int", low=0, high=3600, deploy_time=True)
@@ -147,15 +151,6 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
 
 
 @dataclass
-class LoadBalancerAttachment:
-    """What a web service needs from the load balancer."""
-
-    listener_arn: pulumi.Input[str]
-    security_group_id: pulumi.Input[str]
-    arn_suffix: pulumi.Input[str]
-
-
-@dataclass
 class FargateServiceArgs:
     service: ServiceSpec
     """What runs and how it is reached: checked when the component is created."""
@@ -169,6 +164,15 @@ class FargateServiceArgs:
 
 
 class FargateService(pulumi.ComponentResource):
+    """One app on Fargate; its Args are checked, and its AWS names derived from `name`, before it
+    registers anything.
+
+    Web services sharing a listener: pass them all through `components.check_services([...])` and
+    build each from what it returns (unique priorities, none derived into another's, no rule
+    hiding another), and attach each with the `LoadBalancer`'s `attachment`, which refuses a
+    priority a service attached before has already claimed.
+    """
+
     service_name: pulumi.Output[str]
     task_definition_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
@@ -188,7 +192,12 @@ class FargateService(pulumi.ComponentResource):
             check_names(problems, name, args.family, web=not svc.is_worker, own_task=True, job=False)
         if not svc.is_worker and args.load_balancer is None:
             problems.fail("load_balancer", f"required: service '{svc.name}' has a port")
+        claims = args.load_balancer.priorities if not svc.is_worker and not problems.problems and isinstance(
+            args.load_balancer, LoadBalancerAttachment) else None
+        priority = claims.check(problems, "service.priority", svc) if claims is not None else None
         raise_problems(f"FargateService {name}", problems)
+        if claims is not None:
+            claims.claim(priority, name)
         super().__init__(f"{TOKEN_PREFIX}FargateService", name, None, opts)
         task = svc.task
         child = pulumi.ResourceOptions(parent=self)

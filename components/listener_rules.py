@@ -331,6 +331,42 @@ def _condition_text(c: Problems, at: str, host: str | None, path: str | None) ->
     return " with ".join(parts)
 
 
+class ListenerPriorities:
+    """The listener rule priorities claimed on one listener, by the FargateServices attached to it
+    (`LoadBalancer.attachment` carries its listener's): a second service with a priority already
+    claimed is refused before it registers anything, instead of failing the deployment with
+    PriorityInUse. It sees only the services created so far in this program and compares
+    priorities, not routing: `check_services` does the rest across a listener's services."""
+
+    def __init__(self) -> None:
+        self.claimed: dict[int, str] = {}
+        """Priority -> the FargateService (resource name) whose rule has it."""
+
+    def check(self, p: Problems, where: str, service: ServiceSpec) -> int | None:
+        """The priority `service`'s rule gets, if it is free on the listener (None: not known yet, an
+        Output, or taken, which `p` reports naming the service that has it)."""
+        explicit = service.priority is not None
+        priority = service.priority if explicit else default_priority(service)
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            return None
+        holder = self.claimed.get(priority)
+        if holder is None:
+            return priority
+        if explicit:
+            p.fail(where, f"{p.show(where, priority)} is already the priority of FargateService {holder} on this "
+                          "listener; listener rule priorities must be unique")
+        else:
+            p.fail(where, f"not set, and the priority derived from this service's name and routing "
+                          f"({p.show(where, priority)}) is already the priority of FargateService {holder} on this "
+                          "listener; set it explicitly, or pass the listener's services through "
+                          "components.check_services, which gives each a free one")
+        return None
+
+    def claim(self, priority: int | None, owner: str) -> None:
+        if priority is not None:
+            self.claimed[priority] = owner
+
+
 def check_services(services: Sequence[ServiceSpec]) -> tuple[ServiceSpec, ...]:
     """The services of one listener with their listener rule priorities filled in, as a stack file
     gets them: explicit ones kept (unique, or an error), the others derived (`default_priority`,

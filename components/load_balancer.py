@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
+from components.listener_rules import ListenerPriorities
 from components.validation import (
     TLS_POLICIES, Problems, bucket_error, certificate_arn_error, check_fields, cidr_error, constrained, items, known,
     log_prefix_error, raise_problems,
@@ -39,6 +40,19 @@ class LoadBalancerSpec:
     access_logs_prefix: pulumi.Input[str] | None = constrained(None, kind="string", check=log_prefix_error,
                                                             deploy_time=True)
     """Where in the bucket the access logs go (with `access_logs_bucket` only)."""
+
+
+@dataclass
+class LoadBalancerAttachment:
+    """What a web service needs from the load balancer: take a `LoadBalancer`'s `attachment`, which
+    also carries the priorities claimed on its listener, so that two FargateServices with one
+    priority are refused before either registers anything."""
+
+    listener_arn: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+    arn_suffix: pulumi.Input[str]
+    priorities: ListenerPriorities | None = None
+    """The listener's claimed priorities; None: not tracked (the attachment was built by hand)."""
 
 
 @dataclass
@@ -91,6 +105,9 @@ class LoadBalancer(pulumi.ComponentResource):
     """Task security groups admit traffic from this group only."""
     listener_arn: pulumi.Output[str]
     """The listener services attach their rules to (HTTPS when there is a certificate)."""
+    attachment: LoadBalancerAttachment
+    """What a web service's `FargateServiceArgs.load_balancer` takes: this listener, security group
+    and the priorities the services attached to it have claimed."""
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         problems = Problems()
@@ -174,6 +191,9 @@ class LoadBalancer(pulumi.ComponentResource):
         self.url = pulumi.Output.concat("https://" if https else "http://", balancer.dns_name)
         self.security_group_id = security_group.id
         self.listener_arn = main.arn
+        self.attachment = LoadBalancerAttachment(listener_arn=self.listener_arn,
+                                                 security_group_id=self.security_group_id,
+                                                 arn_suffix=self.arn_suffix, priorities=ListenerPriorities())
         self.register_outputs({
             "arn": self.arn,
             "dnsName": self.dns_name,

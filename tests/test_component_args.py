@@ -723,3 +723,66 @@ def test_a_timezone_scheduler_would_refuse_is_refused_as_a_stack_file_refuses_it
             family="p-s-job", placement=placement))
     """) == ["job.timezone: 'Europe/Berln' is not an IANA time zone like UTC or Europe/Berlin; "
              "did you mean 'Europe/Berlin'?"]
+
+
+ALB = """
+alb = LoadBalancer("alb", LoadBalancerArgs(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0a1b2c3d", "subnet-0a1b2c3e"]))
+
+def web(name, **spec):
+    return FargateService(name, FargateServiceArgs(
+        service=ServiceSpec(name=name, task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=80, **spec),
+        family=f"user-test-{name}", cluster_name="c", placement=placement, load_balancer=alb.attachment))
+"""
+
+
+def test_a_second_service_with_a_priority_claimed_on_the_listener_is_refused_before_it_registers(tmp_path):
+    from components import ArgsError
+
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, ALB + """
+web("api", priority=7, path_patterns=("/api/*",))
+web("admin", priority=7, path_patterns=("/admin/*",))
+""")
+    assert caught.value.problems == [
+        "service.priority: 7 is already the priority of FargateService api on this listener; listener rule "
+        "priorities must be unique"]
+    assert str(caught.value).startswith("Invalid arguments for FargateService admin (1 problem)")
+    services = [r for r in runtime_settings.SETTINGS.monitor.registrations
+                if r.type == "ecs-fargate:index:FargateService"]
+    assert [r.name for r in services] == ["api"]
+
+
+def test_a_derived_priority_claimed_on_the_listener_is_refused_with_the_way_out(tmp_path):
+    from components import ArgsError, ImageSource, ServiceSpec, TaskSpec, default_priority
+
+    derived = default_priority(ServiceSpec(name="web", task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=80))
+    with pytest.raises(ArgsError) as caught:
+        render_program(tmp_path, ALB + f"""
+web("api", priority={derived}, path_patterns=("/api/*",))
+web("web")
+""")
+    assert caught.value.problems == [
+        f"service.priority: not set, and the priority derived from this service's name and routing ({derived}) is "
+        "already the priority of FargateService api on this listener; set it explicitly, or pass the listener's "
+        "services through components.check_services, which gives each a free one"]
+
+
+def test_services_on_one_listener_with_their_own_priorities_render(tmp_path):
+    rendering = render_program(tmp_path, ALB + """
+web("api", priority=7, path_patterns=("/api/*",))
+web("admin", priority=8, path_patterns=("/admin/*",))
+web("web")
+""")
+    rules = rendering.of_type("aws:lb/listenerRule:ListenerRule")
+    assert len(rules) == 3 and len({r.inputs["priority"] for r in rules}) == 3
+
+
+def test_the_docstrings_say_how_services_on_one_listener_are_checked():
+    import inspect
+
+    from components import FargateService, LoadBalancer, ServiceSpec
+
+    assert "components.check_services([...])" in FargateService.__doc__
+    assert "attachment" in FargateService.__doc__ and "attachment" in LoadBalancer.__annotations__
+    source = inspect.getsource(ServiceSpec)
+    assert "components.check_services([...])" in source and "as a stack file derives it" not in source
