@@ -20,7 +20,7 @@ from components.task_definition import (
     egress_only_security_group,
 )
 from components.validation import (
-    CAPACITY_PROVIDERS, Problems, check_fields, check_names, check_type, constrained, host_error, items, join, known, path_pattern_error,
+    CAPACITY_PROVIDERS, Problems, check_description_name, check_fields, check_names, check_type, constrained, host_error, items, join, known, path_pattern_error,
     raise_problems,
 )
 
@@ -62,7 +62,10 @@ class ServiceSpec:
     """One app on Fargate: behind the load balancer with a `port`, a worker without one."""
 
     name: str
-    """The service's name: it names its AWS resources."""
+    """The service's name in its descriptions (security group, alarm) and messages, and where
+    `priority` is not set, part of the one derived (`default_priority`): EC2's description
+    characters (letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*). Its AWS resources are named
+    from the FargateService's resource name, not from this."""
     task: TaskSpec
     port: int | None = constrained(None, kind="int", low=1, high=65535,
                                     known_because="it goes into the container definition, the target group and "
@@ -111,6 +114,13 @@ class ServiceSpec:
         return self.autoscaling.min_count if self.autoscaling is not None else DEFAULT_DESIRED_COUNT
 
 
+def task_group_descriptions(svc: ServiceSpec) -> tuple[str, str]:
+    """The descriptions of a service's task security group and of the load balancer's rule to it."""
+    return (f"Tasks of {svc.name}: " + ("no ingress (worker)" if svc.is_worker
+                                        else f"port {svc.port} from the load balancer only"),
+            f"Load balancer to the tasks of {svc.name}")
+
+
 WORKER_ONLY = "only applies to a service with a port; without one it is a worker"
 
 
@@ -119,6 +129,8 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
     for the config layer, which checks each value (and the task) as it reads it."""
     web = not svc.is_worker
     if fields:
+        check_description_name(p, p.at(path, "name"), svc.name,
+                               task_group_descriptions(svc) if isinstance(svc.name, str) and known(svc.port) else ())
         check_fields(p, svc, path)
         if check_type(p, p.at(path, "task"), svc.task, TaskSpec):
             check_task(p, svc.task, p.at(path, "task"))
@@ -208,10 +220,8 @@ class FargateService(pulumi.ComponentResource):
         self.image = defined.image
 
         # Workers admit nothing; web services add one ingress rule from the load balancer below.
-        task_network = egress_only_security_group(
-            name, self, placement.vpc_id,
-            f"Tasks of {svc.name}: " + ("no ingress (worker)" if svc.is_worker
-                                        else f"port {svc.port} from the load balancer only"))
+        group_description, alb_rule_description = task_group_descriptions(svc)
+        task_network = egress_only_security_group(name, self, placement.vpc_id, group_description)
         security_group = task_network.group
 
         load_balancers = None
@@ -235,7 +245,7 @@ class FargateService(pulumi.ComponentResource):
                 security_group_id=lb.security_group_id,
                 referenced_security_group_id=security_group.id,
                 ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
-                description=f"Load balancer to the tasks of {svc.name}",
+                description=alb_rule_description,
                 opts=child,
             )
             target_group = aws.lb.TargetGroup(

@@ -22,7 +22,7 @@ from components.task_definition import (
 )
 from components.task_roles import ECS_TASKS_PRINCIPAL
 from components.validation import (
-    CAPACITY_PROVIDERS, Invalid, Problems, check_fields, check_names, check_timezone, check_type, constrained, is_digits,
+    CAPACITY_PROVIDERS, Invalid, Problems, check_description_name, check_fields, check_names, check_timezone, check_type, constrained, is_digits,
     raise_problems,
 )
 
@@ -143,7 +143,9 @@ class ScheduledJobSpec:
     """A job EventBridge Scheduler runs: with its own task, or a service's task definition."""
 
     name: str
-    """The job's name: it names its AWS resources."""
+    """The job's name in its descriptions (security group, roles, schedule): EC2's description
+    characters (letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*). Its AWS resources are named
+    from the ScheduledTask's resource name, not from this."""
     schedule: pulumi.Input[str] = constrained(kind="string", check=schedule_error, deploy_time=True)
     """`cron(0 3 * * ? *)`, `rate(6 hours)` or `at(2030-01-01T00:00:00)`."""
     service: str | None = None
@@ -162,10 +164,16 @@ class ScheduledJobSpec:
     """`FARGATE_SPOT` costs less and may be interrupted."""
 
 
+def task_group_description(job: ScheduledJobSpec) -> str:
+    return f"Scheduled task {job.name}: no ingress"
+
+
 def check_job(p: Problems, job: ScheduledJobSpec, path: str, reuses_service: bool, *, fields: bool = True) -> None:
     """Everything AWS would refuse in a job (its fields, its own task); `fields=False`: the checks
     across fields only, for the config layer, which checks each value (and the task) as it reads it."""
     if fields:
+        check_description_name(p, p.at(path, "name"), job.name,
+                               (task_group_description(job),) if isinstance(job.name, str) else ())
         check_fields(p, job, path)
         if job.task is not None and check_type(p, p.at(path, "task"), job.task, TaskSpec, optional=True):
             check_task(p, job.task, p.at(path, "task"))
@@ -235,8 +243,7 @@ class ScheduledTask(pulumi.ComponentResource):
             task_definition_arn = defined.task_definition.arn
             role_arns = [defined.roles.execution_role_arn, defined.roles.task_role_arn]
 
-        task_network = egress_only_security_group(name, self, placement.vpc_id,
-                                                  f"Scheduled task {job.name}: no ingress")
+        task_network = egress_only_security_group(name, self, placement.vpc_id, task_group_description(job))
 
         ctx = aws_context(self)
         scheduler_role = aws.iam.Role(

@@ -659,6 +659,24 @@ def check_derived_names(p: Problems, path: str, name: str, family: str, *, web: 
         p.fail(path, min(too_long)[1])
 
 
+EC2_DESCRIPTION_MAX = 255
+"""EC2 CreateSecurityGroup GroupDescription and security group rule descriptions: at most 255 characters."""
+
+
+def check_description_name(p: Problems, where: str, name: Any, descriptions: Sequence[str]) -> None:
+    """A service's or job's `name`, which goes into EC2 security group (rule) `descriptions` (built
+    with it; none while they hold a value only known at deploy time): EC2 takes only its charset
+    there, and at most 255 characters."""
+    if not isinstance(name, str) or not name:
+        p.fail(where, f"expected a non-empty string, got {p.show(where, name)}")
+    elif not EC2_TEXT.match(name):
+        p.fail(where, f"{p.show(where, name)} goes into the descriptions of its EC2 security group, which allow only "
+                      f"{EC2_TEXT_ALLOWED}")
+    elif descriptions and len(longest := max(descriptions, key=len)) > EC2_DESCRIPTION_MAX:
+        p.fail(where, f"is too long: the EC2 security group description '{longest}' would have {len(longest)} "
+                      f"characters, and EC2 takes at most {EC2_DESCRIPTION_MAX}")
+
+
 def check_names(p: Problems, name: str, family: Any, *, web: bool, own_task: bool, job: bool) -> None:
     """A FargateService's or ScheduledTask's resource name (`name`) and task definition family
     (`family`, when it has its own task), and the AWS names derived from them: the checks a stack

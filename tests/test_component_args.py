@@ -786,3 +786,40 @@ def test_the_docstrings_say_how_services_on_one_listener_are_checked():
     assert "attachment" in FargateService.__doc__ and "attachment" in LoadBalancer.__annotations__
     source = inspect.getsource(ServiceSpec)
     assert "components.check_services([...])" in source and "as a stack file derives it" not in source
+
+
+def test_a_spec_name_ec2_would_refuse_in_a_description_is_refused_before_anything_is_registered(tmp_path):
+    """The spec's name goes into the task security group's description, not into AWS names (those come
+    from the component's resource name): EC2 refuses an apostrophe there, and more than 255 characters."""
+    assert args_problems(tmp_path, """
+        FargateService("web", FargateServiceArgs(
+            service=ServiceSpec(name="Bob's web", task=TaskSpec(source=ImageSource(image="nginx:1.27"))),
+            family="user-test-web", cluster_name="c", placement=placement))
+    """) == ["service.name: " + repr("Bob's web") + " goes into the descriptions of its EC2 security group, which allow only "
+             "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*"]
+    long_name = "w" * 230
+    assert args_problems(tmp_path, f"""
+        ScheduledTask("job", ScheduledTaskArgs(
+            job=ScheduledJobSpec(name="{long_name}", schedule="rate(1 day)",
+                                 task=TaskSpec(source=ImageSource(image="busybox:1.36"))),
+            family="p-s-job", placement=placement))
+    """) == [f"job.name: is too long: the EC2 security group description 'Scheduled task {long_name}: no ingress' "
+             "would have 257 characters, and EC2 takes at most 255"]
+    # Spaces and capitals are fine in a description; the resource name is what names the resources.
+    rendering = render_program(tmp_path, """
+        FargateService("web", FargateServiceArgs(
+            service=ServiceSpec(name="Web App", task=TaskSpec(source=ImageSource(image="nginx:1.27"))),
+            family="user-test-web", cluster_name="c", placement=placement))
+    """)
+    assert rendering.one("aws:ec2/securityGroup:SecurityGroup").inputs["description"] == \
+        "Tasks of Web App: no ingress (worker)"
+
+
+def test_the_spec_names_do_not_claim_to_name_aws_resources():
+    import inspect
+
+    from components import ScheduledJobSpec, ServiceSpec
+
+    for spec in (ServiceSpec, ScheduledJobSpec):
+        source = inspect.getsource(spec)
+        assert "it names its AWS resources" not in source and "resource name" in source, spec.__name__
