@@ -59,6 +59,7 @@ for job in cfg.scheduled_tasks:
             task_definition_arn=reused.task_definition_arn,
             execution_role_arn=reused.execution_role_arn,
             task_role_arn=reused.task_role_arn,
+            service_name=job.service,
         ) if reused else None,
         placement=placement,
     ), opts)

@@ -643,7 +643,7 @@ class Settings:
     load_balancer: LoadBalancerSpec
     services: tuple[ServiceSpec, ...]
     cluster: ClusterArgs = ClusterArgs(container_insights=_default(CLUSTER, "containerInsights"))
-    scheduled_tasks: tuple[ScheduledJobSpec, ...] = ()
+    scheduled_tasks: tuple[ScheduledJobSettings, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     aws_provider: Mapping[str, Any] = field(default_factory=dict)
     """The stack's other `aws:*` settings (profile, assumeRoles, ...) as AWS provider arguments,
@@ -984,8 +984,16 @@ def _timezone(c: _Checker, data: Mapping, path: str) -> str:
     return zone
 
 
+@dataclass(frozen=True)
+class ScheduledJobSettings(ScheduledJobSpec):
+    """A stack file's job: the component's spec and the `service` whose task definition it runs
+    (the program hands that service's to the ScheduledTask as `service_task`)."""
+
+    service: str | None = None
+
+
 def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, ServiceSpec]
-                    ) -> ScheduledJobSpec | None:
+                    ) -> ScheduledJobSettings | None:
     path = f"scheduledTasks.{name}"
     _check_name(c, path, name)
     if name in services:
@@ -1021,7 +1029,7 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     else:
         source = _image_source(c, data, path)
         task = _task(c, data, path, source or ImageSource(image="invalid"))
-    job = ScheduledJobSpec(
+    job = ScheduledJobSettings(
         name=name,
         schedule=schedule or "",
         service=service,

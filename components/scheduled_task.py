@@ -148,10 +148,8 @@ class ScheduledJobSpec:
     from the ScheduledTask's resource name, not from this."""
     schedule: pulumi.Input[str] = constrained(kind="string", check=schedule_error, deploy_time=True)
     """`cron(0 3 * * ? *)`, `rate(6 hours)` or `at(2030-01-01T00:00:00)`."""
-    service: str | None = None
-    """The service whose task definition (image and roles) the job runs, overriding the command."""
     task: TaskSpec | None = None
-    """Its own task definition, when `service` is not set."""
+    """Its own task definition; None: the job runs a service's (`ScheduledTaskArgs.service_task`)."""
     command: tuple[str, ...] = constrained((), kind="strings", known_because="it goes into the RunTask input "
                                                                                  "of the schedule")
     """Overrides the container's command."""
@@ -191,6 +189,8 @@ class ServiceTaskReference:
     task_definition_arn: pulumi.Input[str]
     execution_role_arn: pulumi.Input[str]
     task_role_arn: pulumi.Input[str]
+    service_name: str | None = None
+    """The service's name, for the schedule's description."""
 
 
 @dataclass
@@ -201,7 +201,8 @@ class ScheduledTaskArgs:
     """Task definition family and log group suffix (when the job has its own), unique in the account and region."""
     placement: Placement
     service_task: ServiceTaskReference | None = None
-    """Set when `job.service` names a service."""
+    """A service's task definition and roles, which the job runs with its own `command`; exactly
+    one of this and `job.task`."""
 
 
 def run_task_input(command: Sequence[str]) -> str:
@@ -271,7 +272,8 @@ class ScheduledTask(pulumi.ComponentResource):
         )
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
-            description=f"Runs {job.name}" + (f" with the task definition of {job.service}" if job.service else ""),
+            description=f"Runs {job.name}" + (f" with the task definition of {reused}" if (
+                reused := args.service_task and args.service_task.service_name) else ""),
             schedule_expression=job.schedule,
             schedule_expression_timezone=job.timezone,
             state="ENABLED" if job.enabled else "DISABLED",

@@ -823,3 +823,23 @@ def test_the_spec_names_do_not_claim_to_name_aws_resources():
     for spec in (ServiceSpec, ScheduledJobSpec):
         source = inspect.getsource(spec)
         assert "it names its AWS resources" not in source and "resource name" in source, spec.__name__
+
+
+def test_a_job_spec_has_no_service_the_reference_names_it(tmp_path):
+    """`service` is a stack file's key: in a program the job runs a service's task definition by being
+    given it (`service_task`), which also names the service for the schedule's description."""
+    import dataclasses
+
+    from components import ScheduledJobSpec
+
+    assert "service" not in {f.name for f in dataclasses.fields(ScheduledJobSpec)}
+    rendering = render_program(tmp_path, """
+        ScheduledTask("job", ScheduledTaskArgs(
+            job=ScheduledJobSpec(name="job", schedule="rate(6 hours)", command=("true",)),
+            family="user-test-job", placement=placement, service_task=ServiceTaskReference(
+                task_definition_arn="arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+                execution_role_arn="arn:aws:iam::123456789012:role/e", task_role_arn="arn:aws:iam::123456789012:role/t",
+                service_name="web")))
+    """)
+    assert rendering.one("aws:scheduler/schedule:Schedule").inputs["description"] == \
+        "Runs job with the task definition of web"

@@ -93,7 +93,7 @@ def _key_tables():
     snake_case)."""
     from components import (
         AutoscalingSpec, ClusterArgs, ContainerHealthCheck, DockerBuild, ImageSource, LoadBalancerSpec, NetworkArgs,
-        RegistryArgs, RollbackAlarmSpec, ScheduledJobSpec, ServiceSpec, TaskSpec,
+        RegistryArgs, RollbackAlarmSpec, ServiceSpec, TaskSpec,
     )
 
     task_keys = tuple(key for key in settings.TASK if key not in settings.IMAGE_SOURCE)
@@ -102,7 +102,7 @@ def _key_tables():
         (settings.LOAD_BALANCER, LoadBalancerSpec), (settings.BUILD, DockerBuild),
         (settings.HEALTH_CHECK, ContainerHealthCheck), (settings.AUTOSCALING, AutoscalingSpec),
         (settings.ROLLBACK_ALARM, RollbackAlarmSpec), (settings.IMAGE_SOURCE, ImageSource), (task_keys, TaskSpec),
-        (settings.SERVICE_ONLY + settings.WEB_ONLY, ServiceSpec), (settings.JOB_ONLY, ScheduledJobSpec),
+        (settings.SERVICE_ONLY + settings.WEB_ONLY, ServiceSpec), (settings.JOB_ONLY, settings.ScheduledJobSettings),
     ]
 
 
