@@ -320,6 +320,37 @@ def role(**overrides: Any) -> dict[str, Any]:
             **overrides}
 
 
+EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+APP_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/web-app"
+SCHEDULER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/scheduler"
+PASS_TASK_ROLES = {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
+                   "Resource": [TASK_ROLE_ARN, EXECUTION_ROLE_ARN],
+                   "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
+
+
+def compliant_iam_stack() -> list[tuple[str, str, dict[str, Any]]]:
+    """A task definition and a schedule with their roles, given policies every way pulumi-aws can."""
+    scheduler_trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    return [
+        (TASK_DEFINITION, "web", task_definition()),
+        ("aws:scheduler/schedule:Schedule", "nightly", schedule()),
+        (IAM_ROLE, "web-task", role(name="web-task", arn=TASK_ROLE_ARN)),
+        (IAM_ROLE, "web-execution", role(name="web-execution", arn=EXECUTION_ROLE_ARN, inlinePolicies=[],
+                                         assumeRolePolicy=ecs_trust_policy(Condition=None),
+                                         managedPolicyArns=[EXECUTION_POLICY_ARN])),
+        (IAM_ROLE, "scheduler", role(name="scheduler", arn=SCHEDULER_ROLE_ARN, inlinePolicies=[],
+                                     assumeRolePolicy=scheduler_trust)),
+        (IAM_ROLE_POLICY, "scheduler-run", {"role": "scheduler", "policy": policy_document(PASS_TASK_ROLES)}),
+        (IAM_POLICY, "web-app", {"name": "web-app", "arn": APP_POLICY_ARN, "policy": policy_document(READ_SECRET)}),
+        (IAM_ROLE_POLICY_ATTACHMENT, "web-app", {"role": "web-task", "policyArn": APP_POLICY_ARN}),
+        ("aws:iam/policyAttachment:PolicyAttachment", "web-app-shared",
+         {"name": "web-app", "roles": ["web-task"], "policyArn": APP_POLICY_ARN}),
+        ("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "web-execution-exclusive",
+         {"roleName": "web-execution", "policyArns": [EXECUTION_POLICY_ARN, APP_POLICY_ARN]}),
+    ]
+
+
 def log_group(**overrides: Any) -> dict[str, Any]:
     return {"name": "/ecs/web", "retentionInDays": 30, **overrides}
 
@@ -402,6 +433,16 @@ COMPLIANT_SAMPLES: dict[str, dict[str, Any]] = {
     "aws:iam/groupPolicy:GroupPolicy": {"group": "ops", "policy": policy_document(READ_SECRET)},
     IAM_ROLE_POLICY_ATTACHMENT: {"role": "web-execution", "policyArn":
                                  "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"},
+    "aws:iam/policyAttachment:PolicyAttachment": {"name": "web-app", "roles": ["web-task"],
+                                                  "policyArn": APP_POLICY_ARN},
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": {
+        "roleName": "web-execution", "policyArns": [EXECUTION_POLICY_ARN, APP_POLICY_ARN]},
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": {"user": "ci", "policyArn": APP_POLICY_ARN},
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": {"group": "ops", "policyArn": APP_POLICY_ARN},
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": {
+        "userName": "ci", "policyArns": [APP_POLICY_ARN]},
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": {
+        "groupName": "ops", "policyArns": [APP_POLICY_ARN]},
     LOG_GROUP: log_group(),
     "aws:lb/targetGroup:TargetGroup": target_group(),
     "aws:alb/targetGroup:TargetGroup": target_group(),

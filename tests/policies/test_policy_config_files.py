@@ -113,6 +113,11 @@ def test_production_hardening_is_mandatory_in_prod_only(policy_name):
     assert found["dev"] in ("advisory", "disabled") and found["staging"] in ("advisory", "disabled")
 
 
+def test_privilege_escalation_is_mandatory_in_prod_and_staging_advisory_in_dev():
+    assert levels("iam-no-privilege-escalation") == {
+        "dev": "advisory", "staging": "mandatory", "prod": "mandatory"}
+
+
 def test_readonly_rootfs_is_advisory_everywhere():
     assert levels("ecs-taskdef-readonly-rootfs") == dict.fromkeys(ENVIRONMENTS, "advisory")
 

@@ -268,3 +268,31 @@ def test_administrator_access_attachment_fails(arn):
     assert f"attaches {arn}" in message
     [message] = violations(ADMIN_RULE, IAM_ROLE, role(managedPolicyArns=[arn]))
     assert f"attaches {arn}" in message
+
+
+ATTACHMENT_TYPES = {
+    "aws:iam/policyAttachment:PolicyAttachment": lambda arn: {"name": "a", "roles": ["web-task"], "policyArn": arn},
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive":
+        lambda arn: {"roleName": "web-task", "policyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess", arn]},
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": lambda arn: {"user": "ci", "policyArn": arn},
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": lambda arn: {"group": "ops", "policyArn": arn},
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive":
+        lambda arn: {"userName": "ci", "policyArns": [arn]},
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive":
+        lambda arn: {"groupName": "ops", "policyArns": [arn]},
+}
+
+
+@pytest.mark.parametrize("resource_type", ATTACHMENT_TYPES)
+def test_administrator_access_attached_by_any_attachment_type_fails(resource_type):
+    arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    [message] = violations(ADMIN_RULE, resource_type, ATTACHMENT_TYPES[resource_type](arn))
+    assert f"attaches {arn}" in message
+    assert violations(ADMIN_RULE, resource_type,
+                      ATTACHMENT_TYPES[resource_type]("arn:aws:iam::aws:policy/ReadOnlyAccess")) == []
+
+
+def test_every_action_spelt_service_colon_action_is_admin():
+    [message] = violations(ADMIN_RULE, IAM_POLICY, {"policy": policy_document(
+        {"Effect": "Allow", "Action": "*:*", "Resource": "*"})})
+    assert "full administrator" in message

@@ -52,12 +52,13 @@ EXPECTED = {
     "iam-ecs-trust-principals": "mandatory",
     "iam-ecs-trust-scoped": "mandatory",
     "iam-no-wildcard-admin": "mandatory",
+    "iam-no-privilege-escalation": "mandatory",
     "logs-retention-set": "mandatory",
     "aws-api-constraints": "mandatory",
     "aws-api-constraints-stack": "mandatory",
 }
 STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped",
-                  "aws-api-constraints-stack"}
+                  "iam-no-privilege-escalation", "aws-api-constraints-stack"}
 
 
 def test_the_pack_has_exactly_the_specified_policies_and_default_levels():

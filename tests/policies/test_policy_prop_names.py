@@ -19,6 +19,7 @@ from policy_testkit import (
     ARN_ONLY_GROUP,
     COMPLIANT_SAMPLES,
     TASK_SG,
+    compliant_iam_stack,
     compliant_network_stack,
     lifecycle_policy,
     repository,
@@ -42,6 +43,7 @@ STACK_SAMPLES = compliant_network_stack() + [
     (SECURITY_GROUP, "by-arn", ARN_ONLY_GROUP),
     (ECR_REPOSITORY, "repo", repository()),
     (ECR_LIFECYCLE_POLICY, "lifecycle", lifecycle_policy()),
+    *compliant_iam_stack(),
 ]
 
 

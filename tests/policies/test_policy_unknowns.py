@@ -19,6 +19,7 @@ from policy_testkit import (
     POLICY_PACK,
     analyze,
     cluster,
+    compliant_iam_stack,
     compliant_network_stack,
     http_listener,
     https_listener,
@@ -92,6 +93,7 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "iam-ecs-trust-principals": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
     "iam-ecs-trust-scoped": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
     "iam-no-wildcard-admin": [(IAM_ROLE_POLICY, {"role": "web-task", "policy": UNKNOWN})],
+    "iam-no-privilege-escalation": [(IAM_ROLE, role(inlinePolicies=[{"name": "app", "policy": UNKNOWN}]))],
     "logs-retention-set": [(LOG_GROUP, log_group(retentionInDays=UNKNOWN_NUMBER))],
     # Judges every known value first; the log group's name passes, its retention is unknown.
     "aws-api-constraints": [(LOG_GROUP, log_group(retentionInDays=UNKNOWN_NUMBER))],
@@ -218,6 +220,7 @@ STACKS = {
                                   (LISTENER_RULE, "web", listener_rule(priority=20))],
     "ecr-lifecycle-policy": [(ECR_REPOSITORY, "repo", repository()),
                              (ECR_LIFECYCLE_POLICY, "lifecycle", lifecycle_policy())],
+    "iam-no-privilege-escalation": compliant_iam_stack(),
 }
 
 
