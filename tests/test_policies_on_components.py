@@ -198,6 +198,18 @@ def test_trust_stack_rule_on_the_rendered_stack():
     assert stack_violations("iam-ecs-trust-scoped", elsewhere)
 
 
+def test_privilege_escalation_stack_rule_on_the_rendered_stack():
+    """The task, execution and scheduler roles' policies pass; a task role statement that may
+    pass any role fails, on the task role's policy."""
+    for stack in ("prod", "staging", "dev"):
+        assert stack_violations("iam-no-privilege-escalation", stack_of(rendering(stack))) == [], stack
+    broad = rendering("prod", services={"api": {"taskRoleStatements": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "iam:PassRole"], "Resource": ["*"]}]}})
+    [violation] = stack_violations("iam-no-privilege-escalation", stack_of(broad))
+    assert violation.urn.endswith("::api-roles-task-app"), violation
+    assert "task role api-roles-task" in violation.message
+
+
 def test_api_constraints_stack_rule_on_the_rendered_stack():
     prod = rendering("prod")
     assert stack_violations("aws-api-constraints-stack", stack_of(prod)) == []
@@ -209,5 +221,5 @@ def test_api_constraints_stack_rule_on_the_rendered_stack():
 def test_every_rule_of_the_pack_is_exercised_here():
     covered = {case[0] for case in RESOURCE_CASES} | {
         "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only",
-        "iam-ecs-trust-scoped", "aws-api-constraints-stack"}
+        "iam-ecs-trust-scoped", "iam-no-privilege-escalation", "aws-api-constraints-stack"}
     assert covered == set(POLICIES_BY_NAME)

@@ -279,6 +279,7 @@ def test_first_preview_of_prod_skips_exactly_the_rules_that_need_unknown_values(
         ("aws-api-constraints", "worker-roles-execution-managed"),
         ("aws-api-constraints-stack", "ecs-fargate-prod"),  # the size of a policy made of ARNs
         ("ecs-taskdef-distinct-roles", "api-task"), ("ecs-taskdef-distinct-roles", "worker-task"),
+        ("iam-no-privilege-escalation", "ecs-fargate-prod"),  # the scheduler's PassRole names role ARNs
         ("iam-no-wildcard-admin", "nightly-import-scheduler-run")]
 
 
