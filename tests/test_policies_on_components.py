@@ -106,8 +106,6 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
      lambda: props_of(rendering("dev"), SERVICE, "web-service")),
     ("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster", "cluster-cluster", lambda: rendering("prod"),
      lambda: changed(props_of(rendering("prod"), "aws:ecs/cluster:Cluster", "cluster-cluster"), settings=[])),
-    ("ecr-scan-on-push", REPO, "registry-repo", lambda: rendering("prod"),
-     lambda: props_of(rendering("prod", registry={"scanOnPush": False}), REPO, "registry-repo")),
     ("ecr-immutable-tags", REPO, "registry-repo", lambda: rendering("prod"),
      lambda: props_of(rendering("dev"), REPO, "registry-repo")),
     ("alb-https-redirect", LISTENER, "alb-http", lambda: rendering("prod"),
@@ -118,6 +116,10 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
      lambda: changed(props_of(rendering("prod"), LB, "alb-lb"), dropInvalidHeaderFields=False)),
     ("alb-deletion-protection", LB, "alb-lb", lambda: rendering("prod"),
      lambda: props_of(rendering("dev"), LB, "alb-lb")),
+    ("alb-access-logs", LB, "alb-lb", lambda: rendering("prod"),
+     lambda: props_of(rendering("dev"), LB, "alb-lb")),
+    ("alb-desync-mitigation", LB, "alb-lb", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), LB, "alb-lb"), desyncMitigationMode="monitor")),
     ("iam-ecs-trust-principals", ROLE, "api-roles-task", lambda: rendering("prod"),
      lambda: (lambda p: changed(p, assumeRolePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
          {**json.loads(p["assumeRolePolicy"])["Statement"][0],
@@ -218,8 +220,68 @@ def test_api_constraints_stack_rule_on_the_rendered_stack():
     assert first.urn.endswith("::api-rule") and copy_of_it.urn.endswith("::api-rule-copy")
 
 
+def test_scan_on_push_stack_rule_on_the_rendered_stack():
+    assert stack_violations("ecr-scan-on-push", stack_of(rendering("prod"))) == []
+    unscanned = rendering("prod", registry={"scanOnPush": False})
+    [violation] = stack_violations("ecr-scan-on-push", stack_of(unscanned))
+    assert violation.urn.endswith("::registry-repo")
+    enhanced = ("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "registry-scanning",
+                {"scanType": "ENHANCED", "rules": [{"scanFrequency": "CONTINUOUS_SCAN",
+                                                    "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]})
+    assert stack_violations("ecr-scan-on-push", stack_of(unscanned, extra=[enhanced])) == []
+
+
+def test_repository_policy_rule_on_the_rendered_repository():
+    """Our registry sets no repository policy; one a program adds for its organization passes,
+    one open to every AWS account fails."""
+    prod = rendering("prod")
+    name = prod.one(REPO, "registry-repo").outputs["name"]
+    pull = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["ecr:BatchGetImage"]}
+    org = {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    policy = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+
+    def document(statement):
+        return {"repository": name, "policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
+    assert violations("ecr-repository-policy-not-public", policy, document({**pull, "Condition": org})) == []
+    assert violations("ecr-repository-policy-not-public", policy, document(pull))
+
+
+def test_https_redirect_rules_stack_rule_on_the_rendered_stack():
+    """Prod's services attach to the HTTPS listener; dev (no certificate) serves on HTTP, where
+    its forwarding rules are exactly what the rule reports."""
+    assert stack_violations("alb-https-redirect-rules", stack_of(rendering("prod"))) == []
+    [violation] = stack_violations("alb-https-redirect-rules", stack_of(rendering("dev")))
+    assert "HTTP listener 'alb-http'" in violation.message and violation.urn.endswith("::web-rule")
+
+
+def test_waf_stack_rule_on_the_rendered_stack():
+    prod = rendering("prod")
+    [violation] = stack_violations("alb-waf", stack_of(prod))
+    assert violation.urn.endswith("::alb-lb")
+    association = ("aws:wafv2/webAclAssociation:WebAclAssociation", "alb-waf", {
+        "resourceArn": prod.one(LB, "alb-lb").outputs["arn"],
+        "webAclArn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/alb/a1b2c3d4-5678-90ab-cdef-111122223333"})
+    assert stack_violations("alb-waf", stack_of(prod, extra=[association])) == []
+
+
+def test_rules_managed_once_stack_rule_on_the_rendered_stack():
+    """Our components manage every group's rules as rule resources; an inline rule added to the
+    load balancer's group would fight them."""
+    prod = rendering("prod")
+    assert stack_violations("sg-rules-managed-once", stack_of(prod)) == []
+
+    def inline(resource):
+        if resource[1] == "alb-sg":
+            return (resource[0], resource[1], {**resource[2], "ingress": [
+                {"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "cidrBlocks": ["0.0.0.0/0"]}]})
+        return resource
+    [violation] = stack_violations("sg-rules-managed-once", [inline(r) for r in stack_of(prod)])
+    assert violation.urn.endswith("::alb-sg")
+
+
 def test_every_rule_of_the_pack_is_exercised_here():
     covered = {case[0] for case in RESOURCE_CASES} | {
         "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only",
-        "iam-ecs-trust-scoped", "iam-no-privilege-escalation", "aws-api-constraints-stack"}
+        "iam-ecs-trust-scoped", "iam-no-privilege-escalation", "aws-api-constraints-stack", "ecr-scan-on-push",
+        "ecr-repository-policy-not-public", "alb-https-redirect-rules", "alb-waf", "sg-rules-managed-once"}
     assert covered == set(POLICIES_BY_NAME)

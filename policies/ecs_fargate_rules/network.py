@@ -23,6 +23,7 @@ from ._common import (
     ECS_SERVICE,
     LOAD_BALANCERS,
     SECURITY_GROUP,
+    SECURITY_GROUP_EGRESS_RULE,
     SECURITY_GROUP_INGRESS_RULE,
     SECURITY_GROUP_RULE,
     Config,
@@ -166,6 +167,102 @@ def check_task_ingress(resources: Sequence[PolicyResource], config: Config) -> I
         # Some group could not be identified: what was found is reported, but a pass is not.
         raise groups.unresolved[0]
 
+# ---------------------------------------------------------------------------------------------
+# A security group's rules managed both inline and by separate rule resources.
+
+_PROTOCOLS = {"-1": "-1", "all": "-1", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+
+
+def _atoms(direction: str, protocol: Any, from_port: Any, to_port: Any,
+           sources: list[tuple[str, Any]]) -> set[tuple[str, ...]]:
+    """One (direction, protocol, ports, source) per source: inline blocks group several sources,
+    a rule resource has one, and a refreshed group lists the rule resources' rules inline."""
+    protocol = str(protocol).lower()
+    protocol = _PROTOCOLS.get(protocol, protocol)
+    ports = ("", "") if protocol == "-1" else (str(int(from_port or 0)), str(int(to_port or 0)))
+    return {(direction, protocol, *ports, kind, str(value)) for kind, value in sources if value is not None}
+
+
+def _inline_atoms(group: PolicyResource, direction: str, block: Mapping[str, Any]) -> set[tuple[str, ...]]:
+    sources = [(kind, v) for key, kind in (("cidrBlocks", "cidr"), ("ipv6CidrBlocks", "cidr"),
+                                           ("prefixListIds", "prefix-list"), ("securityGroups", "group"))
+               for v in as_list(block.get(key))]
+    if block.get("self") is True:
+        sources.append(("group", group.urn))
+    return _atoms(direction, block.get("protocol"), block.get("fromPort"), block.get("toPort"), sources)
+
+
+def _direction(rule: PolicyResource) -> str:
+    if rule.resource_type == SECURITY_GROUP_RULE:
+        return str(rule.props.get("type"))
+    return "ingress" if rule.resource_type == SECURITY_GROUP_INGRESS_RULE else "egress"
+
+
+def _separate_atoms(rule: PolicyResource, target: str) -> set[tuple[str, ...]]:
+    props = rule.props
+    direction = _direction(rule)
+    if rule.resource_type == SECURITY_GROUP_RULE:
+        sources = [(kind, v) for key, kind in (("cidrBlocks", "cidr"), ("ipv6CidrBlocks", "cidr"),
+                                               ("prefixListIds", "prefix-list")) for v in as_list(props.get(key))]
+        source_group = props.get("sourceSecurityGroupId")
+        if props.get("self") is True:
+            source_group = target
+        sources.append(("group", source_group))
+        return _atoms(direction, props.get("protocol"), props.get("fromPort"), props.get("toPort"), sources)
+    sources = [("cidr", props.get("cidrIpv4")), ("cidr", props.get("cidrIpv6")),
+               ("prefix-list", props.get("prefixListId")), ("group", props.get("referencedSecurityGroupId"))]
+    return _atoms(direction, props.get("ipProtocol"), props.get("fromPort"), props.get("toPort"), sources)
+
+
+def check_rules_managed_once(resources: Sequence[PolicyResource], config: Config) -> Iterator[tuple[str, str]]:
+    groups = _Groups(resources)
+    separate: dict[str, list[PolicyResource]] = {}
+    for rule in of_type(resources, SECURITY_GROUP_RULE, SECURITY_GROUP_INGRESS_RULE, SECURITY_GROUP_EGRESS_RULE):
+        for target in groups.named_by(rule, "securityGroupId", lambda r=rule: r.props.get("securityGroupId")):
+            separate.setdefault(target, []).append(rule)
+    for group in of_type(resources, SECURITY_GROUP):
+        rules = separate.get(group.urn, [])
+        if not rules:
+            continue
+        inline: set[tuple[str, ...]] = set()
+        # Per direction: a group that leaves `egress` unset does not manage its egress rules, so
+        # egress rule resources beside inline ingress conflict with nothing.
+        for direction in sorted({_direction(rule) for rule in rules}):
+            try:
+                blocks = group.props.get(direction)
+            except UnknownValueError:
+                # Wholly unknown: the program set none, and the provider reports them after
+                # creating the group (an inline list the program sets is known in preview).
+                continue
+            for index in range(len(blocks) if isinstance(blocks, Sequence) else 0):
+                try:
+                    inline |= _inline_atoms(group, direction, mapping(blocks[index]))
+                except UnknownValueError:
+                    # Declared inline all the same; a refresh never yields an unknown value.
+                    inline.add((direction, "unknown", str(index), "", "", ""))
+        if not inline:
+            continue
+        # After a refresh the group's outputs list the rule resources' rules too: only inline
+        # rules that no rule resource accounts for are the program's own. A group or rule whose
+        # id is not known yet is new, so no refresh has copied anything yet.
+        own = {(d, p, f, t, k, groups.by_id.get(v, v)) for d, p, f, t, k, v in inline}
+        if group.urn in groups.id_of:
+            for rule in rules:
+                try:
+                    own -= {(d, p, f, t, k, groups.by_id.get(v, v))
+                            for d, p, f, t, k, v in _separate_atoms(rule, group.urn)}
+                except UnknownValueError:
+                    continue
+        if own:
+            names = ", ".join(sorted(r.name for r in rules))
+            directions = "/".join(sorted({atom[0] for atom in own}))
+            yield (f"security group {groups.display(group.urn)} declares {len(own)} {directions} rule(s) "
+                   f"inline and is also managed by rule resources ({names}); the provider "
+                   "then removes one set's rules whenever it applies the other's.", group.urn)
+    if groups.unresolved:
+        raise groups.unresolved[0]
+
+
 POLICIES = [
     StackRule(
         name="sg-task-ingress-from-alb-only",
@@ -188,5 +285,18 @@ POLICIES = [
                    "(awsx's default task group allows 0.0.0.0/0 on all ports)."),
         remediation_steps=("Replace CIDR or self ingress on the task security group with one rule "
                            "whose source is the load balancer's security group, on the container port."),
+    ),
+    StackRule(
+        name="sg-rules-managed-once",
+        description=("A security group's rules must be declared either inline or as separate rule "
+                     "resources, not both."),
+        check=check_rules_managed_once,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.MEDIUM,
+        rationale=("pulumi-aws documents the two as conflicting: each update of the group resets its "
+                   "rules to the inline ones, removing those of the rule resources, and the next "
+                   "update of those adds them back - traffic is cut in between."),
+        remediation_steps=("Move the group's inline ingress/egress into aws.vpc.SecurityGroupIngressRule / "
+                           "SecurityGroupEgressRule resources (or the other way round), never both."),
     ),
 ]

@@ -220,6 +220,21 @@ def repository(**overrides: Any) -> dict[str, Any]:
             "imageTagMutability": "IMMUTABLE", **overrides}
 
 
+def repository_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    """An aws.ecr.RepositoryPolicy; by default another account of the organization may pull."""
+    pull = {"Sid": "OrgPull", "Effect": "Allow", "Principal": {"AWS": "*"},
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+    return {"repository": "web", "policy": policy_document(*(statements or [pull]))}
+
+
+def registry_scanning(scan_type: str = "ENHANCED", frequency: str = "SCAN_ON_PUSH",
+                      *filters: str) -> dict[str, Any]:
+    """An aws.ecr.RegistryScanningConfiguration with one rule (filter `*` unless given)."""
+    return {"scanType": scan_type, "rules": [{"scanFrequency": frequency, "repositoryFilters": [
+        {"filter": f, "filterType": "WILDCARD"} for f in (filters or ("*",))]}]}
+
+
 def lifecycle_policy(repository_name: str = "web") -> dict[str, Any]:
     return {"repository": repository_name, "policy": json.dumps({"rules": [{
         "rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
@@ -231,10 +246,21 @@ def lifecycle_policy(repository_name: str = "web") -> dict[str, Any]:
 # Load balancing and network
 
 
+ACCESS_LOGS = {"bucket": "web-alb-logs", "enabled": True, "prefix": "web"}
+
+
 def load_balancer(**overrides: Any) -> dict[str, Any]:
     return {"loadBalancerType": "application", "internal": False, "securityGroups": [ALB_SG],
             "subnets": ["subnet-0aaa1111", "subnet-0bbb2222"], "dropInvalidHeaderFields": True,
-            "enableDeletionProtection": True, **overrides}
+            "enableDeletionProtection": True, "accessLogs": ACCESS_LOGS,
+            "desyncMitigationMode": "defensive", **overrides}
+
+
+WAF_ACL_ARN = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/web/a1b2c3d4-5678-90ab-cdef-111122223333"
+
+
+def waf_association(resource_arn: str, **overrides: Any) -> dict[str, Any]:
+    return {"resourceArn": resource_arn, "webAclArn": WAF_ACL_ARN, **overrides}
 
 
 def redirect_action(protocol: str = "HTTPS") -> dict[str, Any]:
@@ -422,6 +448,7 @@ COMPLIANT_SAMPLES: dict[str, dict[str, Any]] = {
     ECS_CLUSTER: cluster(),
     ECR_REPOSITORY: repository(),
     ECR_LIFECYCLE_POLICY: lifecycle_policy(),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": repository_policy(),
     "aws:lb/loadBalancer:LoadBalancer": load_balancer(),
     "aws:alb/loadBalancer:LoadBalancer": load_balancer(),
     "aws:lb/listener:Listener": https_listener(),

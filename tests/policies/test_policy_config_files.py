@@ -106,7 +106,8 @@ def test_latest_tag_is_mandatory_in_prod_and_staging_advisory_in_dev():
 
 @pytest.mark.parametrize("policy_name", ["ecs-service-no-public-ip", "ecs-service-min-tasks",
                                          "ecr-immutable-tags", "alb-https-redirect",
-                                         "alb-deletion-protection"])
+                                         "alb-deletion-protection", "alb-https-redirect-rules",
+                                         "alb-access-logs"])
 def test_production_hardening_is_mandatory_in_prod_only(policy_name):
     found = levels(policy_name)
     assert found["prod"] == "mandatory"
@@ -125,9 +126,14 @@ def test_readonly_rootfs_is_advisory_everywhere():
 @pytest.mark.parametrize("policy_name", ["ecs-taskdef-no-privileged", "ecs-taskdef-no-plaintext-secrets",
                                          "sg-task-ingress-from-alb-only", "iam-ecs-trust-principals",
                                          "iam-ecs-trust-scoped",
-                                         "iam-no-wildcard-admin"])
+                                         "iam-no-wildcard-admin", "ecr-repository-policy-not-public",
+                                         "sg-rules-managed-once", "alb-desync-mitigation"])
 def test_security_boundaries_are_mandatory_everywhere(policy_name):
     assert levels(policy_name) == dict.fromkeys(ENVIRONMENTS, "mandatory")
+
+
+def test_waf_is_advice_in_staging_and_prod_and_off_in_dev():
+    assert levels("alb-waf") == {"dev": "disabled", "staging": "advisory", "prod": "advisory"}
 
 
 def test_no_environment_is_looser_than_dev_or_stricter_than_prod():
@@ -139,13 +145,13 @@ def test_no_environment_is_looser_than_dev_or_stricter_than_prod():
 
 def dev_stack(image: str = "nginx:1.27") -> list[tuple[str, str, dict]]:
     """Our dev stack's deliberate shortcuts: public subnets with a public IP, one task, plain
-    HTTP, no deletion protection, mutable tags, 7-day logs."""
+    HTTP, no deletion protection, no access logs, mutable tags, 7-day logs."""
     return [
         (TASK_DEFINITION, "web-task", task_definition([container(image=image)])),
         (ECS_SERVICE, "web-service", service(desiredCount=1, networkConfiguration={
             "assignPublicIp": True, "securityGroups": [TASK_SG], "subnets": ["subnet-0aaa1111"]})),
         ("aws:lb/loadBalancer:LoadBalancer", "web-alb",
-                 load_balancer(enableDeletionProtection=False)),
+                 load_balancer(enableDeletionProtection=False, accessLogs=None)),
         ("aws:lb/listener:Listener", "web-http", http_listener(defaultActions=[{
             "type": "fixed-response", "fixedResponse": {"contentType": "text/plain", "statusCode": "404"}}])),
         (SECURITY_GROUP, "web-alb-sg", security_group(ALB_SG)),
@@ -167,7 +173,8 @@ def test_dev_stack_shortcuts_block_nothing_in_dev():
 
 def test_the_same_stack_is_blocked_in_prod_by_exactly_those_shortcuts():
     assert _mandatory(analyze(dev_stack(), environment_config("prod"))) == [
-        "alb-deletion-protection", "alb-https-redirect", "ecr-immutable-tags", "ecs-service-min-tasks",
+        "alb-access-logs", "alb-deletion-protection", "alb-https-redirect", "ecr-immutable-tags",
+        "ecs-service-min-tasks",
         "ecs-service-no-public-ip", "logs-retention-set"]
 
 

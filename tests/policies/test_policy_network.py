@@ -1,19 +1,23 @@
 """The stack rule on task security group ingress, over every way ingress can be declared."""
 
 import pytest
+from policy_evaluation import UNKNOWN, UNKNOWN_ARRAY, evaluate, policy_resource, stack_args
 from policy_testkit import (
     ALB_SG,
     TASK_SG,
     compliant_network_stack,
+    egress_rule,
     ingress_rule,
     security_group,
     service,
     stack_violations,
 )
 
+from ecs_fargate_rules import POLICIES_BY_NAME
 from ecs_fargate_rules._common import (
     ECS_SERVICE,
     SECURITY_GROUP,
+    SECURITY_GROUP_EGRESS_RULE,
     SECURITY_GROUP_INGRESS_RULE,
     SECURITY_GROUP_RULE,
 )
@@ -117,3 +121,82 @@ def test_worker_service_group_with_no_ingress_passes():
     stack = [(ECS_SERVICE, "worker", service(networkConfiguration=network)),
              (SECURITY_GROUP, "worker-sg", security_group("sg-0worker000000000"))]
     assert stack_violations(POLICY, stack) == []
+
+
+# sg-rules-managed-once
+
+MANAGED_ONCE = "sg-rules-managed-once"
+HTTPS_IN = {"cidrBlocks": ["0.0.0.0/0"], "fromPort": 443, "toPort": 443, "protocol": "tcp"}
+ALL_OUT = {"cidrBlocks": ["0.0.0.0/0"], "fromPort": 0, "toPort": 0, "protocol": "-1"}
+
+
+def _group(ingress=(), egress=()) -> dict:
+    return {**security_group(ALB_SG, list(ingress)), "egress": list(egress)}
+
+
+def _https_rule(**overrides) -> dict:
+    return ingress_rule(**{"securityGroupId": ALB_SG, "referencedSecurityGroupId": None, "cidrIpv4": "0.0.0.0/0",
+                           "fromPort": 443, "toPort": 443, **overrides})
+
+
+def _all_out_rule() -> dict:
+    return egress_rule(securityGroupId=ALB_SG, ipProtocol="-1", fromPort=None, toPort=None)
+
+
+@pytest.mark.parametrize("stack", [
+    [(SECURITY_GROUP, "alb-sg", _group([HTTPS_IN], [ALL_OUT]))],  # inline only
+    [(SECURITY_GROUP, "alb-sg", _group()), (SECURITY_GROUP_INGRESS_RULE, "https", _https_rule()),
+     (SECURITY_GROUP_EGRESS_RULE, "out", _all_out_rule())],  # rule resources only
+    # ... after a refresh, which lists the rule resources' rules on the group too
+    [(SECURITY_GROUP, "alb-sg", _group([{**HTTPS_IN, "description": "HTTPS"}], [ALL_OUT])),
+     (SECURITY_GROUP_INGRESS_RULE, "https", _https_rule()), (SECURITY_GROUP_EGRESS_RULE, "out", _all_out_rule())],
+    [(SECURITY_GROUP, "alb-sg", _group([{**HTTPS_IN, "protocol": "6", "securityGroups": [TASK_SG]}])),
+     (SECURITY_GROUP_RULE, "https", {"type": "ingress", "securityGroupId": ALB_SG, "protocol": "tcp",
+                                     "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}),
+     (SECURITY_GROUP_INGRESS_RULE, "from-tasks", _https_rule(cidrIpv4=None, referencedSecurityGroupId=TASK_SG))],
+])
+def test_groups_managed_one_way_pass(stack):
+    assert stack_violations(MANAGED_ONCE, stack) == []
+
+
+@pytest.mark.parametrize("rule_type, rule, direction", [
+    (SECURITY_GROUP_INGRESS_RULE, ingress_rule(securityGroupId=ALB_SG), "ingress"),
+    (SECURITY_GROUP_EGRESS_RULE, egress_rule(securityGroupId=ALB_SG), "egress"),
+    (SECURITY_GROUP_RULE, {"type": "egress", "securityGroupId": ALB_SG, "sourceSecurityGroupId": TASK_SG,
+                           "fromPort": 8080, "toPort": 8080, "protocol": "tcp"}, "egress"),
+    (SECURITY_GROUP_RULE, {"type": "ingress", "securityGroupId": ALB_SG, "self": True,
+                           "fromPort": 0, "toPort": 0, "protocol": "-1"}, "ingress"),
+])
+def test_group_with_inline_rules_and_rule_resources_fails(rule_type, rule, direction):
+    group = _group([HTTPS_IN], []) if direction == "ingress" else _group([], [ALL_OUT])
+    [found] = stack_violations(MANAGED_ONCE, [(SECURITY_GROUP, "alb-sg", group), (rule_type, "extra", rule)])
+    assert f"security group {ALB_SG} declares 1 {direction} rule(s) inline" in found.message
+    assert "managed by rule resources (extra)" in found.message
+    assert found.urn.endswith("::alb-sg")
+
+
+def test_inline_ingress_beside_egress_rule_resources_is_no_conflict():
+    # A group that leaves egress unset does not manage egress (compliant_network_stack's ALB group).
+    stack = [(SECURITY_GROUP, "alb-sg", _group([HTTPS_IN])), (SECURITY_GROUP_EGRESS_RULE, "out", _all_out_rule())]
+    assert stack_violations(MANAGED_ONCE, stack) == []
+    assert stack_violations(MANAGED_ONCE, compliant_network_stack()) == []
+
+
+def test_refreshed_group_with_a_rule_of_its_own_still_fails():
+    stack = [(SECURITY_GROUP, "alb-sg", _group([HTTPS_IN, {**HTTPS_IN, "fromPort": 80, "toPort": 80}])),
+             (SECURITY_GROUP_INGRESS_RULE, "https", _https_rule())]
+    [found] = stack_violations(MANAGED_ONCE, stack)
+    assert "declares 1 ingress rule(s) inline" in found.message
+
+
+def test_mixed_group_is_found_in_a_first_preview():
+    group = policy_resource(SECURITY_GROUP, {**_group([HTTPS_IN]), "id": UNKNOWN, "arn": UNKNOWN}, name="alb-sg")
+    rule = policy_resource(SECURITY_GROUP_INGRESS_RULE, _https_rule(securityGroupId=UNKNOWN), name="https")
+    rule.property_dependencies = {"securityGroupId": [group]}
+    [found] = evaluate(POLICIES_BY_NAME[MANAGED_ONCE], stack_args([group, rule]))
+    assert "security group alb-sg declares 1 ingress rule(s) inline" in found.message
+    # A group the program gives no inline rules has wholly unknown ingress/egress in preview.
+    group = policy_resource(SECURITY_GROUP, {**_group(), "id": UNKNOWN, "ingress": UNKNOWN_ARRAY,
+                                             "egress": UNKNOWN_ARRAY}, name="alb-sg")
+    rule.property_dependencies = {"securityGroupId": [group]}
+    assert evaluate(POLICIES_BY_NAME[MANAGED_ONCE], stack_args([group, rule])) == []

@@ -44,11 +44,17 @@ EXPECTED = {
     "ecr-scan-on-push": "mandatory",
     "ecr-immutable-tags": "mandatory",
     "ecr-lifecycle-policy": "mandatory",
+    "ecr-repository-policy-not-public": "mandatory",
     "alb-https-redirect": "mandatory",
+    "alb-https-redirect-rules": "mandatory",
     "alb-tls-policy": "mandatory",
     "alb-drop-invalid-headers": "mandatory",
     "alb-deletion-protection": "mandatory",
+    "alb-access-logs": "mandatory",
+    "alb-desync-mitigation": "mandatory",
+    "alb-waf": "advisory",
     "sg-task-ingress-from-alb-only": "mandatory",
+    "sg-rules-managed-once": "mandatory",
     "iam-ecs-trust-principals": "mandatory",
     "iam-ecs-trust-scoped": "mandatory",
     "iam-no-wildcard-admin": "mandatory",
@@ -58,7 +64,8 @@ EXPECTED = {
     "aws-api-constraints-stack": "mandatory",
 }
 STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped",
-                  "iam-no-privilege-escalation", "aws-api-constraints-stack"}
+                  "iam-no-privilege-escalation", "aws-api-constraints-stack", "ecr-scan-on-push", "alb-https-redirect-rules", "alb-waf",
+                  "sg-rules-managed-once"}
 
 
 def test_the_pack_has_exactly_the_specified_policies_and_default_levels():
@@ -88,7 +95,8 @@ def test_the_sdk_serializes_every_policy_for_the_engine():
     schemas = {p.name: dict(p.configSchema.properties) for p in info.policies if p.configSchema.properties}
     assert set(schemas) == {"ecs-image-allowed-registries", "ecs-taskdef-no-plaintext-secrets",
                             "ecs-service-min-tasks", "alb-tls-policy", "sg-task-ingress-from-alb-only",
-                            "iam-ecs-trust-scoped", "logs-retention-set", "aws-api-constraints"}
+                            "iam-ecs-trust-scoped", "logs-retention-set", "aws-api-constraints",
+                            "alb-desync-mitigation"}
     assert all(p.remediation_steps for p in info.policies)
 
 

@@ -16,13 +16,22 @@ from typing import Any
 
 import pytest
 from policy_testkit import (
+    ALB_ARN,
+    ALB_SG,
     ARN_ONLY_GROUP,
     COMPLIANT_SAMPLES,
+    LISTENER_ARN,
     TASK_SG,
     compliant_iam_stack,
     compliant_network_stack,
+    egress_rule,
+    http_listener,
     lifecycle_policy,
+    listener_rule,
+    load_balancer,
+    registry_scanning,
     repository,
+    waf_association,
 )
 from pulumi import _types
 from pulumi_policy import PolicyResource
@@ -44,6 +53,19 @@ STACK_SAMPLES = compliant_network_stack() + [
     (ECR_REPOSITORY, "repo", repository()),
     (ECR_LIFECYCLE_POLICY, "lifecycle", lifecycle_policy()),
     *compliant_iam_stack(),
+    (ECR_REPOSITORY, "unscanned", repository(name="jobs", imageScanningConfiguration=None)),
+    ("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "registry", registry_scanning()),
+    ("aws:lb/loadBalancer:LoadBalancer", "alb", load_balancer(arn=ALB_ARN)),
+    ("aws:wafv2/webAclAssociation:WebAclAssociation", "waf", waf_association(ALB_ARN)),
+    ("aws:lb/listener:Listener", "http", http_listener(arn=LISTENER_ARN, protocol=None)),
+    ("aws:lb/listenerRule:ListenerRule", "rule", listener_rule()),
+    ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "egress", egress_rule(securityGroupId=ALB_SG)),
+    (SECURITY_GROUP, "mixed", {**ARN_ONLY_GROUP, "id": "sg-0eeeeeeeeeeeeeee1", "egress": [
+        {"cidrBlocks": ["10.0.0.0/8"], "fromPort": 443, "toPort": 443, "protocol": "tcp", "self": True}]}),
+    (SECURITY_GROUP_RULE, "mixed-egress", {"type": "egress", "securityGroupId": "sg-0eeeeeeeeeeeeeee1",
+                                           "cidrBlocks": ["10.0.0.0/16"], "prefixListIds": ["pl-1"],
+                                           "ipv6CidrBlocks": ["::/0"], "fromPort": 443, "toPort": 443,
+                                           "protocol": "tcp", "self": True}),
 ]
 
 

@@ -20,19 +20,24 @@ from policy_testkit import (
     analyze,
     cluster,
     compliant_iam_stack,
+    ALB_ARN,
+    LISTENER_ARN,
     compliant_network_stack,
     http_listener,
+    ingress_rule,
     https_listener,
     lifecycle_policy,
     listener_rule,
     load_balancer,
     log_group,
     repository,
+    repository_policy,
     role,
     service,
     stack_violations,
     task_definition,
     violations,
+    waf_association,
 )
 from pulumi_policy.proxy import UnknownValueError
 
@@ -40,6 +45,7 @@ from ecs_fargate_rules import ALL_POLICIES, POLICIES_BY_NAME, ResourceRule
 from ecs_fargate_rules._common import (
     ECR_LIFECYCLE_POLICY,
     ECR_REPOSITORY,
+    ECR_REPOSITORY_POLICY,
     ECS_CLUSTER,
     ECS_SERVICE,
     IAM_ROLE,
@@ -47,7 +53,9 @@ from ecs_fargate_rules._common import (
     LISTENERS,
     LOAD_BALANCERS,
     LOG_GROUP,
+    SECURITY_GROUP_INGRESS_RULE,
     TASK_DEFINITION,
+    WAF_ASSOCIATIONS,
 )
 from policy_evaluation import (
     UNKNOWN,
@@ -89,6 +97,14 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "alb-tls-policy": [(LISTENERS[0], https_listener(sslPolicy=UNKNOWN))],
     "alb-drop-invalid-headers": [(LOAD_BALANCERS[0], load_balancer(dropInvalidHeaderFields=UNKNOWN_BOOL))],
     "alb-deletion-protection": [(LOAD_BALANCERS[0], load_balancer(enableDeletionProtection=UNKNOWN_BOOL))],
+    "alb-access-logs": [(LOAD_BALANCERS[0], load_balancer(accessLogs=UNKNOWN_OBJECT))],
+    "alb-desync-mitigation": [(LOAD_BALANCERS[0], load_balancer(desyncMitigationMode=UNKNOWN))],
+    # A rule of a listener outside the stack whose ARN is not known yet.
+    "alb-https-redirect-rules": [(LISTENER_RULE, listener_rule(listenerArn=UNKNOWN))],
+    # An association of a web ACL with something not known yet: it may be this load balancer.
+    "alb-waf": [(LOAD_BALANCERS[0], load_balancer(arn=ALB_ARN)), (WAF_ASSOCIATIONS[0], waf_association(UNKNOWN))],
+    "ecr-repository-policy-not-public": [(ECR_REPOSITORY_POLICY, repository_policy() | {"policy": UNKNOWN})],
+    "sg-rules-managed-once": [(SECURITY_GROUP_INGRESS_RULE, ingress_rule(securityGroupId=UNKNOWN))],
     "sg-task-ingress-from-alb-only": [(ECS_SERVICE, service(networkConfiguration=SERVICE_NETWORK))],
     "iam-ecs-trust-principals": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
     "iam-ecs-trust-scoped": [(IAM_ROLE, role(assumeRolePolicy=UNKNOWN))],
@@ -221,6 +237,16 @@ STACKS = {
     "ecr-lifecycle-policy": [(ECR_REPOSITORY, "repo", repository()),
                              (ECR_LIFECYCLE_POLICY, "lifecycle", lifecycle_policy())],
     "iam-no-privilege-escalation": compliant_iam_stack(),
+    "ecr-scan-on-push": [(ECR_REPOSITORY, "repo", repository(imageScanningConfiguration=None)),
+                         ("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "registry",
+                          {"scanType": "ENHANCED", "rules": [{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [
+                              {"filter": "*", "filterType": "WILDCARD"}]}]})],
+    "alb-https-redirect-rules": [(LISTENERS[0], "web-http", http_listener(arn=LISTENER_ARN)),
+                                 (LISTENER_RULE, "api", listener_rule(actions=[{"type": "redirect", "redirect": {
+                                     "protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]))],
+    "alb-waf": [(LOAD_BALANCERS[0], "web-alb", load_balancer(arn=ALB_ARN)),
+                (WAF_ASSOCIATIONS[0], "web-waf", waf_association(ALB_ARN))],
+    "sg-rules-managed-once": compliant_network_stack(),
 }
 
 
