@@ -1,4 +1,4 @@
-"""Pulumi mocks that answer like AWS: real ARN formats, ids, URLs and the awsx VPC's outputs.
+"""Pulumi mocks that answer like AWS: real ARN formats, ids, URLs, and data sources (data_sources.py).
 
 Deterministic: the same resource name always gets the same ids, so tests can compare values.
 In preview mode a resource returns only its inputs; everything the provider would compute is
@@ -11,6 +11,8 @@ import hashlib
 
 import pulumi
 from pulumi.runtime import rpc
+
+from preflight import data_sources
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -39,6 +41,8 @@ def _unknown(outputs: dict) -> dict:
 
 class AwsMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = DEFAULT_REGION, account_id: str = ACCOUNT_ID, preview: bool = False):
+        self.unanswered: list[str] = []
+        """Invoke tokens answered with nothing (named in the report)."""
         self.region = region
         self.account_id = account_id
         self.preview = preview
@@ -58,8 +62,10 @@ class AwsMocks(pulumi.runtime.Mocks):
         resource_id, outputs = (handler or self._generic)(args.name, inputs, args.typ)
         computed = {key: value for key, value in outputs.items() if key not in inputs}
         if self.preview:
-            # Before the first deployment the provider cannot know what it will compute.
-            return None, {**inputs, **_unknown(computed)}
+            # Before the first deployment the provider cannot know what it will compute; the
+            # name it generates (autonaming, in Check) it knows.
+            known = {key: computed.pop(key) for key in ("name",) if key in computed and args.typ.startswith("aws:")}
+            return None, {**inputs, **known, **_unknown(computed)}
         return resource_id, {**inputs, **computed}
 
     def _arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
@@ -76,21 +82,6 @@ class AwsMocks(pulumi.runtime.Mocks):
         resource_name = inputs.get("name") or physical_name(name)
         return f"{name}-id", {"arn": self._arn(service, f"{kind.lower()}/{resource_name}")}
 
-    def _awsx_ec2_Vpc(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
-        azs = int(inputs.get("numberOfAvailabilityZones") or 3)
-        kinds = {spec.get("type") for spec in inputs.get("subnetSpecs") or []} or {"Public", "Private"}
-
-        def subnets(kind: str) -> list[str]:
-            return [f"subnet-{_hex(f'{name}-{kind}-{i}', 17)}" for i in range(azs)] if kind in kinds else []
-
-        vpc_id = f"vpc-{_hex(name, 17)}"
-        return f"{name}-id", {
-            "vpcId": vpc_id,
-            "publicSubnetIds": subnets("Public"),
-            "privateSubnetIds": subnets("Private"),
-            "isolatedSubnetIds": subnets("Isolated"),
-        }
-
     def _aws_ec2_vpc_Vpc(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
         vpc_id = f"vpc-{_hex(name, 17)}"
         return vpc_id, {"arn": self._arn("ec2", f"vpc/{vpc_id}"), "ownerId": self.account_id,
@@ -98,6 +89,33 @@ class AwsMocks(pulumi.runtime.Mocks):
                         "defaultNetworkAclId": f"acl-{_hex(name, 17)}",
                         "defaultRouteTableId": f"rtb-{_hex(name, 17)}",
                         "mainRouteTableId": f"rtb-{_hex(name, 17)}"}
+
+    def _aws_ec2_subnet_Subnet(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        subnet_id = f"subnet-{_hex(name, 17)}"
+        return subnet_id, {"arn": self._arn("ec2", f"subnet/{subnet_id}"), "ownerId": self.account_id}
+
+    def _aws_ec2_internetGateway_InternetGateway(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        igw = f"igw-{_hex(name, 17)}"
+        return igw, {"arn": self._arn("ec2", f"internet-gateway/{igw}"), "ownerId": self.account_id}
+
+    def _aws_ec2_routeTable_RouteTable(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        rtb = f"rtb-{_hex(name + '-rt', 17)}"
+        return rtb, {"arn": self._arn("ec2", f"route-table/{rtb}"), "ownerId": self.account_id}
+
+    def _aws_ec2_routeTableAssociation_RouteTableAssociation(self, name: str, inputs: dict, typ: str):
+        return f"rtbassoc-{_hex(name, 17)}", {}
+
+    def _aws_ec2_route_Route(self, name: str, inputs: dict, typ: str):
+        return f"r-{inputs.get('routeTableId')}1080289494", {}
+
+    def _aws_ec2_eip_Eip(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        allocation = f"eipalloc-{_hex(name, 17)}"
+        number = int(_hex(name, 4), 16)
+        return allocation, {"allocationId": allocation, "publicIp": f"3.{number % 250}.{number // 250 % 250}.7",
+                            "arn": self._arn("ec2", f"elastic-ip/{allocation}"), "domain": "vpc"}
+
+    def _aws_ec2_natGateway_NatGateway(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        return f"nat-{_hex(name, 17)}", {"networkInterfaceId": f"eni-{_hex(name, 17)}"}
 
     def _docker_build_index_Image(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
         digest = f"sha256:{_hex(name + str(inputs.get('tags')), 64)}"
@@ -213,22 +231,10 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     # -- invokes --------------------------------------------------------------------------
 
+    def call_token(self, token: str, args: dict) -> dict:
+        """An invoke a component's provider makes (preflight's awsx expansions): answered as
+        `call` would, but not one of the program's own invokes."""
+        return data_sources.answer(self, token, args)
+
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list] | dict:
-        token = args.token
-        if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.account_id, "id": self.account_id,
-                    "arn": f"arn:aws:iam::{self.account_id}:user/preflight", "userId": "AIDA" + _hex("u", 17).upper()}
-        if token == "aws:index/getRegion:getRegion":
-            return {"id": self.region, "name": self.region, "region": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
-        if token == "aws:index/getPartition:getPartition":
-            return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com",
-                    "reverseDnsPrefix": "com.amazonaws"}
-        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {"id": self.region, "userName": "AWS", "password": "mock-ecr-password",
-                    "authorizationToken": "QVdTOm1vY2s=", "expiresAt": "2030-01-01T00:00:00Z",
-                    "proxyEndpoint": f"https://{self.account_id}.dkr.ecr.{self.region}.amazonaws.com"}
-        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "abcdef"]
-            return {"id": self.region, "names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)]}
-        return {}
+        return data_sources.answer(self, args.token, dict(args.args or {}))

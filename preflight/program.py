@@ -47,4 +47,10 @@ def render_stack(program_dir: Path, stack: StackConfig, preview: bool = False) -
             return render(program_dir, project=stack.project, stack=stack.stack, config=stack.config,
                           secret_keys=stack.secret_keys, preview=preview)
     except Exception as error:  # noqa: BLE001 - reported as one message, exit 2
-        raise PreflightError(_program_failure(error, program_dir)) from None
+        message = _program_failure(error, program_dir)
+        from preflight.render import LAST_NOT_EVALUATED
+        if LAST_NOT_EVALUATED:
+            # The program most likely failed on a component's missing outputs: say which.
+            names = ", ".join(f"{n.type} {n.name} ({n.reason})" for n in LAST_NOT_EVALUATED)
+            message += f"; preflight could not evaluate {names}"
+        raise PreflightError(message) from None

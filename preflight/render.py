@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -54,11 +55,24 @@ class RenderedResource:
 
 
 @dataclass
+class NotEvaluated:
+    """A component preflight could not expand: its children are missing from the rendering."""
+    urn: str
+    type: str
+    name: str
+    reason: str
+
+
+@dataclass
 class Rendering:
     project: str
     stack: str
     resources: list[RenderedResource]
     exports: dict[str, Any]
+    not_evaluated: list[NotEvaluated] = field(default_factory=list)
+    """Remote (multi-language) components whose children preflight could not synthesize."""
+    unanswered_invokes: list[str] = field(default_factory=list)
+    """Data-source tokens the mocks answered with nothing."""
 
     def of_type(self, typ: str) -> list[RenderedResource]:
         return [r for r in self.resources if r.type == typ]
@@ -74,6 +88,10 @@ class Rendering:
         return next(r for r in self.resources if r.urn == urn)
 
 
+LAST_NOT_EVALUATED: list[NotEvaluated] = []
+"""The components the last rendering could not expand (also when the program then failed)."""
+
+
 class DuplicateUrnError(Exception):
     """Two resources with one URN: the engine stops the deployment."""
 
@@ -86,6 +104,11 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
         self.registrations: list[RenderedResource] = []
         self._urns: set[str] = set()
         self._urns_lock = threading.Lock()
+        self.not_evaluated: list[NotEvaluated] = []
+
+    @staticmethod
+    def stack_name() -> str:
+        return runtime_settings.get_stack()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # As the engine builds URNs: the parent's whole qualified type chain, and nothing for
@@ -104,17 +127,31 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
                 # The engine refuses a second resource with the same URN; so must a faithful render.
                 raise DuplicateUrnError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
             self._urns.add(urn)
+        if request.remote:
+            return self._register_remote(urn, request)
         response = super().RegisterResource(request)
         # The SDK's mock monitor keeps no state for the root stack; the engine still sees it.
         registration = self.resources.get(response.urn)
+        if registration is not None and registration.id is None:
+            # Unknown in a preview: `getResource` (rehydrating a component's resource outputs)
+            # must still answer with an id field, empty meaning unknown.
+            self.resources[response.urn] = registration._replace(id="")
         outputs = registration.state if registration else {}
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        wire_inputs = json_format.MessageToDict(request.object)
+        autoname = outputs.get("name")
+        if (request.custom and request.type.startswith("aws:") and "name" not in inputs
+                and isinstance(autoname, str) and autoname != rpc.UNKNOWN):
+            # The provider's Check adds the name it generates to the inputs; the engine (and a
+            # first preview) sees it there.
+            inputs["name"] = wire_inputs["name"] = autoname
         self.registrations.append(RenderedResource(
             urn=response.urn,
             type=request.type,
             name=request.name,
             parent=request.parent or None,
             custom=request.custom,
-            inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+            inputs=inputs,
             outputs=dict(outputs),
             id=response.id or None,
             protect=bool(request.protect),
@@ -123,10 +160,53 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()
                                    if value.urns},
             provider=request.provider or None,
-            wire_inputs=json_format.MessageToDict(request.object),
+            wire_inputs=wire_inputs,
             wire_outputs=json_format.MessageToDict(_sync_await(rpc.serialize_properties(outputs, {}))),
         ))
         return response
+
+    def _downgraded(self, wire: dict) -> dict:
+        """Resource references as the engine gives them to an analyzer: the resource's id (its
+        URN for a component)."""
+        from preflight import awsx
+
+        return awsx._plain(wire, lambda ref: (self.resources[ref].id if ref in self.resources else None) or ref)
+
+    def _register_remote(self, urn: str, request):
+        """A multi-language component: its provider would construct its children; preflight
+        synthesizes those it models (preflight/awsx.py) and names the others as not evaluated."""
+        from preflight import awsx
+
+        runtime_mocks._ensure_event_loop()
+        record = RenderedResource(
+            urn=urn, type=request.type, name=request.name, parent=request.parent or None, custom=False,
+            inputs=awsx._plain(json_format.MessageToDict(request.object), lambda ref: ref),
+            outputs={}, dependencies=list(request.dependencies),
+            property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()
+                                   if value.urns},
+            wire_inputs=self._downgraded(json_format.MessageToDict(request.object)))
+        self.registrations.append(record)
+        self.resources[urn] = runtime_mocks.MockMonitor.ResourceRegistration(urn, "", {})
+        reason = None
+        try:
+            outputs = awsx.expand(self, request)
+        except awsx.AwsxError:
+            raise
+        except awsx.NotExpanded as error:
+            reason, outputs = str(error), {}
+        except Exception as error:  # noqa: BLE001 - never a crash: reported as not evaluated
+            reason, outputs = f"preflight failed to expand it: {type(error).__name__}: {error}", {}
+        if reason:
+            self.not_evaluated.append(NotEvaluated(urn, request.type, request.name, reason))
+            LAST_NOT_EVALUATED.append(self.not_evaluated[-1])
+        struct = struct_pb2.Struct()
+        struct.update(outputs)
+        # As the engine gives them to an analyzer: resource references downgraded to their ids.
+        plain = self._downgraded(json_format.MessageToDict(struct))
+        record.outputs = plain
+        record.wire_outputs = plain
+        self.resources[urn] = runtime_mocks.MockMonitor.ResourceRegistration(urn, "", plain)
+        return resource_pb2.RegisterResourceResponse(urn=urn, object=struct)
 
     def RegisterResourceOutputs(self, request):
         """A component's (or the stack's) registered outputs: its outputs in AnalyzeStack."""
@@ -176,6 +256,7 @@ def render(program_dir: str | os.PathLike, *, project: str, stack: str,
     program_dir = Path(program_dir).resolve()
     region = str(config.get("aws:region") or "us-east-1")
     monitor = RecordingMonitor(mocks or AwsMocks(region=region, preview=preview))
+    LAST_NOT_EVALUATED.clear()
     runtime_settings.ROOT.set(None)
     set_all_config(encode_config(config), list(secret_keys))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
@@ -200,4 +281,6 @@ def render(program_dir: str | os.PathLike, *, project: str, stack: str,
             wire = _sync_await(rpc.serialize_properties(getattr(root, "outputs", {}), {}))
             resource.outputs = dict(exports)
             resource.wire_outputs = json_format.MessageToDict(wire)
-    return Rendering(project=project, stack=stack, resources=monitor.registrations, exports=exports)
+    return Rendering(project=project, stack=stack, resources=monitor.registrations, exports=exports,
+                     not_evaluated=list(monitor.not_evaluated),
+                     unanswered_invokes=sorted(set(getattr(monitor.mocks, "unanswered", []))))

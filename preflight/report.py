@@ -31,7 +31,8 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.count("mandatory") else 0
+        # A component preflight could not evaluate is not a pass: its children were never judged.
+        return 1 if self.count("mandatory") or self.rendering.not_evaluated else 0
 
 
 def _short(urn: str) -> str:
@@ -54,8 +55,12 @@ def to_json(result: Result) -> str:
         "violations": [{"policy": d.policy, "enforcementLevel": d.enforcement_level, "urn": d.urn,
                         "message": d.message} for d in result.violations],
         "skipped": [{"policy": d.policy, "urn": d.urn, "message": d.message} for d in result.skipped],
+        "notEvaluated": [{"urn": n.urn, "type": n.type, "name": n.name, "reason": n.reason}
+                         for n in rendering.not_evaluated],
+        "answeredWithNothing": list(rendering.unanswered_invokes),
         "summary": {"resources": len(rendering.resources), "mandatory": result.count("mandatory"),
-                    "advisory": result.count("advisory"), "skipped": len(result.skipped)},
+                    "advisory": result.count("advisory"), "skipped": len(result.skipped),
+                    "notEvaluated": len(rendering.not_evaluated)},
     }, indent=2)
 
 
@@ -101,7 +106,20 @@ def to_text(result: Result) -> str:
         lines += ["", f"Skipped: values unknown until deployment ({len(result.skipped)})"]
         for d in sorted(result.skipped, key=lambda d: (d.policy, d.urn)):
             lines.append(f"  [{d.policy}] {_short(d.urn)}: {d.message.split(': ', 1)[-1]}")
-    verdict = "FAILED: mandatory policy violations" if result.exit_code else "passed"
+    if rendering.not_evaluated:
+        lines += ["", f"Not evaluated: components preflight could not expand ({len(rendering.not_evaluated)})"]
+        for n in rendering.not_evaluated:
+            lines.append(f"  {n.type} {n.name}: {n.reason}; its children were not checked")
+    if rendering.unanswered_invokes:
+        lines += ["", f"Data sources answered with nothing ({len(rendering.unanswered_invokes)})"]
+        lines += [f"  {token}" for token in rendering.unanswered_invokes]
+    if result.count("mandatory"):
+        verdict = "FAILED: mandatory policy violations"
+    elif rendering.not_evaluated:
+        verdict = "FAILED: components not evaluated"
+    else:
+        verdict = "passed"
+    not_evaluated = f", {len(rendering.not_evaluated)} not evaluated" if rendering.not_evaluated else ""
     lines += ["", f"Summary: {len(rendering.resources)} resources, {result.count('mandatory')} mandatory, "
-                  f"{result.count('advisory')} advisory, {len(result.skipped)} skipped: {verdict}"]
+                  f"{result.count('advisory')} advisory, {len(result.skipped)} skipped{not_evaluated}: {verdict}"]
     return "\n".join(lines)

@@ -178,7 +178,7 @@ def test_cli_as_a_process_prints_a_report_and_exit_codes(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "Mandatory violations (1)" in result.stdout
     assert "[ecs-image-no-latest-tag] aws:ecs/taskDefinition:TaskDefinition api-task" in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 53 resources, 1 mandatory")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 85 resources, 1 mandatory")
     assert "Traceback" not in result.stderr
 
 
@@ -269,14 +269,12 @@ def test_first_preview_of_prod_skips_exactly_the_rules_that_need_unknown_values(
     skipped = sorted((s["policy"], s["urn"].rsplit("::", 1)[-1]) for s in document["skipped"])
     # Role ARNs and security group ids exist only once created; everything else is judged.
     # aws-api-constraints judges every known value and notes the ones made of other resources'
-    # outputs (role names, ARNs, ids; preflight's first preview knows no generated name either).
+    # outputs (ARNs, ids); generated names are known in a first preview, as the provider's Check
+    # makes them then.
     assert skipped == [
-        ("aws-api-constraints", "api-5xx"), ("aws-api-constraints", "api-roles-execution-managed"),
-        ("aws-api-constraints", "api-roles-execution-secrets"), ("aws-api-constraints", "api-roles-task-app"),
-        ("aws-api-constraints", "api-scale-cpu"), ("aws-api-constraints", "api-scale-requests"),
-        ("aws-api-constraints", "api-scaling"), ("aws-api-constraints", "nightly-import-schedule"),
+        ("aws-api-constraints", "api-5xx"), ("aws-api-constraints", "api-scale-requests"),
+        ("aws-api-constraints", "nightly-import-schedule"),
         ("aws-api-constraints", "nightly-import-scheduler-run"),
-        ("aws-api-constraints", "worker-roles-execution-managed"),
         ("aws-api-constraints-stack", "ecs-fargate-prod"),  # the size of a policy made of ARNs
         ("ecs-taskdef-distinct-roles", "api-task"), ("ecs-taskdef-distinct-roles", "worker-task"),
         ("iam-no-privilege-escalation", "ecs-fargate-prod"),  # the scheduler's PassRole names role ARNs

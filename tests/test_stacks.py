@@ -383,8 +383,13 @@ def test_every_resource_is_inside_a_component_with_the_tagging_provider(stack, r
     for resource in rendering.resources:
         if resource.type.startswith("aws:"):
             assert resource.provider and resource.provider.startswith(provider.urn), resource.urn
-            parent = rendering.by_urn(resource.parent)
-            assert parent.type.startswith("ecs-fargate:index:"), resource.urn
+            # Directly, or through awsx's components and their own children (the VPC's subnets).
+            ancestors, parent = [], resource.parent
+            while parent:
+                ancestors.append(rendering.by_urn(parent))
+                parent = ancestors[-1].parent
+            owner = next(a for a in ancestors if not a.type.startswith(("aws:", "awsx:")))
+            assert owner.type.startswith("ecs-fargate:index:"), resource.urn
 
 
 def test_exports_name_what_a_user_needs(prod):
