@@ -4,8 +4,9 @@
                         [--preview] [--json]
     python -m preflight diff --base GIT_REF --stack prod [--cwd DIR] [--json]   (see preflight/diff.py)
 
-Exit status of the policy check: 0 no mandatory violation, 1 at least one, 2 the program, its
-config or the pack is broken (one message on stderr, no traceback).
+Exit status of the policy check: 0 no mandatory violation, 1 at least one (or a component
+preflight could not expand, named under "Not evaluated"), 2 the program, its config or the pack
+is broken (one message on stderr, no traceback).
 """
 
 from __future__ import annotations
