@@ -13,6 +13,7 @@ and read only what a rule needs, so an unknown value elsewhere does not stop a r
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -195,16 +196,174 @@ def parse_json_document(value: Any, prop: str) -> Any:
 # ECS container definitions.
 
 
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs in document order, duplicates kept."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python accepts NaN/Infinity; Go's decoder does not
+
+
+def _json_values(text: str, prop: str) -> list[Any]:
+    """Every JSON value in `text`, objects as `_Pairs`.
+
+    The provider decodes a string of several JSON values one after another into the same
+    container list (`tfjson.DecodeFromString` loops until EOF), so they are all read here too.
+    """
+    decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_no_constant)
+    values, index = [], 0
+    try:
+        while True:
+            while index < len(text) and text[index] in " \t\r\n":
+                index += 1
+            if index == len(text) and values:
+                return values
+            value, index = decoder.raw_decode(text, index)
+            values.append(value)
+    except ValueError as error:
+        raise MalformedDocument(f"{prop} is not valid JSON ({error})") from None
+
+
+@functools.cache
+def _ecs_shapes() -> Mapping[str, Any]:
+    from botocore.loaders import create_loader  # the pack already needs botocore's models
+
+    return create_loader().load_service_model("ecs", "service-2")["shapes"]
+
+
+def _fold(key: str) -> str:
+    """A key as Go's encoding/json compares it with a struct field name (bytes.EqualFold).
+
+    The field names are ASCII; besides ASCII case, the Kelvin sign folds to k and the long s to s.
+    """
+    return key.replace("\u212a", "k").replace("\u017f", "s").translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+@dataclass
+class _Decoder:
+    """Decodes container definitions into the API's shapes as the provider does.
+
+    terraform-provider-aws (`expandContainerDefinitions`) decodes the string with Go's
+    encoding/json into the AWS SDK's `[]types.ContainerDefinition`, whose fields carry no JSON
+    tags: a key matches a field whatever its case ("Image", "IMAGE", "image"), unknown keys are
+    dropped, and a field set twice takes the later value, merged into the earlier one when both
+    are objects (maps gain keys, lists are decoded element by element over the earlier list). A
+    value of the wrong type makes the provider refuse the whole document. Member names come from
+    botocore's ECS model, so the result has the API's camelCase keys the rules read.
+    """
+
+    prop: str
+    ambiguities: list[str]
+
+    def value(self, value: Any, shape_name: str, earlier: Any, where: str) -> Any:
+        shape = _ecs_shapes()[shape_name]
+        kind = shape["type"]
+        if value is None:  # JSON null: nil for pointers, slices and maps; ignored for enum values
+            return earlier if "enum" in shape else None
+        if kind == "structure":
+            return self.structure(value, shape, earlier, where)
+        if kind == "list":
+            if isinstance(value, (str, Mapping, _Pairs)) or not isinstance(value, Sequence):
+                self.refuse(where, "a list", value)
+            before = earlier if isinstance(earlier, list) else []
+            return [self.value(item, shape["member"]["shape"], before[i] if i < len(before) else None,
+                               f"{where}[{i}]") for i, item in enumerate(value)]
+        if kind == "map":
+            pairs = self.pairs(value, where)
+            result = dict(earlier) if isinstance(earlier, Mapping) else {}
+            for key, item in pairs:
+                result[key] = self.value(item, shape["value"]["shape"], None, f"{where}.{key}")
+            return result
+        if kind == "boolean" and not isinstance(value, bool):
+            self.refuse(where, "true or false", value)
+        if kind in ("integer", "long") and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                            or value != int(value)):
+            self.refuse(where, "a whole number", value)
+        if kind == "string" and not isinstance(value, str):
+            self.refuse(where, "a string", value)
+        return value
+
+    def pairs(self, value: Any, where: str) -> list[tuple[str, Any]]:
+        if isinstance(value, _Pairs):
+            return list(value)
+        if isinstance(value, Mapping):
+            return [(key, value[key]) for key in value]
+        self.refuse(where, "an object", value)
+        return []
+
+    def structure(self, value: Any, shape: Mapping[str, Any], earlier: Any, where: str) -> dict[str, Any]:
+        members = shape["members"]
+        by_fold = {_fold(name): name for name in members}
+        result = dict(earlier) if isinstance(earlier, Mapping) else {}
+        seen: dict[str, str] = {}
+        for key, item in self.pairs(value, where):
+            member = by_fold.get(_fold(str(key)))
+            if member is None:
+                continue  # the provider ignores keys that name no field
+            if member in seen:
+                self.ambiguities.append(
+                    f"{where} sets {member} twice ({json.dumps(seen[member])} and {json.dumps(key)}); "
+                    f"the provider merges them and the later one wins")
+            seen[member] = key
+            result[member] = self.value(item, members[member]["shape"], result.get(member),
+                                        f"{where}.{member}")
+        return result
+
+    def refuse(self, where: str, expected: str, value: Any) -> None:
+        raise MalformedDocument(f"{where} must be {expected}, not {json.dumps(value)[:60]}; the provider "
+                                "refuses the container definitions")
+
+
+@dataclass(frozen=True)
+class ContainerDefinitions:
+    containers: list[tuple[str, Mapping[str, Any]]]
+    """(label, definition) per container, with the API's camelCase keys."""
+    ambiguities: list[str]
+    """Fields set more than once (keys in two casings, or several JSON documents)."""
+
+
+def read_container_definitions(value: Any, prop: str = "containerDefinitions") -> ContainerDefinitions:
+    """Container definitions (a JSON string, or already parsed) read as the AWS provider reads them.
+
+    Every rule that looks into containers reads them through here, so a key written "Privileged"
+    or "LogConfiguration" means what it means to the provider. See `_Decoder`.
+    """
+    documents = _json_values(value, prop) if isinstance(value, str) else [value]
+    ambiguities: list[str] = []
+    if len(documents) > 1:
+        ambiguities.append(f"{prop} holds {len(documents)} JSON documents; the provider decodes each over "
+                           "the one before")
+    decoder = _Decoder(prop, ambiguities)
+    decoded: list[Any] = []
+    for document in documents:
+        if document is None:  # null: an empty list
+            decoded = []
+            continue
+        if isinstance(document, (str, Mapping, _Pairs)) or not isinstance(document, Sequence):
+            raise MalformedDocument(f"{prop} must be a JSON list of container definitions; the provider "
+                                    "refuses anything else")
+        decoded = [decoder.value(item, "ContainerDefinition", decoded[i] if i < len(decoded) else None,
+                                 f"{prop}[{i}]") if isinstance(item, (Mapping, _Pairs))
+                   else _not_an_object(prop, i) for i, item in enumerate(document)]
+    return ContainerDefinitions(
+        containers=[(str(container.get("name") or f"#{index}"), container) for index, container in enumerate(decoded)],
+        ambiguities=ambiguities)
+
+
+def _not_an_object(prop: str, index: int) -> Any:
+    raise MalformedDocument(f"{prop}[{index}] is not an object")
+
+
 def containers(props: Props) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(label, definition) for each container of a task definition's `containerDefinitions`.
+    """(label, definition) for each container of a task definition's `containerDefinitions`,
+    read as the provider reads them (`read_container_definitions`).
 
     The label is the container's name, which is what a user recognises in a message.
     """
-    document = parse_json_document(props.get("containerDefinitions"), "containerDefinitions")
-    for index, container in enumerate(as_list(document)):
-        if not isinstance(container, Mapping):
-            raise MalformedDocument(f"containerDefinitions[{index}] is not an object")
-        yield str(container.get("name") or f"#{index}"), container
+    yield from read_container_definitions(props.get("containerDefinitions")).containers
 
 
 @dataclass(frozen=True)

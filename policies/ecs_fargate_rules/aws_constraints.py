@@ -42,12 +42,14 @@ from pulumi_policy.proxy import UnknownValueError
 
 from ._common import (
     Config,
+    MalformedDocument,
     Props,
     ResourceRule,
     StackRule,
     as_list,
     config_with_defaults,
     mapping,
+    read_container_definitions,
     shown,
 )
 
@@ -215,7 +217,19 @@ def _child(node: Any, key: Any, label: str, judgement: Judgement) -> Any:
 
 
 def _document(value: Any, label: str, judgement: Judgement) -> Any:
-    """A JSON document held in a string (pulumi-aws passes them verbatim); parsed values pass."""
+    """A JSON document held in a string (pulumi-aws passes them verbatim); parsed values pass.
+
+    Container definitions are read as the provider reads them (`read_container_definitions`:
+    keys in any case, duplicates merged), so `"HealthCheck": {"Retries": 99}` is judged too.
+    """
+    if label == "containerDefinitions":
+        try:
+            return [definition for _, definition in read_container_definitions(value, label).containers]
+        except MalformedDocument as error:
+            if label not in judgement.malformed:
+                judgement.malformed.add(label)
+                judgement.messages.append(f"{judgement.resource}: {error}.")
+            return _MISSING
     if not isinstance(value, str):
         return value
     try:

@@ -11,20 +11,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    Severity,
+)
 
 from ._common import (
     TASK_DEFINITION,
     Config,
+    MalformedDocument,
     Props,
     ResourceRule,
     as_list,
+    config_with_defaults,
     containers,
     cpu_units,
     is_set,
     mapping,
     memory_mib,
     parse_image_reference,
+    read_container_definitions,
 )
 
 
@@ -45,30 +54,119 @@ def check_no_latest_tag(props: Props, config: Config) -> Iterator[str]:
         if reference.tag is None:
             yield (f"container '{name}' uses image '{image}' without a tag, which means ':latest'; "
                    "pin a version tag or an @sha256 digest.")
-        elif reference.tag == "latest":
+        elif reference.tag.lower() == "latest":  # ':LATEST' is the same moving tag to a reader
             yield (f"container '{name}' uses image '{image}'; ':latest' changes under a running "
                    "service, so pin a version tag or an @sha256 digest.")
 
 
-def check_allowed_registries(props: Props, config: Config) -> Iterator[str]:
+_ARN_ACCOUNT = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:(\d{12}):")
+
+
+def _stack_account(props: Props) -> str | None:
+    """The task definition's account: ECS requires its execution role (and task role) to be in
+    it, so the account of whichever is an ARN; None when neither is."""
+    for key in ("executionRoleArn", "taskRoleArn"):
+        match = _ARN_ACCOUNT.match(str(props.get(key) or ""))
+        if match:
+            return match.group(1)
+    return None
+
+
+def _prefix_pattern(prefix: str, account: str | None, region: str | None) -> re.Pattern[str]:
+    """An allowed prefix as a regex; `{account}` and `{region}` stand for the stack's own.
+
+    An account that cannot be told matches nothing (the image must then be listed explicitly);
+    a region that cannot be told (no provider region) matches any region.
+    """
+    parts = re.split(r"(\{account\}|\{region\})", prefix)
+    out = []
+    for part in parts:
+        if part == "{account}":
+            out.append(re.escape(account) if account else r"(?!)")
+        elif part == "{region}":
+            out.append(re.escape(region) if region else r"[a-z0-9-]+")
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out))
+
+
+def check_allowed_registries(props: Props, config: Config, provider: Props | None = None) -> Iterator[str]:
     allowed = list(config["allowedRegistries"])
     if not allowed:
         return
+    plain = [prefix for prefix in allowed if "{" not in prefix]
+    templated = [prefix for prefix in allowed if "{" in prefix]
     for name, container in containers(props):
         image = container.get("image")
         if not isinstance(image, str):
             continue
         location = parse_image_reference(image).location
-        if not any(location.startswith(prefix) for prefix in allowed):
-            yield (f"container '{name}' pulls '{image}' ({location}), which is not under an allowed "
-                   f"registry prefix: {', '.join(allowed)}.")
+        if any(location.startswith(prefix) for prefix in plain):
+            continue
+        if templated:  # read the roles and the provider only when an image needs them
+            account = _stack_account(props)
+            region = mapping(provider).get("region") if provider is not None else None
+            if any(_prefix_pattern(prefix, account, region if isinstance(region, str) else None)
+                   .match(location) for prefix in templated):
+                continue
+            shown_prefixes = ", ".join(allowed) + (
+                f" ({{account}} is {account}" + (f", {{region}} {region}" if isinstance(region, str) else "")
+                + ")" if account else " ({account} unknown: executionRoleArn is not an ARN)")
+        else:
+            shown_prefixes = ", ".join(allowed)
+        yield (f"container '{name}' pulls '{image}' ({location}), which is not under an allowed "
+               f"registry prefix: {shown_prefixes}.")
+
+
+class _ProviderAwareRule(ResourceRule):
+    """A resource rule whose check also gets the resource's provider inputs (its region)."""
+
+    def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        check = self.checks.get(args.resource_type)
+        if check is None:
+            return
+        config = config_with_defaults(self.config_schema, args.get_config())
+        provider = args.provider.props if args.provider is not None else None
+        try:
+            for message in check(args.props, config, provider=provider):
+                report_violation(message, None)
+        except MalformedDocument as error:
+            report_violation(str(error), None)
+
+
+def check_unambiguous_definitions(props: Props, config: Config) -> Iterator[str]:
+    for ambiguity in read_container_definitions(props.get("containerDefinitions")).ambiguities:
+        yield (f"{ambiguity}: a reviewer reads one value and AWS gets another; write each field once "
+               "(keys are matched whatever their case).")
+
+
+def _role_identity(value: str) -> tuple[str | None, str]:
+    """(account or None, lower-cased role name) of a role given by ARN or by name.
+
+    ECS takes either for both roles; an ARN's name is its last path segment, and IAM role names
+    are unique case-insensitively within an account.
+    """
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        account = parts[4] if len(parts) == 6 else None
+        return account or None, value.rsplit("/", 1)[-1].lower()
+    return None, value.rsplit("/", 1)[-1].lower()
+
+
+def _same_role(first: str, second: str) -> bool:
+    (account_a, name_a), (account_b, name_b) = _role_identity(first), _role_identity(second)
+    return name_a == name_b and (account_a is None or account_b is None or account_a == account_b)
 
 
 def check_distinct_roles(props: Props, config: Config) -> Iterator[str]:
-    task_role = props.get("taskRoleArn")
-    if task_role and task_role == props.get("executionRoleArn"):
+    task_role, execution_role = props.get("taskRoleArn"), props.get("executionRoleArn")
+    if isinstance(task_role, str) and isinstance(execution_role, str) and task_role and execution_role \
+            and _same_role(task_role, execution_role):
         yield (f"taskRoleArn and executionRoleArn are the same role ({task_role}), so the "
                "application's code holds ECS's permissions too (image pulls, every secret the "
+               "task is given)." if task_role == execution_role else
+               f"taskRoleArn ({task_role}) and executionRoleArn ({execution_role}) name the same role, "
+               "so the application's code holds ECS's permissions too (image pulls, every secret the "
                "task is given).")
 
 
@@ -78,10 +176,21 @@ def check_logging(props: Props, config: Config) -> Iterator[str]:
             yield f"container '{name}' has no logConfiguration.logDriver, so its output is lost."
 
 
+# The one capability Fargate lets a container add (platform version 1.4.0 and later).
+ALLOWED_CAPABILITIES = frozenset({"SYS_PTRACE"})
+
+
 def check_no_privileged(props: Props, config: Config) -> Iterator[str]:
     for name, container in containers(props):
         if container.get("privileged") is True:
             yield f"container '{name}' sets privileged: true (root on the host)."
+        added = as_list(mapping(mapping(container.get("linuxParameters")).get("capabilities")).get("add"))
+        extra = [str(c) for c in added
+                 if str(c).upper().removeprefix("CAP_") not in ALLOWED_CAPABILITIES]
+        if extra:
+            yield (f"container '{name}' adds Linux capabilities {', '.join(extra)} in "
+                   "linuxParameters.capabilities.add; only SYS_PTRACE may be added (the one Fargate "
+                   "allows), any other widens what a compromised process can do to the kernel.")
 
 
 def check_awsvpc(props: Props, config: Config) -> Iterator[str]:
@@ -92,9 +201,12 @@ def check_awsvpc(props: Props, config: Config) -> Iterator[str]:
                "and security group.")
 
 
-# Names that announce a credential. `_?` accepts both API_KEY and APIKEY spellings.
+# Names that announce a credential (the names are upper-cased, '-' and '.' read as '_'): one
+# that is, or ends in, PASS, PASSWORD, SECRET, TOKEN or KEY (not KEY_ID, which names a key),
+# or that contains SIGNING_KEY, PRIVATE or CREDENTIAL anywhere; also PASSWD and ECS's
+# ECS_ENGINE_AUTH_DATA (registry credentials).
 _SECRET_NAME = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_DATA"
+    r"(?:^|_)(?:PASS|PASSWD|PASSWORD|SECRET|TOKEN|KEY)$|SIGNING_KEY|PRIVATE|CREDENTIAL|AUTH_DATA"
 )
 # Values that are credentials whatever the variable is called.
 _SECRET_VALUES = (
@@ -102,6 +214,30 @@ _SECRET_VALUES = (
     (re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----"), "a private key"),
     (re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]+:[^\s/@]+@"), "a URL with an embedded password"),
 )
+# Values that are settings, not secrets, even under a credential-like name
+# (PASSWORD_MIN_LENGTH=12, TOKEN_TTL_SECONDS=900, SESSION_TOKEN_REFRESH=15m, USE_PRIVATE_LINK=true).
+_SETTING_VALUE = re.compile(
+    r"[+-]?\d+(?:\.\d+)?"                                    # a number
+    r"|(?:\d+(?:\.\d+)?\s*(?:ns|us|µs|ms|s|sec|secs|seconds?|m|mins?|minutes?|h|hrs?|hours?"
+    r"|d|days?|w|weeks?))+"                                   # a duration: 900s, 1h30m, 7 days
+    r"|P(?:\d+[YMWD])*(?:T(?:\d+(?:\.\d+)?[HMS])+)?"          # an ISO 8601 duration: PT15M
+    r"|true|false|yes|no|on|off|enabled?|disabled?|none|null",  # a boolean or an empty setting
+    re.IGNORECASE,
+)
+# A public key or certificate is meant to be shared.
+_PUBLIC_PEM = re.compile(r"^-----BEGIN (?:PUBLIC KEY|CERTIFICATE|RSA PUBLIC KEY)-----")
+
+
+def _credential_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(re.sub(r"[-.]", "_", name.upper())))
+
+
+def _secret_looking(value: str) -> bool:
+    """Whether a value under a credential-like name could be the credential: not a number,
+    boolean or duration, not an ARN (a pointer to the secret), not a public key."""
+    text = value.strip()
+    return bool(text) and not _SETTING_VALUE.fullmatch(text) and not text.startswith("arn:") \
+        and not _PUBLIC_PEM.match(text)
 
 
 def _secret_finding(name: str, value: str, allowed_names: set[str]) -> str | None:
@@ -112,10 +248,8 @@ def _secret_finding(name: str, value: str, allowed_names: set[str]) -> str | Non
     for pattern, what in _SECRET_VALUES:
         if pattern.search(value):
             return f"its value contains {what}"
-    # An ARN is a pointer to a secret (e.g. DB_SECRET_ARN), not the secret itself.
-    if name not in allowed_names and not value.startswith("arn:"):
-        if _SECRET_NAME.search(name.upper().replace("-", "_")):
-            return "its name suggests a credential"
+    if name not in allowed_names and _credential_name(name) and _secret_looking(value):
+        return "its name suggests a credential (and its value is not a number, boolean or duration)"
     return None
 
 
@@ -207,7 +341,7 @@ POLICIES = [
         remediation_steps=("Reference the image by a version tag (repo:1.4.2) or, better, by "
                            "digest (repo@sha256:...)."),
     ),
-    ResourceRule(
+    _ProviderAwareRule(
         name="ecs-image-allowed-registries",
         description="Container images must come from an allowed registry (when a list is configured).",
         checks={TASK_DEFINITION: check_allowed_registries},
@@ -218,16 +352,32 @@ POLICIES = [
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
                 "default": [],
-                "description": ("Prefixes of registry/repository, e.g. "
-                                "'123456789012.dkr.ecr.eu-west-1.amazonaws.com/'. Images without "
-                                "a registry are on 'docker.io/' ('docker.io/library/' for "
+                "description": ("Prefixes of registry/repository, e.g. 'public.ecr.aws/' or "
+                                "'210987654321.dkr.ecr.us-east-1.amazonaws.com/release' (a release "
+                                "repository in another account). '{account}' and '{region}' stand for "
+                                "the stack's own (the account of executionRoleArn, the provider's region), "
+                                "so '{account}.dkr.ecr.{region}.amazonaws.com/' is the stack's own ECR. "
+                                "Images without a registry are on 'docker.io/' ('docker.io/library/' for "
                                 "official images). Empty allows every registry."),
             },
         }),
         rationale=("Pulling only from registries you control (and scan) keeps unreviewed "
                    "third-party images out of production."),
         remediation_steps=("Push the image to an allowed registry (such as the stack's ECR "
-                           "repository) and reference it there."),
+                           "repository) and reference it there, or add its registry (say a release "
+                           "repository in another account) to allowedRegistries."),
+    ),
+    ResourceRule(
+        name="ecs-taskdef-unambiguous-definitions",
+        description=("Container definitions must set each field once (not in two casings, not in "
+                     "a second JSON document)."),
+        checks={TASK_DEFINITION: check_unambiguous_definitions},
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.HIGH,
+        rationale=("The provider matches keys whatever their case and lets the later of two win, so "
+                   "'privileged': false beside 'Privileged': true reads as safe in a review and runs "
+                   "privileged; the pack judges what AWS gets, and this rule flags the disguise itself."),
+        remediation_steps="Remove the duplicate key, keeping the value you mean, in one casing.",
     ),
     ResourceRule(
         name="ecs-taskdef-distinct-roles",

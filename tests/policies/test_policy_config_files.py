@@ -174,8 +174,7 @@ def test_dev_stack_shortcuts_block_nothing_in_dev():
 def test_the_same_stack_is_blocked_in_prod_by_exactly_those_shortcuts():
     assert _mandatory(analyze(dev_stack(), environment_config("prod"))) == [
         "alb-access-logs", "alb-deletion-protection", "alb-https-redirect", "ecr-immutable-tags",
-        "ecs-service-min-tasks",
-        "ecs-service-no-public-ip", "logs-retention-set"]
+        "ecs-image-allowed-registries", "ecs-service-min-tasks", "ecs-service-no-public-ip", "logs-retention-set"]
 
 
 def test_latest_image_is_advisory_in_dev_and_blocks_staging():

@@ -30,6 +30,7 @@ EXPECTED = {
     "ecs-taskdef-execution-role-required": "mandatory",
     "ecs-image-no-latest-tag": "mandatory",
     "ecs-image-allowed-registries": "advisory",
+    "ecs-taskdef-unambiguous-definitions": "mandatory",
     "ecs-taskdef-distinct-roles": "mandatory",
     "ecs-taskdef-logging": "mandatory",
     "ecs-taskdef-no-privileged": "mandatory",
@@ -40,6 +41,8 @@ EXPECTED = {
     "ecs-service-circuit-breaker": "mandatory",
     "ecs-service-no-public-ip": "mandatory",
     "ecs-service-min-tasks": "mandatory",
+    "ecs-exec-session-logging": "mandatory",
+    "ecs-fargate-platform-version": "mandatory",
     "ecs-cluster-container-insights": "mandatory",
     "ecr-scan-on-push": "mandatory",
     "ecr-immutable-tags": "mandatory",
@@ -65,7 +68,8 @@ EXPECTED = {
 }
 STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped",
                   "iam-no-privilege-escalation", "aws-api-constraints-stack", "ecr-scan-on-push", "alb-https-redirect-rules", "alb-waf",
-                  "sg-rules-managed-once"}
+                  "sg-rules-managed-once", "ecs-service-min-tasks", "ecs-exec-session-logging",
+                  "ecs-fargate-platform-version"}
 
 
 def test_the_pack_has_exactly_the_specified_policies_and_default_levels():

@@ -87,7 +87,11 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         "enable": UNKNOWN_BOOL, "rollback": True}))],
     "ecs-service-no-public-ip": [(ECS_SERVICE, service(networkConfiguration={
         **SERVICE_NETWORK, "assignPublicIp": UNKNOWN_BOOL}))],
+    "ecs-taskdef-unambiguous-definitions": [(TASK_DEFINITION, task_definition(containerDefinitions=UNKNOWN))],
     "ecs-service-min-tasks": [(ECS_SERVICE, service(desiredCount=UNKNOWN_NUMBER))],
+    # Which cluster a service with ECS Exec runs in is not known, and it depends on none in the stack.
+    "ecs-exec-session-logging": [(ECS_SERVICE, service(enableExecuteCommand=True, cluster=UNKNOWN))],
+    "ecs-fargate-platform-version": [(ECS_SERVICE, service(launchType="FARGATE", platformVersion=UNKNOWN))],
     "ecs-cluster-container-insights": [(ECS_CLUSTER, cluster(settings=UNKNOWN_ARRAY))],
     "ecr-scan-on-push": [(ECR_REPOSITORY, repository(imageScanningConfiguration=UNKNOWN_OBJECT))],
     "ecr-immutable-tags": [(ECR_REPOSITORY, repository(imageTagMutability=UNKNOWN))],
@@ -168,8 +172,8 @@ def test_unknowns_a_rule_does_not_read_do_not_stop_it():
                     taskDefinition=UNKNOWN, cluster=UNKNOWN)
     [message] = violations("ecs-service-no-public-ip", ECS_SERVICE, props)
     assert "assignPublicIp is true" in message
-    [message] = violations("ecs-service-min-tasks", ECS_SERVICE, props)
-    assert "desiredCount is 1" in message
+    [violation] = stack_violations("ecs-service-min-tasks", [(ECS_SERVICE, "web", props)])
+    assert "desiredCount is 1" in violation.message
 
 
 def test_ecr_lifecycle_rule_runs_when_only_unrelated_outputs_are_unknown():
