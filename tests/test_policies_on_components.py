@@ -86,6 +86,8 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
      lambda: (lambda p: changed(p, taskRoleArn=p["executionRoleArn"]))(props_of(rendering("prod"), TASK, "api-task"))),
     ("ecs-taskdef-logging", TASK, "worker-task", lambda: rendering("prod"),
      lambda: with_container(props_of(rendering("prod"), TASK, "worker-task"), logConfiguration=None)),
+    ("ecs-taskdef-unambiguous-definitions", TASK, "api-task", lambda: rendering("prod"),
+     lambda: with_container(props_of(rendering("prod"), TASK, "api-task"), Image="nginx:1.27")),
     ("ecs-taskdef-no-privileged", TASK, "api-task", lambda: rendering("prod"),
      lambda: with_container(props_of(rendering("prod"), TASK, "api-task"), privileged=True)),
     ("ecs-taskdef-awsvpc", TASK, "api-task", lambda: rendering("prod"),
@@ -101,8 +103,6 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
      lambda: changed(props_of(rendering("prod"), SERVICE, "api-service"),
                      deploymentCircuitBreaker={"enable": True, "rollback": False})),
     ("ecs-service-no-public-ip", SERVICE, "api-service", lambda: rendering("prod"),
-     lambda: props_of(rendering("dev"), SERVICE, "web-service")),
-    ("ecs-service-min-tasks", SERVICE, "worker-service", lambda: rendering("prod"),
      lambda: props_of(rendering("dev"), SERVICE, "web-service")),
     ("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster", "cluster-cluster", lambda: rendering("prod"),
      lambda: changed(props_of(rendering("prod"), "aws:ecs/cluster:Cluster", "cluster-cluster"), settings=[])),
@@ -156,6 +156,37 @@ def test_allowed_registries_rule_on_rendered_task_definitions():
 def stack_of(stack_rendering, drop: Callable = lambda r: False, extra: list | None = None):
     return [(r.type, r.name, copy.deepcopy(r.outputs)) for r in stack_rendering.resources
             if r.custom and not drop(r)] + (extra or [])
+
+
+def test_min_tasks_stack_rule_on_the_rendered_stack():
+    assert stack_violations("ecs-service-min-tasks", stack_of(rendering("prod"))) == []
+    [violation] = stack_violations("ecs-service-min-tasks", stack_of(rendering("dev")))
+    assert violation.urn.endswith("web-service") and "desiredCount is 1" in violation.message
+    # Without desiredCount, the api's autoscaling target (minCount 3) is what keeps it up.
+    prod = stack_of(rendering("prod"))
+    for _typ, name, outputs in prod:
+        if name == "api-service":
+            outputs.pop("desiredCount", None)
+    assert [t for t, n, _ in prod if t == "aws:appautoscaling/target:Target"], "the api scales"
+    assert stack_violations("ecs-service-min-tasks", prod) == []
+
+
+def test_exec_and_platform_version_stack_rules_on_the_rendered_stack():
+    for policy in ("ecs-exec-session-logging", "ecs-fargate-platform-version"):
+        assert stack_violations(policy, stack_of(rendering("prod"))) == [], policy
+    prod = stack_of(rendering("prod"))
+    for _typ, name, outputs in prod:
+        if name == "api-service":
+            outputs.update(enableExecuteCommand=True, platformVersion="1.3.0")
+    # DEFAULT logging goes through the tasks' awslogs driver, which the api has.
+    assert stack_violations("ecs-exec-session-logging", prod) == []
+    for typ, _name, outputs in prod:
+        if typ == "aws:ecs/cluster:Cluster":
+            outputs["configuration"] = {"executeCommandConfiguration": {"logging": "NONE"}}
+    [no_logging] = stack_violations("ecs-exec-session-logging", prod)
+    assert no_logging.urn.endswith("api-service")
+    [old] = stack_violations("ecs-fargate-platform-version", prod)
+    assert old.urn.endswith("api-service")
 
 
 def test_lifecycle_stack_rule_on_the_rendered_stack():
@@ -283,5 +314,6 @@ def test_every_rule_of_the_pack_is_exercised_here():
     covered = {case[0] for case in RESOURCE_CASES} | {
         "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only",
         "iam-ecs-trust-scoped", "iam-no-privilege-escalation", "aws-api-constraints-stack", "ecr-scan-on-push",
-        "ecr-repository-policy-not-public", "alb-https-redirect-rules", "alb-waf", "sg-rules-managed-once"}
+        "ecr-repository-policy-not-public", "alb-https-redirect-rules", "alb-waf", "sg-rules-managed-once",
+        "ecs-service-min-tasks", "ecs-exec-session-logging", "ecs-fargate-platform-version"}
     assert covered == set(POLICIES_BY_NAME)

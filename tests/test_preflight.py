@@ -276,6 +276,8 @@ def test_first_preview_of_prod_skips_exactly_the_rules_that_need_unknown_values(
         ("aws-api-constraints", "nightly-import-schedule"),
         ("aws-api-constraints", "nightly-import-scheduler-run"),
         ("aws-api-constraints-stack", "ecs-fargate-prod"),  # the size of a policy made of ARNs
+        # The api's image is in the stack's own ECR, whose account comes from the execution role's ARN.
+        ("ecs-image-allowed-registries", "api-task"),
         ("ecs-taskdef-distinct-roles", "api-task"), ("ecs-taskdef-distinct-roles", "worker-task"),
         ("iam-no-privilege-escalation", "ecs-fargate-prod"),  # the scheduler's PassRole names role ARNs
         ("iam-no-wildcard-admin", "nightly-import-scheduler-run")]

@@ -241,12 +241,35 @@ def with_release_image(tmp_path: Path, stack_name: str) -> Path:
     return tmp_path
 
 
+def with_release_registry_allowed(tmp_path: Path, stack_name: str) -> Path:
+    environment = yaml.safe_load((ROOT / f"Pulumi.{stack_name}.yaml").read_text())["config"][
+        "ecs-fargate:environment"]
+    config = json.loads((ROOT / "policies" / "config" / f"{environment}.json").read_text())
+    rule = config["ecs-image-allowed-registries"]
+    rule["allowedRegistries"] = [*rule.get("allowedRegistries", []), RELEASE.split(":", 1)[0]]
+    path = tmp_path / f"policy-config-{environment}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_prod_refuses_a_release_image_from_an_unlisted_account(capsys, tmp_path):
+    program = with_release_image(tmp_path, "prod")
+    code = preflight_main(["--stack", "prod", "--cwd", str(program), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code != 0
+    assert {v["policy"] for v in document["violations"] if v["enforcementLevel"] == "mandatory"} == {
+        "ecs-image-allowed-registries"}
+
+
 @pytest.mark.parametrize("stack_name", SHIPPED_STACKS)
 @pytest.mark.parametrize("preview", [False, True])
 def test_the_pack_passes_every_stack_running_a_release_image(capsys, tmp_path, stack_name, preview):
     program = with_release_image(tmp_path, stack_name)
-    code = preflight_main(["--stack", stack_name, "--cwd", str(program), "--json",
-                           *(["--preview"] if preview else [])])
+    # The release repository is in another account: the team lists it beside the stack's own ECR
+    # in ecs-image-allowed-registries (policies/config/<environment>.json).
+    config_path = with_release_registry_allowed(tmp_path, stack_name)
+    code = preflight_main(["--stack", stack_name, "--cwd", str(program), "--json", "--policy-config",
+                           str(config_path), *(["--preview"] if preview else [])])
     document = json.loads(capsys.readouterr().out)
     assert document["summary"]["mandatory"] == 0, [v for v in document["violations"]
                                                    if v["enforcementLevel"] == "mandatory"]
