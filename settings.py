@@ -616,7 +616,9 @@ TOP_LEVEL = (
         "runs. The `services` output shows it as each service's `image`; a stack where no service or job uses "
         "`build` or `imageTag` gets a warning that it changes nothing. A multi-arch image index (amd64 and arm64) "
         "serves `X86_64` and `ARM64` tasks alike. The execution role's managed policy allows pulls from any ECR "
-        "repository; a repository in another account must also allow the pull in its repository policy.",
+        "repository; a repository in another account (or region) must also allow the pull in its repository policy, "
+        "and be added to the policy pack's `ecs-image-allowed-registries` list in prod (its default allows the "
+        "stack's own account and region, and public.ecr.aws).",
         expected=f"an image reference pinned by digest, {RELEASE_IMAGE_FORM}",
         check=lambda value: _release_image_error(value),
         valid="an image reference pinned by digest, `<registry host>/<repository>[:tag]@sha256:<64 lowercase hex>`, "
