@@ -310,10 +310,26 @@ def test_rules_managed_once_stack_rule_on_the_rendered_stack():
     assert violation.urn.endswith("::alb-sg")
 
 
+def test_deployment_rules_stack_rule_on_the_rendered_stack():
+    """Our services deploy rolling (no advanced configuration), so no rule of theirs is concerned;
+    a service that named one of the rendered listener rules as its production rule would make that
+    rule (which owns its actions) a violation."""
+    prod = stack_of(rendering("prod"))
+    assert stack_violations("ecs-deployment-rules-not-reverted", prod) == []
+    _, rule_name, rule = next(r for r in prod if r[0] == "aws:lb/listenerRule:ListenerRule")
+    _, name, outputs = next(r for r in prod if r[0] == "aws:ecs/service:Service" and r[2].get("loadBalancers"))
+    outputs["loadBalancers"][0]["advancedConfiguration"] = {
+        "productionListenerRule": rule["arn"], "roleArn": "arn:aws:iam::123456789012:role/ecs",
+        "alternateTargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alt/0123456789abcdef"}
+    [violation] = stack_violations("ecs-deployment-rules-not-reverted", prod)
+    assert violation.urn.endswith(f"::{rule_name}") and f"service '{name}'" in violation.message
+
+
 def test_every_rule_of_the_pack_is_exercised_here():
     covered = {case[0] for case in RESOURCE_CASES} | {
         "ecs-image-allowed-registries", "ecr-lifecycle-policy", "sg-task-ingress-from-alb-only",
         "iam-ecs-trust-scoped", "iam-no-privilege-escalation", "aws-api-constraints-stack", "ecr-scan-on-push",
         "ecr-repository-policy-not-public", "alb-https-redirect-rules", "alb-waf", "sg-rules-managed-once",
-        "ecs-service-min-tasks", "ecs-exec-session-logging", "ecs-fargate-platform-version"}
+        "ecs-service-min-tasks", "ecs-exec-session-logging", "ecs-fargate-platform-version",
+        "ecs-deployment-rules-not-reverted"}
     assert covered == set(POLICIES_BY_NAME)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel
 
-from . import alb, aws_constraints, ecr, ecs_service, ecs_task, iam, logs, network
+from . import alb, aws_constraints, ecr, ecs_deployment, ecs_service, ecs_task, iam, logs, network
 from ._common import ResourceRule, StackRule
 
 PACK_NAME = "ecs-fargate"
@@ -21,6 +21,7 @@ PACK_ENFORCEMENT_LEVEL = EnforcementLevel.ADVISORY
 ALL_POLICIES: list[ResourceRule | StackRule] = [
     *ecs_task.POLICIES,
     *ecs_service.POLICIES,
+    *ecs_deployment.POLICIES,
     *ecr.POLICIES,
     *alb.POLICIES,
     *network.POLICIES,

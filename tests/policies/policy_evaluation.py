@@ -76,11 +76,20 @@ def resource_args(resource_type: str, props: Mapping[str, Any], *, name: str = "
         name, _NO_OPTIONS, None, over_the_wire(config) if config else None, stack_tags)
 
 
-def policy_resource(resource_type: str, props: Mapping[str, Any], *, name: str = "example"
-                    ) -> PolicyResource:
+def resource_options(*, ignore_changes: Iterable[str] = ()) -> PolicyResourceOptions:
+    """A resource's options as the SDK's server builds them from the engine's request."""
+    return PolicyResourceOptions(
+        protect=False, ignore_changes=list(ignore_changes), delete_before_replace=None, aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=None)
+
+
+def policy_resource(resource_type: str, props: Mapping[str, Any], *, name: str = "example",
+                    ignore_changes: Iterable[str] = ()) -> PolicyResource:
     """One resource of a stack as a stack policy sees it (props are the resource's outputs)."""
     return PolicyResource(resource_type, unknown_checking_proxy(over_the_wire(props)),
-                          urn_for(resource_type, name), name, _NO_OPTIONS, None, None, [], {})
+                          urn_for(resource_type, name), name,
+                          resource_options(ignore_changes=ignore_changes) if ignore_changes else _NO_OPTIONS,
+                          None, None, [], {})
 
 
 def stack_args(resources: Iterable[PolicyResource], *, config: Mapping[str, Any] | None = None,

@@ -403,6 +403,29 @@ def listener_rule(**overrides: Any) -> dict[str, Any]:
             "conditions": [{"pathPattern": {"values": ["/api/*"]}}], **overrides}
 
 
+ALTERNATE_TARGET_GROUP_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web-alt/fedcba9876543210"
+PRODUCTION_RULE_ARN = (f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener-rule/app/web/50dc6c495c0c9188/"
+                       "f2f7dc8efc522ab2/9683b2d02a6cabee")
+TEST_RULE_ARN = PRODUCTION_RULE_ARN.replace("9683b2d02a6cabee", "1a2b3c4d5e6f7a8b")
+INFRASTRUCTURE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/web-ecs-infrastructure"
+
+
+def weighted_rule(**overrides: Any) -> dict[str, Any]:
+    """A production listener rule as ECS wants it: one weighted forward, primary 100 / alternate 0."""
+    return listener_rule(**{"arn": PRODUCTION_RULE_ARN, "actions": [{"type": "forward", "forward": {"targetGroups": [
+        {"arn": TARGET_GROUP_ARN, "weight": 100}, {"arn": ALTERNATE_TARGET_GROUP_ARN, "weight": 0}]}}],
+        **overrides})
+
+
+def blue_green_service(test_rule: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A service deployed blue/green, whose load balancer names its production (and test) rule."""
+    advanced = {"alternateTargetGroupArn": ALTERNATE_TARGET_GROUP_ARN, "productionListenerRule": PRODUCTION_RULE_ARN,
+                "roleArn": INFRASTRUCTURE_ROLE_ARN, **({"testListenerRule": test_rule} if test_rule else {})}
+    return service(**{"deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": "5"},
+                      "loadBalancers": [{"targetGroupArn": TARGET_GROUP_ARN, "containerName": "app",
+                                         "containerPort": 8080, "advancedConfiguration": advanced}], **overrides})
+
+
 def egress_rule(**overrides: Any) -> dict[str, Any]:
     """An aws.vpc.SecurityGroupEgressRule: the task group's outbound HTTPS."""
     return {"securityGroupId": TASK_SG, "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443,

@@ -127,7 +127,8 @@ def test_readonly_rootfs_is_advisory_everywhere():
                                          "sg-task-ingress-from-alb-only", "iam-ecs-trust-principals",
                                          "iam-ecs-trust-scoped",
                                          "iam-no-wildcard-admin", "ecr-repository-policy-not-public",
-                                         "sg-rules-managed-once", "alb-desync-mitigation"])
+                                         "sg-rules-managed-once", "alb-desync-mitigation",
+                                         "ecs-deployment-rules-not-reverted"])
 def test_security_boundaries_are_mandatory_everywhere(policy_name):
     assert levels(policy_name) == dict.fromkeys(ENVIRONMENTS, "mandatory")
 

@@ -44,6 +44,7 @@ EXPECTED = {
     "ecs-exec-session-logging": "mandatory",
     "ecs-fargate-platform-version": "mandatory",
     "ecs-cluster-container-insights": "mandatory",
+    "ecs-deployment-rules-not-reverted": "mandatory",
     "ecr-scan-on-push": "mandatory",
     "ecr-immutable-tags": "mandatory",
     "ecr-lifecycle-policy": "mandatory",
@@ -69,7 +70,7 @@ EXPECTED = {
 STACK_POLICIES = {"ecr-lifecycle-policy", "sg-task-ingress-from-alb-only", "iam-ecs-trust-scoped",
                   "iam-no-privilege-escalation", "aws-api-constraints-stack", "ecr-scan-on-push", "alb-https-redirect-rules", "alb-waf",
                   "sg-rules-managed-once", "ecs-service-min-tasks", "ecs-exec-session-logging",
-                  "ecs-fargate-platform-version"}
+                  "ecs-fargate-platform-version", "ecs-deployment-rules-not-reverted"}
 
 
 def test_the_pack_has_exactly_the_specified_policies_and_default_levels():

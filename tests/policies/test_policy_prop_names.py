@@ -22,6 +22,8 @@ from policy_testkit import (
     COMPLIANT_SAMPLES,
     LISTENER_ARN,
     TASK_SG,
+    TEST_RULE_ARN,
+    blue_green_service,
     compliant_iam_stack,
     compliant_network_stack,
     egress_rule,
@@ -32,6 +34,7 @@ from policy_testkit import (
     registry_scanning,
     repository,
     waf_association,
+    weighted_rule,
 )
 from pulumi import _types
 from pulumi_policy import PolicyResource
@@ -59,6 +62,9 @@ STACK_SAMPLES = compliant_network_stack() + [
     ("aws:wafv2/webAclAssociation:WebAclAssociation", "waf", waf_association(ALB_ARN)),
     ("aws:lb/listener:Listener", "http", http_listener(arn=LISTENER_ARN, protocol=None)),
     ("aws:lb/listenerRule:ListenerRule", "rule", listener_rule()),
+    ("aws:ecs/service:Service", "blue-green", blue_green_service(test_rule=TEST_RULE_ARN)),
+    ("aws:alb/listenerRule:ListenerRule", "production", weighted_rule()),
+    ("aws:lb/listenerRule:ListenerRule", "test", weighted_rule(arn=TEST_RULE_ARN)),
     ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "egress", egress_rule(securityGroupId=ALB_SG)),
     (SECURITY_GROUP, "mixed", {**ARN_ONLY_GROUP, "id": "sg-0eeeeeeeeeeeeeee1", "egress": [
         {"cidrBlocks": ["10.0.0.0/8"], "fromPort": 443, "toPort": 443, "protocol": "tcp", "self": True}]}),

@@ -22,6 +22,10 @@ from policy_testkit import (
     compliant_iam_stack,
     ALB_ARN,
     LISTENER_ARN,
+    TARGET_GROUP_ARN,
+    TEST_RULE_ARN,
+    blue_green_service,
+    weighted_rule,
     compliant_network_stack,
     http_listener,
     ingress_rule,
@@ -93,6 +97,10 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecs-exec-session-logging": [(ECS_SERVICE, service(enableExecuteCommand=True, cluster=UNKNOWN))],
     "ecs-fargate-platform-version": [(ECS_SERVICE, service(launchType="FARGATE", platformVersion=UNKNOWN))],
     "ecs-cluster-container-insights": [(ECS_CLUSTER, cluster(settings=UNKNOWN_ARRAY))],
+    # A production rule not known yet, and the service depends on no rule of the stack.
+    "ecs-deployment-rules-not-reverted": [(ECS_SERVICE, blue_green_service(loadBalancers=[{
+        "targetGroupArn": TARGET_GROUP_ARN, "containerName": "app", "containerPort": 8080,
+        "advancedConfiguration": {"productionListenerRule": UNKNOWN}}])), (LISTENER_RULE, weighted_rule(arn=UNKNOWN))],
     "ecr-scan-on-push": [(ECR_REPOSITORY, repository(imageScanningConfiguration=UNKNOWN_OBJECT))],
     "ecr-immutable-tags": [(ECR_REPOSITORY, repository(imageTagMutability=UNKNOWN))],
     "ecr-lifecycle-policy": [(ECR_REPOSITORY, repository()),
@@ -251,6 +259,9 @@ STACKS = {
     "alb-waf": [(LOAD_BALANCERS[0], "web-alb", load_balancer(arn=ALB_ARN)),
                 (WAF_ASSOCIATIONS[0], "web-waf", waf_association(ALB_ARN))],
     "sg-rules-managed-once": compliant_network_stack(),
+    "ecs-deployment-rules-not-reverted": [(ECS_SERVICE, "web", blue_green_service(test_rule=TEST_RULE_ARN)),
+                                          (LISTENER_RULE, "web-production", weighted_rule()),
+                                          (LISTENER_RULE, "web-test", weighted_rule(arn=TEST_RULE_ARN))],
 }
 
 
