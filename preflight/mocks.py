@@ -35,6 +35,11 @@ def physical_name(logical: str, limit: int = 255) -> str:
     return name
 
 
+AUTONAMED = {"aws:s3/bucket:Bucket": "bucket", "aws:s3/bucketV2:BucketV2": "bucket"}
+"""Resource types whose autonamed property is not `name` (pulumi-aws resources.go: S3 buckets
+autoname `bucket`, lower-cased, at most 63 characters)."""
+
+
 def _unknown(outputs: dict) -> dict:
     return {key: rpc.UNKNOWN for key in outputs}
 
@@ -64,7 +69,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         if self.preview:
             # Before the first deployment the provider cannot know what it will compute; the
             # name it generates (autonaming, in Check) it knows.
-            known = {key: computed.pop(key) for key in ("name",) if key in computed and args.typ.startswith("aws:")}
+            known = {key: computed.pop(key) for key in (AUTONAMED.get(args.typ, "name"),)
+                     if key in computed and args.typ.startswith("aws:")}
             return None, {**inputs, **known, **_unknown(computed)}
         return resource_id, {**inputs, **computed}
 
@@ -131,6 +137,16 @@ class AwsMocks(pulumi.runtime.Mocks):
             "registryId": self.account_id,
             "repositoryUrl": f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repo}",
         }
+
+    def _s3_bucket(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
+        bucket = inputs.get("bucket") or physical_name(name, 63).lower()
+        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                        "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+                        "bucketRegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com",
+                        "region": self.region}
+
+    _aws_s3_bucket_Bucket = _s3_bucket
+    _aws_s3_bucketV2_BucketV2 = _s3_bucket
 
     def _aws_iam_role_Role(self, name: str, inputs: dict, typ: str) -> tuple[str, dict]:
         role = inputs.get("name") or physical_name(name, 64)
