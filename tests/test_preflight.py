@@ -373,3 +373,22 @@ def test_print_policy_config_names_the_key_and_the_valid_environments(capsys, tm
     err = capsys.readouterr().err
     assert ("ecs-fargate:environment: 'production' has no policy config in the pack; valid: dev, prod, staging "
             "(or pass --policy-config FILE)") in err
+
+
+@pytest.mark.parametrize("preview", [False, True])
+def test_an_autonamed_s3_bucket_has_its_name(capsys, tmp_path, preview):
+    """pulumi-aws autonames an S3 bucket's `bucket` (lower-cased, at most 63 characters) in Check, so
+    it is known in a first preview too; an access-log bucket given as `bucket.bucket` is a bucket."""
+    program = tmp_path / "logs"
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: logs\nruntime: python\n")
+    (program / "Pulumi.prod.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (program / "__main__.py").write_text(
+        "import pulumi_aws as aws\n"
+        "bucket = aws.s3.Bucket('ALB-Logs')\n"
+        "aws.lb.LoadBalancer('lb', internal=True, subnets=['subnet-1', 'subnet-2'], drop_invalid_header_fields=True,\n"
+        "    enable_deletion_protection=True, access_logs={'bucket': bucket.bucket, 'enabled': True})\n")
+    code, document = preflight(capsys, "--stack", "prod", "--cwd", str(program), "--policy-config",
+                               str(ROOT / "policies" / "config" / "prod.json"), *(["--preview"] if preview else []))
+    assert [v for v in document["violations"] if v["policy"] == "alb-access-logs"] == []
+    assert "alb-access-logs" not in json.dumps(document["skipped"])
