@@ -666,7 +666,7 @@ def subnet_layout(vpc_name: str, cidr: str, azs: list[str], specs: list[dict] | 
 
     if strategy == "Legacy":
         if specs is not None:
-            raise NotExpanded('custom subnetSpecs with subnetStrategy "Legacy" are not modelled')
+            return _legacy_custom_layout(vpc, azs, specs, named)
         new_bits = (az_cidr_mask - vpc.prefixlen) if az_cidr_mask is not None else int(math.log2(_next_pow2(len(azs))))
         bases = [_cidr_subnet(vpc, new_bits, i) for i in range(len(azs))]
         private = [{"azName": az, "type": "Private", "name": named({"type": "Private"}, i + 1),
@@ -716,6 +716,64 @@ def subnet_layout(vpc_name: str, cidr: str, azs: list[str], specs: list[dict] | 
                         "cidrBlock": str(current), "tags": named_spec.get("tags"),
                         "assignIpv6AddressOnCreation": named_spec.get("assignIpv6AddressOnCreation")})
         az_network = ipaddress.ip_network((int(az_network.broadcast_address) + 1, az_prefix))
+    return out
+
+
+def _legacy_custom_layout(vpc: ipaddress.IPv4Network, azs: list[str], specs: list[dict],
+                          named: Callable[[dict, int], str]) -> list[dict]:
+    """getSubnetSpecsLegacy with subnetInputs (awsx/ec2/subnetDistributorLegacy.ts): per AZ, private
+    subnets (default /19 or wider), then public (/20) after the last private, then isolated (/24)
+    after the last public; a block that overlaps the previous one moves to the next free block
+    (nextBlock). Blocks are (address, prefix) as ip-address keeps them, unaligned included."""
+    def cidr_v4(block: tuple[int, int], new_bits: int, num: int) -> tuple[int, int]:  # cidrSubnetV4
+        prefix = block[1] + new_bits
+        if prefix > 32:
+            raise AwsxError(f"Requested {new_bits} new bits, but only {32 - block[1]} are available.")
+        return block[0] + 2 ** (32 - prefix) * num, prefix
+
+    def span(block: tuple[int, int]) -> tuple[int, int]:
+        start = block[0] & ~(2 ** (32 - block[1]) - 1) & 0xFFFFFFFF
+        return start, start + 2 ** (32 - block[1]) - 1
+
+    def overlapping(a: tuple[int, int], b: tuple[int, int]) -> bool:
+        (a0, a1), (b0, b1) = span(a), span(b)
+        return a0 <= b1 and b0 <= a1
+
+    def next_block(previous: tuple[int, int], prefix: int) -> tuple[int, int]:
+        return span((span(previous)[1], prefix))[1] + 1, prefix
+
+    def text(block: tuple[int, int]) -> str:
+        return f"{ipaddress.IPv4Address(block[0])}/{block[1]}"
+
+    new_bits_per_az = int(math.log2(_next_pow2(len(azs))))
+    bases = [cidr_v4((int(vpc.network_address), vpc.prefixlen), new_bits_per_az, i) for i in range(len(azs))]
+    base_mask = bases[0][1]
+    by_type = {t: [s for s in specs if s["type"].lower() == t] for t in ("private", "public", "isolated")}
+    new_bits_per_subnet = 0 if len(specs) == 1 else 1
+    out = []
+    for i, az in enumerate(azs):
+        current = (span(bases[i])[0] - 1, 32)
+        made: dict[str, list[tuple[int, int]]] = {"private": [], "public": [], "isolated": []}
+        for kind, floor, after in (("private", 19, ()), ("public", 20, ("private",)),
+                                   ("isolated", 24, ("public", "private"))):
+            previous = next((made[k][-1] for k in after if made[k]), None)
+            split_base = cidr_v4(previous, 0, 1) if previous else bases[i]
+            base = previous or bases[i]
+            for j, spec in enumerate(by_type[kind]):
+                prefix = spec.get("cidrMask") or max(base_mask + new_bits_per_subnet, floor)
+                block = cidr_v4(split_base, prefix - base[1], j)
+                if overlapping(current, block):
+                    block = next_block(current, prefix)
+                made[kind].append(block)
+                out.append({"azName": az, "type": kind.capitalize(), "name": named(spec, i + 1),
+                            "cidrBlock": text(block), "tags": spec.get("tags"),
+                            "assignIpv6AddressOnCreation": spec.get("assignIpv6AddressOnCreation")})
+                current = block
+    networks = [(s["name"], ipaddress.ip_network(s["cidrBlock"], strict=False)) for s in out]
+    clashing = [(n, c) for n, c in networks if any(m != n and c.overlaps(d) for m, d in networks)]
+    if clashing:  # vpc.ts validateSubnets
+        raise AwsxError("The following subnets overlap with at least one other subnet: "
+                        + ", ".join(f"{n}: {c}" for n, c in clashing))
     return out
 
 

@@ -192,3 +192,26 @@ def test_autonames_are_known_in_a_first_preview(program):
     rendering = rendered(program, preview=True)
     for role in rendering.of_type("aws:iam/role:Role"):
         assert role.inputs["name"].startswith(role.name + "-"), role.urn
+
+
+LEGACY_KNOWN = json.loads((ROOT / "tests" / "fixtures" / "awsx-legacy-known-subnets.json").read_text())
+"""awsx's own expectations for getSubnetSpecsLegacy with subnet specs (awsx/ec2/knownWorkingSubnets.ts
+at pulumi/pulumi-awsx e60adf3c, one AZ each)."""
+
+
+@pytest.mark.parametrize("case", LEGACY_KNOWN, ids=lambda c: c["vpcCidr"] + ":" + ",".join(
+    f"{s['type']}/{s.get('cidrMask')}" for s in c["subnetSpecs"]))
+def test_legacy_subnet_specs_are_laid_out_as_awsx_does(case):
+    from preflight.awsx import subnet_layout
+    layout = subnet_layout("vpcName", case["vpcCidr"], ["us-east-1a"], case["subnetSpecs"], "Legacy")
+    assert [s["cidrBlock"] for s in layout] == case["result"]
+
+
+def test_awsx_vpc_with_custom_subnet_specs_is_expanded_not_skipped():
+    """The default subnetStrategy is Legacy; custom specs under it were reported as not evaluated."""
+    from preflight.awsx import subnet_layout
+    layout = subnet_layout("net", "10.50.0.0/16", ["us-east-1a", "us-east-1b"],
+                           [{"type": "Public", "cidrMask": 24}, {"type": "Private", "cidrMask": 20}], "Legacy")
+    assert [(s["name"], s["type"], s["cidrBlock"]) for s in layout] == [
+        ("net-private-1", "Private", "10.50.0.0/20"), ("net-public-1", "Public", "10.50.16.0/24"),
+        ("net-private-2", "Private", "10.50.128.0/20"), ("net-public-2", "Public", "10.50.144.0/24")]
