@@ -29,7 +29,15 @@ def _one_or_list(values: list) -> Any:
 
 # -- aws.iam.get_policy_document ---------------------------------------------------------------
 
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _statement(spec: dict) -> dict:
+    # A statement given as a plain dict reaches the invoke with the program's keys untranslated
+    # (`not_actions`); the provider (tfbridge) reads snake_case as the Terraform name, so both work.
+    spec = {_camel(key): value for key, value in spec.items()}
     statement: dict[str, Any] = {}
     if spec.get("sid"):
         statement["Sid"] = spec["sid"]

@@ -215,3 +215,17 @@ def test_awsx_vpc_with_custom_subnet_specs_is_expanded_not_skipped():
     assert [(s["name"], s["type"], s["cidrBlock"]) for s in layout] == [
         ("net-private-1", "Private", "10.50.0.0/20"), ("net-public-1", "Public", "10.50.16.0/24"),
         ("net-private-2", "Private", "10.50.128.0/20"), ("net-public-2", "Public", "10.50.144.0/24")]
+
+
+def test_policy_document_statements_as_dicts_with_snake_case_keys():
+    """A statement given as a dict reaches the invoke with `not_actions` untranslated; the provider
+    reads it as the Terraform attribute, so NotAction must not be lost (a Deny on everything)."""
+    from preflight.data_sources import policy_document
+    document = json.loads(policy_document({"statements": [
+        {"sid": "D", "effect": "Deny", "not_actions": ["s3:GetObject"], "not_resources": ["arn:aws:s3:::b/*"],
+         "not_principals": [{"type": "AWS", "identifiers": ["arn:aws:iam::123456789012:root"]}]},
+        {"notActions": ["iam:*"], "resources": ["*"]}]})["json"])
+    assert document["Statement"] == [
+        {"Sid": "D", "Effect": "Deny", "NotAction": "s3:GetObject", "NotResource": "arn:aws:s3:::b/*",
+         "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:root"}},
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]
