@@ -246,6 +246,33 @@ def _quiet_leftovers(loop: asyncio.AbstractEventLoop, context: dict) -> None:
         loop.default_exception_handler(context)
 
 
+
+@contextmanager
+def _unknown_stack_references():
+    """Another stack's outputs cannot be read offline. The SDK turns an unknown output into None
+    outside a preview (and `get_output` would crash on it), so a StackReference's outputs are made
+    unknown Outputs, as in a preview: rules that need them are skipped, and the mocks name the
+    reference in the report (answeredWithNothing)."""
+    original = pulumi.StackReference.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+
+        def done(value):
+            future = asyncio.get_event_loop().create_future()
+            future.set_result(value)
+            return future
+
+        self.outputs = pulumi.Output({self}, done({}), done(False), done(False))
+        self.secret_output_names = pulumi.Output({self}, done([]), done(True), done(False))
+
+    pulumi.StackReference.__init__ = init
+    try:
+        yield
+    finally:
+        pulumi.StackReference.__init__ = original
+
+
 def render(program_dir: str | os.PathLike, *, project: str, stack: str,
            config: Mapping[str, Any], secret_keys: tuple[str, ...] = (),
            preview: bool = False, mocks: pulumi.runtime.Mocks | None = None) -> Rendering:
@@ -265,7 +292,7 @@ def render(program_dir: str | os.PathLike, *, project: str, stack: str,
     runtime_settings.SETTINGS.outputs.clear()
     root = runtime_settings.get_root_resource()
 
-    with _program_context(program_dir):
+    with _program_context(program_dir), _unknown_stack_references():
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program_dir / "__main__.py"),
                                                                run_name="__main__")))

@@ -392,3 +392,20 @@ def test_an_autonamed_s3_bucket_has_its_name(capsys, tmp_path, preview):
                                str(ROOT / "policies" / "config" / "prod.json"), *(["--preview"] if preview else []))
     assert [v for v in document["violations"] if v["policy"] == "alb-access-logs"] == []
     assert "alb-access-logs" not in json.dumps(document["skipped"])
+
+
+@pytest.mark.parametrize("preview", [False, True])
+def test_a_stack_reference_is_named_not_a_crash(capsys, tmp_path, preview):
+    """Another stack's outputs are unreadable offline: before, get_output crashed the update
+    ('NoneType' object has no attribute 'get'); now they are unknown and the reference is named."""
+    program = tmp_path / "ref"
+    program.mkdir()
+    (program / "Pulumi.yaml").write_text("name: ref\nruntime: python\n")
+    (program / "Pulumi.prod.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (program / "__main__.py").write_text(
+        "import pulumi\nimport pulumi_aws as aws\n"
+        "net = pulumi.StackReference('acme/network/prod')\n"
+        "aws.ec2.SecurityGroup('sg', vpc_id=net.require_output('vpcId'), description=net.get_output('d').apply(str))\n")
+    code, document = preflight(capsys, "--stack", "prod", "--cwd", str(program), *(["--preview"] if preview else []))
+    assert code != 2, document
+    assert document["answeredWithNothing"] == ["pulumi:pulumi:StackReference acme/network/prod"]
