@@ -42,6 +42,8 @@ EXPECTED: dict[str, dict[str, set]] = {
     "v-no-breaker": {"prod": {("ecs-service-circuit-breaker", M)}, "dev": {("ecs-service-circuit-breaker", A)}},
     "v-passrole-star": {"prod": {("iam-no-privilege-escalation", M)}, "dev": {("iam-no-privilege-escalation", A)}},
     "v-latest-file": {"prod": {("ecs-image-no-latest-tag", M)}, "dev": {("ecs-image-no-latest-tag", A)}},
+    "v-notaction-dict": {"prod": {("iam-no-privilege-escalation", M)},  # NotAction given as not_actions in a dict
+                         "dev": {("iam-no-privilege-escalation", A)}},
     "v-task-open": {"prod": {("sg-task-ingress-from-alb-only", M)}, "dev": {("sg-task-ingress-from-alb-only", M)}},
 }
 PREVIEW: dict[tuple[str, str], set] = {
