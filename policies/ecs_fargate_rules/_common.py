@@ -163,6 +163,15 @@ def is_set(props: Props, key: str) -> bool:
         return True
 
 
+def known_arn(resource: PolicyResource) -> str | None:
+    """A resource's `arn` output, or None while it is unknown (a first preview) or absent."""
+    try:
+        value = resource.props.get("arn")
+    except UnknownValueError:
+        return None
+    return str(value) if value else None
+
+
 def shown(value: Any) -> str:
     """A property value for a message; numbers arrive as floats over gRPC (80.0 -> "80")."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):

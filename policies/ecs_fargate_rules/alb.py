@@ -8,6 +8,7 @@ from pulumi_policy import EnforcementLevel, PolicyConfigSchema, PolicyResource, 
 from pulumi_policy.proxy import UnknownValueError
 
 from ._common import (
+    known_arn,
     LISTENER_RULES,
     LISTENERS,
     LOAD_BALANCERS,
@@ -119,14 +120,6 @@ def check_deletion_protection(props: Props, config: Config) -> Iterator[str]:
                "the load balancer and its DNS name.")
 
 
-def _arn(resource: PolicyResource) -> str | None:
-    try:
-        value = resource.props.get("arn")
-    except UnknownValueError:
-        return None
-    return str(value) if value else None
-
-
 def _referenced(resource: PolicyResource, key: str, candidates: Sequence[PolicyResource]
                 ) -> tuple[list[PolicyResource], UnknownValueError | None]:
     """The resources of `candidates` that `resource`'s `key` (an ARN) names: by ARN where it is
@@ -138,7 +131,7 @@ def _referenced(resource: PolicyResource, key: str, candidates: Sequence[PolicyR
         dependencies = {d.urn for d in (getattr(resource, "property_dependencies", None) or {}).get(key, [])}
         found = [c for c in candidates if c.urn in dependencies]
         return found, (None if found else unknown)
-    return [c for c in candidates if value and _arn(c) == str(value)], None
+    return [c for c in candidates if value and known_arn(c) == str(value)], None
 
 
 def check_http_listener_rules(resources: Sequence[PolicyResource], config: Config

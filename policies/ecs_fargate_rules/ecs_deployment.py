@@ -19,6 +19,7 @@ from pulumi_policy import EnforcementLevel, PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from ._common import (
+    known_arn,
     ECS_SERVICE,
     LISTENER_RULES,
     Config,
@@ -110,14 +111,6 @@ def ignores_forward_weights(rule: PolicyResource) -> bool:
     return True
 
 
-def _arn(resource: PolicyResource) -> str | None:
-    try:
-        value = resource.props.get("arn")
-    except UnknownValueError:
-        return None
-    return str(value) if value else None
-
-
 def _named_rules(service: PolicyResource, rules: Sequence[PolicyResource]
                  ) -> tuple[dict[str, tuple[PolicyResource, list[str]]], UnknownValueError | None]:
     """The stack's listener rules that the service names in its advanced configuration, by URN,
@@ -145,7 +138,7 @@ def _named_rules(service: PolicyResource, rules: Sequence[PolicyResource]
                 continue
             if arn:
                 for rule in rules:
-                    if _arn(rule) == str(arn):
+                    if known_arn(rule) == str(arn):
                         add(rule, where)
     return found, unresolved
 
