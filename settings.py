@@ -286,8 +286,10 @@ class Key:
     """What the key does and why, one sentence or a few."""
     default: Any = None
     """A value, a ByEnvironment, or None: absent means not set."""
-    low: int | None = None
-    high: int | None = None
+    low: int | float | None = None
+    high: int | float | None = None
+    step: float | None = None
+    """For a number: its granularity."""
     allowed: tuple[int, ...] | None = None
     """For an int: the only values it takes."""
     choices: tuple[str, ...] | None = None

@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX
+from components.deployment import DeploymentSpec, check_deployment
 from components.listener_rules import default_priority
 from components.load_balancer import LoadBalancerAttachment
 from components.task_definition import (
@@ -51,6 +52,10 @@ class RollbackAlarmSpec:
     evaluation_minutes: int = constrained(2, kind="int", low=1, high=10,
                                           known_because="it goes into the alarm's description")
     """For how many minutes in a row."""
+    p99_latency_ms: int | None = constrained(None, kind="int", low=1, high=3_600_000,
+                                             known_because="it goes into the alarm's description")
+    """Also roll back when the 99th percentile of target response time is above this (milliseconds)
+    for `evaluation_minutes`; None: no latency alarm."""
 
 
 DEFAULT_DESIRED_COUNT = 1
@@ -101,6 +106,8 @@ class ServiceSpec:
     autoscaling: AutoscalingSpec | None = None
     rollback_alarm: RollbackAlarmSpec | None = None
     """A 5xx alarm ECS watches during each deployment (a service with a port only)."""
+    deployment: DeploymentSpec = DeploymentSpec()
+    """How new versions roll out: rolling, or (a service with a port only) blueGreen, linear or canary."""
 
     @property
     def is_worker(self) -> bool:
@@ -137,10 +144,14 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
         for name, cls in (("autoscaling", AutoscalingSpec), ("rollback_alarm", RollbackAlarmSpec)):
             if check_type(p, p.at(path, name), getattr(svc, name), cls, optional=True) and getattr(svc, name):
                 check_fields(p, getattr(svc, name), p.at(path, name))
+        check_deployment(p, svc.deployment, p.at(path, "deployment"))
         if not web:
             for name in ("path_patterns", "host_headers", "priority", "rollback_alarm"):
                 if getattr(svc, name):
                     p.fail(p.at(path, name), WORKER_ONLY)
+    if not web and isinstance(svc.deployment, DeploymentSpec) and svc.deployment.shifts_traffic:
+        p.fail(p.at(p.at(path, "deployment"), "strategy"),
+               f"{svc.deployment.strategy} shifts load balancer traffic, and {WORKER_ONLY}; use rolling")
     check_capacity_provider(p, svc.task, svc.capacity_provider, path)
     patterns, hosts = items(svc.path_patterns), items(svc.host_headers)
     if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:

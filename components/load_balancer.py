@@ -40,6 +40,15 @@ class LoadBalancerSpec:
     access_logs_prefix: pulumi.Input[str] | None = constrained(None, kind="string", check=log_prefix_error,
                                                             deploy_time=True)
     """Where in the bucket the access logs go (with `access_logs_bucket` only)."""
+    test_listener_port: int | None = constrained(None, kind="int", low=1, high=65535,
+                                                 known_because="it decides the listener and its ingress rules")
+    """A second listener for test traffic: a service with `deployment.test_traffic` gets a rule on
+    it, with its production rule's conditions and priority, that sends requests to the new revision
+    before production traffic moves. HTTPS with a certificate. Not 80 or 443."""
+    test_listener_cidrs: Sequence[str] = constrained((), kind="strings", check=cidr_error,
+                                                     known_because="each CIDR names its ingress rules")
+    """Who may connect to the test listener (required with `test_listener_port`): not the public,
+    who would otherwise reach an unreleased version."""
 
 
 @dataclass
@@ -79,6 +88,15 @@ def check_load_balancer(p: Problems, spec: LoadBalancerSpec, path: str, *, field
     if is_given("allowed_cidrs") and known(spec.allowed_cidrs) and not items(spec.allowed_cidrs):
         p.fail(p.at(path, "allowed_cidrs"),
                "an empty list would make the load balancer unreachable; list at least one CIDR")
+    port = spec.test_listener_port
+    if port in (80, 443):
+        p.fail(p.at(path, "test_listener_port"), f"{p.show(path, port)} is a production listener's port; "
+                                                 "choose another, e.g. 8443")
+    if port is not None and not items(spec.test_listener_cidrs):
+        p.fail(p.at(path, "test_listener_cidrs"), f"required with {p.key('test_listener_port')}: who may reach "
+                                                  "the test listener (e.g. your office or VPN CIDR)")
+    if port is None and items(spec.test_listener_cidrs):
+        p.fail(p.at(path, "test_listener_cidrs"), f"only applies with {p.key('test_listener_port')}")
     if is_given("access_logs_prefix") and not is_given("access_logs_bucket"):
         p.fail(p.at(path, "access_logs_prefix"), f"only applies with {p.at(path, 'access_logs_bucket')}")
 

@@ -318,6 +318,20 @@ def check_int(p: Problems, where: str, value: Any, low: int, high: int,
     return True
 
 
+def check_number(p: Problems, where: str, value: Any, low: float, high: float, step: float | None = None) -> bool:
+    """A number from `low` to `high`; with `step`, a multiple of it (ECS: "multiples of 0.1")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        p.fail(where, f"expected a number from {low:g} to {high:g}, got {p.show(where, value)}")
+        return False
+    if not low <= value <= high:
+        p.fail(where, f"{p.show(where, value)} is out of range; valid: {low:g} to {high:g}")
+        return False
+    if step is not None and abs(value / step - round(value / step)) > 1e-6:
+        p.fail(where, f"{p.show(where, value)} is not a multiple of {step:g}")
+        return False
+    return True
+
+
 def check_bool(p: Problems, where: str, value: Any) -> bool:
     if not isinstance(value, bool):
         p.fail(where, f"expected {p.literal(True)} or {p.literal(False)}, got {p.show(where, value)}")
@@ -409,9 +423,11 @@ CONSTRAINT = "ecs-fargate:constraint"
 class Constraint:
     """What AWS takes for one field of an Args class; the config layer's key declarations use the same."""
 
-    kind: Literal["bool", "int", "string", "strings", "map"]
-    low: int | None = None
-    high: int | None = None
+    kind: Literal["bool", "int", "number", "string", "strings", "map"]
+    low: int | float | None = None
+    high: int | float | None = None
+    step: float | None = None
+    """A number's granularity (kind "number" only)."""
     allowed: tuple[int, ...] | None = None
     choices: tuple[str, ...] | None = None
     pattern: str | None = None
@@ -444,6 +460,8 @@ class Constraint:
             return
         if self.kind == "int":
             check_int(p, where, value, self.low, self.high, self.allowed)
+        elif self.kind == "number":
+            check_number(p, where, value, self.low, self.high, self.step)
         elif self.kind == "bool":
             check_bool(p, where, value)
         elif self.kind == "string":
