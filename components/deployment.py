@@ -16,6 +16,7 @@ rollout model (`components.rollout`) times exactly that.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -47,7 +48,10 @@ def lambda_arn_error(value: str) -> Invalid | None:
 
 def stage_error(value: str) -> Invalid | None:
     if value not in HOOK_STAGES:
-        return Invalid(f"is not a lifecycle stage; valid: {', '.join(HOOK_STAGES)}")
+        # The suggestion quotes a stage close to the value: a detail, left out for a secret.
+        close = difflib.get_close_matches(value.upper().replace("-", "_").replace(" ", "_"), HOOK_STAGES, n=1)
+        return Invalid(f"is not a lifecycle stage; valid: {', '.join(HOOK_STAGES)}",
+                       f"did you mean '{close[0]}'?" if close else "")
     return None
 
 
@@ -167,6 +171,7 @@ def check_hook(p: Problems, hook: LifecycleHookSpec, where: str) -> None:
         for knob in ("timeout_minutes", "timeout_action"):
             if getattr(hook, knob) is not None:
                 p.fail(p.at(where, knob), "only applies to a pause hook")
-    stages = [s for s in items(hook.stages) if known(s)]
+    # Only valid stages: an invalid one is reported as it is read (and not quoted when secret).
+    stages = [s for s in items(hook.stages) if known(s) and s in HOOK_STAGES]
     for stage in sorted({s for s in stages if stages.count(s) > 1}):
         p.fail(p.at(where, "stages"), f"{stage} is listed twice")
