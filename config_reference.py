@@ -37,11 +37,13 @@ _TABLE_KEYS: dict[str, tuple[Key, ...]] = {
     "task": tuple(key for key in settings.TASK if key not in settings.IMAGE_SOURCE),
     "service": settings.SERVICE_ONLY,
     "web": settings.WEB_ONLY,
+    "deployment": settings.DEPLOYMENT,
+    "hooks": settings.HOOK,
     "scheduledTasks": settings.JOB_ONLY,
 }
 _MARKER = re.compile(r"(<!-- generated: config-reference (?P<section>[\w-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
                      re.DOTALL)
-_TYPES = {"bool": "bool", "int": "int", "string": "string", "strings": "list of strings",
+_TYPES = {"bool": "bool", "int": "int", "number": "number", "string": "string", "strings": "list of strings",
           "map": "map of string to string", "object": "object", "named": "map of name to object",
           "build": "string or object", "statements": "list of objects", "string-or-list": "string or list of strings",
           "mapping": "object"}
@@ -52,6 +54,8 @@ _TYPES = {"bool": "bool", "int": "int", "string": "string", "strings": "list of 
 def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, float):
+        return f"{value:g}"
     if isinstance(value, (tuple, list)):
         return f"`{json.dumps(list(value))}`"
     if isinstance(value, str):
@@ -73,6 +77,8 @@ def default_text(key: Key) -> str:
 def valid_text(key: Key) -> str:
     if key.kind == "int":
         auto = ", ".join(map(str, key.allowed)) if key.allowed else f"{key.low} to {key.high}"
+    elif key.kind == "number":
+        auto = f"{key.low:g} to {key.high:g}" + (f" in steps of {key.step:g}" if key.step else "")
     elif key.choices:
         auto = ", ".join(f"`{choice}`" for choice in key.choices)
     else:
@@ -98,7 +104,8 @@ def markdown_table(keys: tuple[Key, ...]) -> str:
     lines = ["| key | type | default | valid | what and why |", "|---|---|---|---|---|"]
     for key in keys:
         valid = valid_text(key)
-        if key.kind == "object" and key not in settings.TOP_LEVEL:
+        # An object's keys are listed in its row, unless they have a table of their own.
+        if key.kind == "object" and key not in settings.TOP_LEVEL and key.keys not in _TABLE_KEYS.values():
             valid = "; ".join(part for part in (valid, _nested_text(key)) if part)
         cells = (f"`{key.name}`", key.type_text or _TYPES[key.kind], default_text(key), valid, key.description)
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
@@ -151,6 +158,11 @@ def _value_schema(key: Key) -> dict:
             number["enum"] = list(key.allowed)
         # The checker also takes a whole number written as a string ("80"), as `pulumi config set` stores it.
         return {"anyOf": [number, {"type": "string", "pattern": _DIGITS}]}
+    if key.kind == "number":
+        # No multipleOf for `step`: validators divide in binary floating point, so multipleOf 0.1 refuses
+        # 0.3 (0.3 / 0.1 == 2.9999999999999996), and the schema must not refuse what the program takes.
+        # A string is refused here as by the checker (see _Checker.number).
+        return {"type": "number", "minimum": key.low, "maximum": key.high}
     if key.kind == "string":
         text: dict[str, Any] = {"type": "string", "minLength": 1}
         if key.choices:

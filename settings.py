@@ -22,6 +22,9 @@ from typing import Any, Literal
 import pulumi
 
 from components.cluster import ClusterArgs
+from components.deployment import (
+    HOOK_STAGES, KNOB_STRATEGY, STRATEGIES, DeploymentSpec, LifecycleHookSpec, check_deployment,
+)
 from components.fargate_service import (
     DEFAULT_DESIRED_COUNT, AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service,
 )
@@ -35,7 +38,7 @@ from components.task_definition import ContainerHealthCheck, TaskSpec, check_tas
 from components.task_roles import check_statement
 from components.validation import (
     FARGATE_SIZES, IMAGE, NAME_RULES, TAG, Invalid, Problems, check_bool, check_derived_names, check_int,
-    check_string, check_timezone, constraint_of, default_of, unknown_keys,
+    check_number, check_string, check_timezone, constraint_of, default_of, unknown_keys,
 )
 from components.validation import NAME as _NAME
 from components.validation import derived_names as _derived_names
@@ -126,6 +129,8 @@ class _Checker(Problems):
             return self.boolean(data, key.name, path, default)
         if key.kind == "int":
             return self.integer(data, key.name, path, default, key.low, key.high, key.allowed)
+        if key.kind == "number":
+            return self.number(data, key.name, path, default, key.low, key.high, key.step)
         if key.kind == "string":
             return self.string(data, key.name, path, default, pattern=re.compile(key.pattern) if key.pattern else None,
                                expected=key.expected, choices=key.choices, check=key.check)
@@ -146,6 +151,21 @@ class _Checker(Problems):
         if isinstance(value, str) and _is_digits(value.strip()):
             value = int(value)
         return value if check_int(self, where, value, low, high, allowed) else default
+
+    def number(self, data: Mapping, key: str, path: str, default: float | None,
+               low: float, high: float, step: float | None = None) -> float | None:
+        """An int or a float, as YAML writes them (`10`, `2.5`; `2.0` reaches the program as 2). A
+        string is refused, even one that reads as a number: `pulumi config set --path` stores a
+        decimal as one unless given `--type float`, and the message says so."""
+        value = data.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return default
+        where = _join(path, key)
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)\s*", value):
+            self.fail(where, f"expected a number from {low:g} to {high:g}, got {self.show(where, value)}, a string: "
+                             "write it unquoted, or set it with `pulumi config set --path --type float`")
+            return default
+        return value if check_number(self, where, value, low, high, step) else default
 
     def boolean(self, data: Mapping, key: str, path: str, default: bool) -> bool:
         value = data.get(key, _MISSING)
@@ -278,10 +298,12 @@ class Key:
     """One config key: what the checker enforces and what the docs and the schema say."""
 
     name: str
-    kind: Literal["bool", "int", "string", "strings", "map", "object", "named", "build", "statements",
+    kind: Literal["bool", "int", "number", "string", "strings", "map", "object", "named", "build", "statements",
                   "string-or-list", "mapping"]
-    """`named`: a map of names to objects (services); `build`: a directory or an object;
-    `string-or-list`: one string or a list of them; `mapping`: any object (an IAM Condition)."""
+    """`number`: an int or a float (`low`..`high`, a multiple of `step`); `named`: a map of names to
+    objects (services); `build`: a directory or an object; `statements`: a list of objects, each
+    with `keys` (IAM statements, lifecycle hooks); `string-or-list`: one string or a list of them;
+    `mapping`: any object (an IAM Condition)."""
     description: str
     """What the key does and why, one sentence or a few."""
     default: Any = None
@@ -406,6 +428,17 @@ LOAD_BALANCER = (
     Key("accessLogsPrefix", "string", "Where in the bucket the access logs go.",
         **_aws(LoadBalancerSpec, "access_logs_prefix"),
         valid="only with `accessLogsBucket`; must not contain `AWSLogs` nor start or end with `/` (ELB refuses them)"),
+    Key("testListenerPort", "int", "A second listener, for test traffic: each service with `deployment.testTraffic` "
+        "gets a rule on it, with its own paths and hosts, that sends requests to the new revision (green) during a "
+        "blueGreen, linear or canary deployment while production traffic still reaches the running one, so a "
+        "lifecycle hook or a person can try green first (`https://<load balancer>:8443/...`). It speaks what the "
+        "production listener speaks: HTTPS with `certificateArn`, otherwise HTTP.",
+        **_aws(LoadBalancerSpec, "test_listener_port"), default_text="none (no test listener)",
+        valid="not 80 or 443 (the production listeners' ports), e.g. 8443; requires `testListenerCidrs`"),
+    Key("testListenerCidrs", "strings", "Who may reach the test listener: an unreleased version is behind it, so "
+        "not `allowedCidrs`' public default.", **_aws(LoadBalancerSpec, "test_listener_cidrs"),
+        valid="required with `testListenerPort`, and only with it: IPv4 CIDRs such as your office's or VPN's, each "
+              "with its prefix length and no host bits set"),
 )
 BUILD = (
     Key("context", "string", "The build context directory, relative to the project.", required=True),
@@ -448,6 +481,69 @@ ROLLBACK_ALARM = (
         **_aws(RollbackAlarmSpec, "target_errors_per_minute"), required=True),
     Key("evaluationMinutes", "int", "For how many minutes in a row.",
         default=default_of(RollbackAlarmSpec, "evaluation_minutes"), **_aws(RollbackAlarmSpec, "evaluation_minutes")),
+    Key("p99LatencyMs", "int", "Also roll back when the 99th percentile of the target group's `TargetResponseTime` "
+        "is above this many milliseconds for `evaluationMinutes` minutes in a row: a second alarm, watched like the "
+        "5xx one.", **_aws(RollbackAlarmSpec, "p99_latency_ms"), default_text="none (no latency alarm)"),
+)
+HOOK = (
+    Key("stages", "strings", "The stages of a deployment at which the hook runs, in the order a deployment passes "
+        "them: `RECONCILE_SERVICE` happens only when more than one revision is active, `POST_SCALE_UP` has green "
+        "running without traffic, `POST_TEST_TRAFFIC_SHIFT` test traffic on green, and linear and canary pass "
+        "`PRODUCTION_TRAFFIC_SHIFT` at every step.",
+        **_aws(LifecycleHookSpec, "stages"), required=True,
+        valid="at least one of " + ", ".join(f"`{stage}`" for stage in HOOK_STAGES) + ", none twice; a pause hook "
+              "not at `TEST_TRAFFIC_SHIFT` or `PRODUCTION_TRAFFIC_SHIFT`"),
+    Key("functionArn", "string", "A Lambda function ECS invokes at each stage; its answer (`hookStatus`) continues "
+        "(`SUCCEEDED`) or rolls back (`FAILED`) the deployment, or has ECS ask again after 30 seconds "
+        "(`IN_PROGRESS`). The service gets a role that lets ECS invoke exactly its hooks' functions.",
+        **_aws(LifecycleHookSpec, "function_arn"),
+        valid="a Lambda function ARN, `arn:aws:lambda:REGION:ACCOUNT:function:NAME` with an optional `:VERSION` or "
+              "`:ALIAS`, in the stack's partition; exactly one of `functionArn` and `pause: true`"),
+    Key("pause", "bool", "Pause the deployment at each stage until `aws ecs continue-service-deployment` continues "
+        "it or rolls it back (`--action CONTINUE` or `ROLLBACK`), or until `timeoutMinutes` pass.",
+        default=default_of(LifecycleHookSpec, "pause")),
+    Key("timeoutMinutes", "int", "How long a pause waits before `timeoutAction`.",
+        **_aws(LifecycleHookSpec, "timeout_minutes"), default_text="ECS's: 1440 (24 hours)",
+        valid="pause hooks only"),
+    Key("timeoutAction", "string", "What ECS does when a pause times out.",
+        **_aws(LifecycleHookSpec, "timeout_action"), default_text="ECS's: `ROLLBACK`", valid="pause hooks only"),
+)
+_TRAFFIC_SHIFTING_ONLY = "blueGreen, linear and canary only"
+DEPLOYMENT = (
+    Key("strategy", "string", "How a new version replaces the running one. `rolling`: ECS starts new tasks next to "
+        "the old ones (up to twice the count) and stops old ones as new ones pass their health checks; the circuit "
+        "breaker rolls back a deployment whose tasks keep failing. The other three shift traffic, without "
+        "CodeDeploy: ECS starts the new revision (green) at full size in a second target group next to the running "
+        "one (blue) and moves the production listener rule's traffic to it, all at once (`blueGreen`), "
+        "`canaryPercent` first and the rest after `canaryBakeMinutes` (`canary`), or `stepPercent` at a time every "
+        "`stepBakeMinutes` (`linear`); blue keeps running for `bakeTimeMinutes` after the last shift, so a rollback "
+        "moves traffic back in seconds instead of starting tasks. While a deployment runs, the service runs twice "
+        "its tasks.", default=default_of(DeploymentSpec, "strategy"), **_aws(DeploymentSpec, "strategy"),
+        valid="a worker (no `port`) only `rolling`"),
+    Key("bakeTimeMinutes", "int", "How long blue keeps running after all production traffic is on green: the window "
+        "in which a rollback alarm moves traffic back instead of starting a new deployment. ECS requires one for "
+        "blueGreen and has no default; this project writes 10.",
+        default=default_of(DeploymentSpec, "bake_time_minutes"), **_aws(DeploymentSpec, "bake_time_minutes"),
+        valid=_TRAFFIC_SHIFTING_ONLY),
+    Key("canaryPercent", "number", "The share of production traffic green gets first (ECS's default too).",
+        default=default_of(DeploymentSpec, "canary_percent"), **_aws(DeploymentSpec, "canary_percent"),
+        valid="canary only"),
+    Key("canaryBakeMinutes", "int", "How long the canary share runs before the rest of the traffic moves (ECS's "
+        "default too).", default=default_of(DeploymentSpec, "canary_bake_minutes"),
+        **_aws(DeploymentSpec, "canary_bake_minutes"), valid="canary only"),
+    Key("stepPercent", "number", "The share of production traffic each step moves (ECS's default too: 10 steps).",
+        default=default_of(DeploymentSpec, "step_percent"), **_aws(DeploymentSpec, "step_percent"),
+        valid="linear only"),
+    Key("stepBakeMinutes", "int", "The wait after each step but the last (ECS's default too): by default a linear "
+        "deployment takes 9 × 6 = 54 minutes of steps, then `bakeTimeMinutes`.",
+        default=default_of(DeploymentSpec, "step_bake_minutes"), **_aws(DeploymentSpec, "step_bake_minutes"),
+        valid="linear only"),
+    Key("hooks", "statements", "Lifecycle hooks: at each of its stages a deployment invokes a Lambda function or "
+        "pauses; see the table below.", keys=HOOK, type_text="list of hooks", valid=_TRAFFIC_SHIFTING_ONLY),
+    Key("testTraffic", "bool", "A rule on the load balancer's test listener (`loadBalancer.testListenerPort`) that "
+        "sends this service's paths and hosts to green before production traffic moves, for a hook at "
+        "`POST_TEST_TRAFFIC_SHIFT` or a person to try it.", default=default_of(DeploymentSpec, "test_traffic"),
+        valid=f"{_TRAFFIC_SHIFTING_ONLY}; requires `loadBalancer.testListenerPort`"),
 )
 STATEMENT = (
     Key("Sid", "string", "The statement's id.", valid="letters and digits"),
@@ -534,6 +630,9 @@ SERVICE_ONLY = (
         valid="within `minCount..maxCount` with autoscaling, and then only the initial count"),
     CAPACITY_PROVIDER,
     Key("autoscaling", "object", "Target tracking on CPU and, for web services, requests.", keys=AUTOSCALING),
+    Key("deployment", "object", "How a new version rolls out: `rolling`, or for a service with a `port` one of ECS's "
+        "traffic-shifting strategies, `blueGreen`, `linear` or `canary`.", keys=DEPLOYMENT,
+        default_text="`{strategy: rolling}`", valid="see [Deployment strategies](#deployment-strategies)"),
 )
 PRIORITY_DEFAULT = (
     "derived from the service's own routing and name, so adding or removing another service does not move it "
@@ -572,7 +671,10 @@ WEB_ONLY = (
         "requests.", default=default_of(ServiceSpec, "deregistration_delay_seconds"),
         **_aws(ServiceSpec, "deregistration_delay_seconds")),
     Key("rollbackAlarm", "object", "A CloudWatch alarm on the target group's `HTTPCode_Target_5XX_Count` (sum per "
-        "minute, missing data is not breaching) that ECS watches during each deployment and rolls back on.",
+        "minute, missing data is not breaching) that ECS watches during each deployment and rolls back on; with "
+        "blueGreen, linear or canary it watches both target groups, which swap roles every deployment. ECS ignores "
+        "the alarms for a deployment that starts while one of them is already in ALARM (so that a deployment can "
+        "fix a failed one): such a deployment has no alarm rollback.",
         keys=ROLLBACK_ALARM),
 )
 SERVICE = TASK + SERVICE_ONLY + WEB_ONLY
@@ -913,7 +1015,8 @@ def derived_names(project: str, stack: str, name: str, *, web: bool, own_task: b
     return _derived_names(name, f"{project}-{stack}-{name}", web=web, own_task=own_task, job=job)
 
 
-def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSpec | None:
+def _service(c: _Checker, name: str, raw: Any, environment: str, region: str | None = None
+             ) -> ServiceSpec | None:
     path = f"services.{name}"
     _check_name(c, path, name)
     if raw is None or raw == "":
@@ -956,9 +1059,76 @@ def _service(c: _Checker, name: str, raw: Any, environment: str) -> ServiceSpec 
         capacity_provider=read("capacityProvider"),
         autoscaling=autoscaling,
         rollback_alarm=_rollback_alarm(c, data.get("rollbackAlarm"), path) if web else None,
+        deployment=_deployment(c, data.get("deployment"), path, region),
     )
     check_service(c, service, path, fields=False)
     return service
+
+
+def _lambda_arn_error(value: str, region: str | None, shown_region: str) -> Invalid | None:
+    """A Lambda function ARN of the stack's partition (ECS cannot invoke one of another)."""
+    if invalid := constraint_of(LifecycleHookSpec, "function_arn").check(value):
+        return invalid
+    partition = value.split(":")[1]
+    if region and partition != _partition(region):
+        return Invalid(f"is not an ARN of the {_partition(region)} partition, which {shown_region} belongs to")
+    return None
+
+
+def _hooks(c: _Checker, data: Mapping, path: str, region: str | None) -> tuple[LifecycleHookSpec, ...]:
+    where = f"{path}.hooks"
+    raw = data.get("hooks")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        c.fail(where, f"expected a list of hooks, got {c.show(where, raw)}")
+        return ()
+    hooks = (_hook(c, item, f"{where}[{index}]", region) for index, item in enumerate(raw))
+    return tuple(hook for hook in hooks if hook is not None)
+
+
+def _hook(c: _Checker, raw: Any, path: str, region: str | None) -> LifecycleHookSpec | None:
+    if raw is None or raw == "":
+        c.fail(path, "empty; a hook needs stages, and functionArn or pause: true")
+        return None
+    data = c.mapping(raw, path, names(HOOK))
+    if not isinstance(raw, Mapping):
+        return None
+
+    def read(name: str, **given: Any) -> Any:
+        return c.read(data, declared(HOOK, name), path, **given)
+
+    if "stages" not in data:
+        c.fail(f"{path}.stages", "required: the stages to run the hook at, e.g. [POST_TEST_TRAFFIC_SHIFT]")
+    shown_region = "<secret>" if c.is_secret("aws:region") else str(region)
+    function_arn = read("functionArn", check=lambda value: _lambda_arn_error(value, region, shown_region))
+    if function_arn is None and data.get("functionArn") is not None:
+        function_arn = "invalid"  # reported as read; not also "set functionArn"
+    elif function_arn and region and function_arn.split(":")[3] != region:
+        c.warn(f"{path}.functionArn: the function is in another region than the stack's aws:region; ECS's "
+               "documentation does not say that it invokes a hook in another region, so the first deployment "
+               "may fail: prefer a function in the stack's region")
+    return LifecycleHookSpec(
+        stages=read("stages"),
+        function_arn=function_arn,
+        pause=read("pause"),
+        timeout_minutes=read("timeoutMinutes"),
+        timeout_action=read("timeoutAction"),
+    )
+
+
+def _deployment(c: _Checker, raw: Any, path: str, region: str | None) -> DeploymentSpec:
+    where = f"{path}.deployment"
+    data = c.mapping(raw, where, names(DEPLOYMENT))
+    values = {_snake(key.name): c.read(data, key, where) for key in DEPLOYMENT if key.name != "hooks"}
+    if data.get("strategy") is not None and data["strategy"] not in STRATEGIES:
+        # Refused as read; no knob is then said to belong to another strategy than the one meant.
+        values["strategy"] = None
+    spec = DeploymentSpec(**values, hooks=_hooks(c, data, where, region))
+    # Knobs of another strategy are refused when written, even with their default value.
+    given = {_snake(key) for key, value in data.items() if value is not None and _snake(key) in KNOB_STRATEGY}
+    check_deployment(c, spec, where, given=given, fields=False)
+    return spec
 
 
 def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSpec | None:
@@ -972,6 +1142,7 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSpec | Non
     return RollbackAlarmSpec(
         target_errors_per_minute=c.read(data, declared(ROLLBACK_ALARM, "targetErrorsPerMinute"), where, default=10),
         evaluation_minutes=c.read(data, declared(ROLLBACK_ALARM, "evaluationMinutes"), where),
+        p99_latency_ms=c.read(data, declared(ROLLBACK_ALARM, "p99LatencyMs"), where),
     )
 
 
@@ -1045,6 +1216,19 @@ def _scheduled_task(c: _Checker, name: str, raw: Any, services: Mapping[str, Ser
     )
     check_job(c, job, path, reuses_service=bool(service), fields=False)
     return job
+
+
+def _check_test_traffic(c: _Checker, services: Mapping[str, ServiceSpec], load_balancer: LoadBalancerSpec) -> None:
+    """A service's test traffic needs the test listener, and a test listener a service to route."""
+    testing = [s for s in services.values() if isinstance(s.deployment, DeploymentSpec)
+               and s.deployment.test_traffic is True and s.deployment.shifts_traffic and not s.is_worker]
+    if load_balancer.test_listener_port is None:
+        for service in testing:
+            c.fail(f"services.{service.name}.deployment.testTraffic",
+                   "needs loadBalancer.testListenerPort (and testListenerCidrs): the listener its test rule goes on")
+    elif not testing and any(not s.is_worker for s in services.values()):
+        c.warn("loadBalancer.testListenerPort: no service has deployment.testTraffic: true, so the test listener "
+               "routes nothing")
 
 
 def _snake(name: str) -> str:
@@ -1161,10 +1345,11 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
         c.fail("services", "required: at least one service, e.g. services: {web: {build: ./app, port: 3000}}")
     services = {}
     for name, value in services_raw.items():
-        service = _service(c, str(name), value, environment)
+        service = _service(c, str(name), value, environment, region if region and _is_region(region) else None)
         if service:
             services[service.name] = service
     services = assign_routes(c, services)
+    _check_test_traffic(c, services, load_balancer)
     check_subnet_room(c, network, "network", any(not s.is_worker for s in services.values()))
 
     scheduled_raw = c.mapping(raw.get("scheduledTasks"), "scheduledTasks")
