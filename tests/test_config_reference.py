@@ -15,7 +15,7 @@ import settings
 from components.validation import Constraint as CONSTRAINT_TYPE
 import test_settings
 import test_settings_deployment
-from testkit import ROOT
+from testkit import ROOT, fixture_stack
 from preflight.stack_config import load_stack_config
 from settings import SettingsError, parse
 
@@ -240,7 +240,7 @@ def test_descriptions_defaults_and_choices_reach_the_editor():
 
 def _settings_cases() -> list[dict]:
     """Every config test_settings and test_settings_deployment parametrize their tests with, plus
-    variations of the shipped stacks."""
+    variations of the shipped stacks and of the strategies fixture stack."""
     cases = []
     functions = [getattr(module, name) for module in (test_settings, test_settings_deployment) for name in dir(module)]
     for function in functions:
@@ -259,7 +259,7 @@ def _settings_cases() -> list[dict]:
                     elif isinstance(value, str) and re.match(r"(cron|rate|at)\(", value):
                         cases.append(test_settings.valid(scheduledTasks={"job": {**test_settings.JOB,
                                                                                  "schedule": value}}))
-    loaded = [load_stack_config(ROOT, stack) for stack in STACKS]
+    loaded = [load_stack_config(ROOT, stack) for stack in STACKS] + [fixture_stack("strategies")]
     for stack in loaded:
         raw = {key.split(":", 1)[1]: value for key, value in stack.config.items()
                if key.startswith(f"{settings.NAMESPACE}:")}

@@ -5,6 +5,7 @@ path, a knob of another strategy is an error, no secret is echoed, and the schem
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -15,7 +16,7 @@ import config_reference
 import settings
 from components.deployment import HOOK_STAGES, KNOB_STRATEGY, STRATEGIES, DeploymentSpec, LifecycleHookSpec
 from settings import SettingsError, parse
-from testkit import ROOT
+from testkit import FIXTURE_STACKS, ROOT, fixture_stack, render_fixture_stack
 
 WEB = {"image": "nginx:1.27", "port": 80}
 WORKER = {"image": "busybox:1"}
@@ -500,6 +501,64 @@ def test_the_schema_refuses_what_it_can_tell_and_the_program_too(raw):
     assert schema_errors(raw)
     with pytest.raises(SettingsError):
         parsed(raw)
+
+
+# -- A stack with one service per strategy ---------------------------------------------------------
+
+def test_the_strategies_stack_reads_into_one_service_per_strategy():
+    loaded = fixture_stack("strategies")
+    assert [e.message for e in VALIDATOR.iter_errors({"config": loaded.config})] == []
+    raw = {key.split(":", 1)[1]: value for key, value in loaded.config.items() if key.startswith("ecs-fargate:")}
+    stack = parse(raw, project=loaded.project, stack="strategies", region=loaded.config["aws:region"])
+    assert stack.warnings == ()
+    by_name = {s.name: s for s in stack.services}
+    assert {name: s.deployment.strategy for name, s in by_name.items()} == {
+        "rolling": "rolling", "bluegreen": "blueGreen", "linear": "linear", "canary": "canary"}
+    assert sorted(s.deployment.strategy for s in stack.services) == sorted(STRATEGIES)
+    assert by_name["rolling"].deployment == DeploymentSpec()
+    assert by_name["bluegreen"].deployment == DeploymentSpec(strategy="blueGreen", bake_time_minutes=15)
+    assert by_name["linear"].deployment == DeploymentSpec(strategy="linear", step_percent=25, step_bake_minutes=2,
+                                                          bake_time_minutes=5)
+    assert by_name["linear"].rollback_alarm.p99_latency_ms == 2000
+    canary = by_name["canary"].deployment
+    assert (canary.canary_percent, canary.canary_bake_minutes, canary.bake_time_minutes, canary.test_traffic) == \
+        (2.5, 5, 10, True)
+    assert [(h.stages, h.function_arn, h.pause, h.timeout_minutes, h.timeout_action) for h in canary.hooks] == [
+        (("POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"), LAMBDA, False, None, None),
+        (("POST_SCALE_UP",), f"{LAMBDA}:live", False, None, None),
+        (("PRE_SCALE_UP",), None, True, 60, "CONTINUE"),
+    ]
+    assert (stack.load_balancer.test_listener_port, stack.load_balancer.test_listener_cidrs) == (8443, ("10.20.0.0/16",))
+
+
+def test_the_strategies_stack_file_names_the_schema():
+    first = (FIXTURE_STACKS / "Pulumi.strategies.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../../../schema/stack-config.schema.json"
+    assert (FIXTURE_STACKS / "../../../schema/stack-config.schema.json").resolve() == ROOT / config_reference.SCHEMA_PATH
+
+
+def test_the_strategies_stack_renders():
+    """The components take what the config layer passes them (their own checks of the specs agree).
+    What each strategy builds is asserted where the components build it."""
+    rendering = render_fixture_stack("strategies")
+    services = [r for r in rendering.resources if r.type == "aws:ecs/service:Service"]
+    assert len(services) == 4
+
+
+def test_a_variation_of_the_strategies_stack_is_refused_as_a_stack_file_would_be():
+    raw = {key.split(":", 1)[1]: value for key, value in copy.deepcopy(fixture_stack("strategies").config).items()
+           if key.startswith("ecs-fargate:")}
+    raw["services"]["linear"]["deployment"]["canaryPercent"] = 5
+    raw["services"]["canary"]["deployment"]["hooks"][2]["stages"] = ["PRODUCTION_TRAFFIC_SHIFT"]
+    del raw["loadBalancer"]["testListenerPort"]
+    assert problems(raw) == [
+        "loadBalancer.testListenerCidrs: only applies with testListenerPort",
+        "services.linear.deployment.canaryPercent: only applies with strategy canary, not linear",
+        "services.canary.deployment.hooks[2].stages: ECS refuses a pause hook at PRODUCTION_TRAFFIC_SHIFT (traffic "
+        "is moving then); pause at POST_PRODUCTION_TRAFFIC_SHIFT instead",
+        "services.canary.deployment.testTraffic: needs loadBalancer.testListenerPort (and testListenerCidrs): the "
+        "listener its test rule goes on",
+    ]
 
 
 def test_the_docs_say_that_ecs_ignores_alarms_for_a_deployment_that_starts_while_one_fires():

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from preflight.render import Rendering, render
-from preflight.stack_config import load_stack_config
+from preflight.stack_config import StackConfig, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_STACKS = ROOT / "tests" / "fixtures" / "stacks"
+"""Stack files for tests only (Pulumi.<name>.yaml), read with the project's Pulumi.yaml."""
 
 
 def render_stack(stack: str, overrides: dict | None = None, preview: bool = False) -> Rendering:
@@ -23,6 +27,22 @@ def render_stack(stack: str, overrides: dict | None = None, preview: bool = Fals
     config.update(overrides or {})
     return render(ROOT, project=loaded.project, stack=stack, config=config,
                   secret_keys=loaded.secret_keys, preview=preview)
+
+
+def fixture_stack(name: str) -> StackConfig:
+    """tests/fixtures/stacks/Pulumi.<name>.yaml read as the CLI reads it, next to the project's
+    Pulumi.yaml (its defaults and declarations apply)."""
+    with tempfile.TemporaryDirectory() as directory:
+        shutil.copy(ROOT / "Pulumi.yaml", directory)
+        shutil.copy(FIXTURE_STACKS / f"Pulumi.{name}.yaml", directory)
+        return load_stack_config(directory, name)
+
+
+def render_fixture_stack(name: str, preview: bool = False) -> Rendering:
+    """The program rendered with a fixture stack's config."""
+    loaded = fixture_stack(name)
+    return render(ROOT, project=loaded.project, stack=name, config=loaded.config, secret_keys=loaded.secret_keys,
+                  preview=preview)
 
 
 def render_config(config: dict, stack: str = "test") -> Rendering:
