@@ -240,15 +240,18 @@ def model(i: RolloutInputs) -> Rollout:
         batch, batches = rolling_batches(i)
         if batches == 0:
             return Rollout(i.strategy, (), tuple(detect), failed)
-        by = f"{batches} × " if batches != 1 else ""
-        cycle = [
-            Phase(f"start new tasks: {by}{i.task_start_seconds} s ({batches} batch(es) of {batch})",
-                  batches * i.task_start_seconds),
-            Phase(f"{ready_label}" + (f", {batches} times" if batches != 1 else ""), batches * ready),
-            *_gone_phases(i, "old tasks", batches),
-        ]
-        back = [Phase(f"redeploy previous revision — {p.label}", p.seconds) for p in cycle]
-        return Rollout(i.strategy, tuple(cycle), tuple(detect + back), failed)
+
+        def cycle(new: str, old: str) -> list[Phase]:
+            by = f"{batches} × " if batches != 1 else ""
+            return [
+                Phase(f"start {new}: {by}{i.task_start_seconds} s ({batches} batch{'es' if batches != 1 else ''} "
+                      f"of {batch})", batches * i.task_start_seconds),
+                Phase(ready_label + (f", {batches} times" if batches != 1 else ""), batches * ready),
+                *_gone_phases(i, old, batches),
+            ]
+
+        return Rollout(i.strategy, tuple(cycle("new tasks", "old tasks")),
+                       tuple(detect + cycle("previous-revision tasks", "new-revision tasks")), failed)
 
     if i.strategy == "BLUE_GREEN":
         shift = [Phase("production traffic to green: all at once", 0)]

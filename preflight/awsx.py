@@ -245,7 +245,7 @@ class Expander:
         execution_role_arn, execution_role = self.role_with_policies(
             f"{name}-execution", args.get("executionRole"), parent)
 
-        definitions, load_balancers = [], []
+        definitions, load_balancers, target_groups = [], [], []
         for container_name in sorted(containers):
             spec = dict(containers[container_name])
             mappings = None
@@ -265,6 +265,7 @@ class Expander:
                     if isinstance(target_group, Ref) and tg_port is not None and target_group.get("arn"):
                         load_balancers.append({"containerName": container_name, "containerPort": tg_port,
                                                "targetGroupArn": target_group.get("arn")})
+                        target_groups.append(Child(target_group.urn, target_group.id, {}))
             definition = {**spec, "portMappings": mappings, "name": container_name}
             if definition.get("logConfiguration") is None and log_group_name is not None:
                 definition["logConfiguration"] = {"logDriver": "awslogs", "options": {
@@ -288,10 +289,13 @@ class Expander:
             "family": family, "containerDefinitions": container_json,
         }, parent, deps={k: v for k, v in deps.items() if v})
         return {"taskDefinition": task_definition, "logGroup": log_group, "taskRole": task_role,
-                "executionRole": execution_role, "loadBalancers": load_balancers}
+                "executionRole": execution_role, "loadBalancers": load_balancers,
+                "targetGroups": target_groups}
 
     def fargate_task_definition(self) -> dict:
-        return self.outputs(self.task_definition(self.name, self.args))
+        built = self.task_definition(self.name, self.args)
+        built.pop("targetGroups")
+        return self.outputs(built)
 
     def fargate_service(self) -> dict:
         import pulumi_aws as aws
@@ -330,6 +334,10 @@ class Expander:
         if isinstance(cluster, Ref):
             cluster = cluster.get("arn")
         deps = {"taskDefinition": [built["taskDefinition"]]} if built else {}
+        if built and built["targetGroups"] and not args.get("loadBalancers"):
+            # The target groups' ARNs are in loadBalancers: the engine records them as its
+            # property dependencies (how a first preview finds a service's target group).
+            deps["loadBalancers"] = built["targetGroups"]
         if security_group:
             deps["networkConfiguration"] = [security_group]
         service = self.child("aws:ecs/service:Service", name, {

@@ -44,6 +44,9 @@ class RenderedResource:
     id: str | None = None
     protect: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The `custom_timeouts` option as the engine receives it: create/update/delete/read, each a
+    Go duration string ("30m", "1h30m"), only those set."""
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     """Per input property, the URNs of the resources its value came from."""
@@ -94,6 +97,13 @@ LAST_NOT_EVALUATED: list[NotEvaluated] = []
 
 class DuplicateUrnError(Exception):
     """Two resources with one URN: the engine stops the deployment."""
+
+
+def _custom_timeouts(request) -> dict[str, str]:
+    if not request.HasField("customTimeouts"):
+        return {}
+    timeouts = request.customTimeouts
+    return {key: getattr(timeouts, key) for key in ("create", "update", "delete", "read") if getattr(timeouts, key)}
 
 
 class RecordingMonitor(runtime_mocks.MockMonitor):
@@ -156,6 +166,7 @@ class RecordingMonitor(runtime_mocks.MockMonitor):
             id=response.id or None,
             protect=bool(request.protect),
             ignore_changes=list(request.ignoreChanges),
+            custom_timeouts=_custom_timeouts(request),
             dependencies=list(request.dependencies),
             property_dependencies={key: list(value.urns) for key, value in request.propertyDependencies.items()
                                    if value.urns},

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from preflight.policy_engine import Diagnostic
 from preflight.render import Rendering
+from preflight.rollout import FARGATE_TASK_START_SECONDS, ServiceRollout, rollouts
 
 
 @dataclass
@@ -28,6 +30,12 @@ class Result:
 
     def count(self, level: str) -> int:
         return sum(1 for d in self.violations if d.enforcement_level == level)
+
+    @cached_property
+    def rollouts(self) -> list[ServiceRollout]:
+        """Each ECS service's modeled deployment and rollback (preflight/rollout.py). Its
+        timeout warnings leave the exit status alone (see there why)."""
+        return rollouts(self.rendering)
 
     @property
     def exit_code(self) -> int:
@@ -58,6 +66,7 @@ def to_json(result: Result) -> str:
         "notEvaluated": [{"urn": n.urn, "type": n.type, "name": n.name, "reason": n.reason}
                          for n in rendering.not_evaluated],
         "answeredWithNothing": list(rendering.unanswered_invokes),
+        "rollout": [r.to_json() for r in result.rollouts],
         "summary": {"resources": len(rendering.resources), "mandatory": result.count("mandatory"),
                     "advisory": result.count("advisory"), "skipped": len(result.skipped),
                     "notEvaluated": len(rendering.not_evaluated)},
@@ -113,6 +122,11 @@ def to_text(result: Result) -> str:
     if rendering.unanswered_invokes:
         lines += ["", f"Data sources answered with nothing ({len(rendering.unanswered_invokes)})"]
         lines += [f"  {token}" for token in rendering.unanswered_invokes]
+    if result.rollouts:
+        lines += ["", f"Rollout: modeled deployment and rollback per ECS service (task start assumed "
+                      f"{FARGATE_TASK_START_SECONDS} s; AWS defaults: 300 s deregistration, 5 × 30 s health checks)"]
+        lines += [f"  {r.line()}" for r in result.rollouts]
+        lines += [f"  warning: {r.warning}" for r in result.rollouts if r.warning]
     if result.count("mandatory"):
         verdict = "FAILED: mandatory policy violations"
     elif rendering.not_evaluated:
