@@ -287,6 +287,8 @@ def _alarm_minutes(program: _Program, alarms: Any) -> int | None:
     if not alarms or not _get(alarms, "enable", what="alarms") or not _get(alarms, "rollback", what="alarms"):
         return None
     names = _get(alarms, "alarmNames", what="alarms.alarmNames") or []
+    if any(_is_unknown(name) for name in names):
+        raise _Unknown("alarms.alarmNames")
     quickest = None
     for alarm in program.rendering.of_type(ALARM):
         name = alarm.inputs.get("name") or alarm.outputs.get("name")
@@ -422,4 +424,13 @@ def service_rollout(program: _Program, service: RenderedResource) -> ServiceRoll
 def rollouts(rendering: Rendering) -> list[ServiceRollout]:
     """Every ECS service of the rendering, in rendering order."""
     program = _Program(rendering)
-    return [service_rollout(program, service) for service in rendering.of_type(SERVICE)]
+    found = []
+    for service in rendering.of_type(SERVICE):
+        try:
+            found.append(service_rollout(program, service))
+        except Exception as error:  # noqa: BLE001 - an input shape not foreseen: said, not a crash
+            found.append(ServiceRollout(urn=service.urn, name=service.name, strategy=None,
+                                        timeouts={"create": PROVIDER_DEFAULT_TIMEOUT_MINUTES * 60,
+                                                  "update": PROVIDER_DEFAULT_TIMEOUT_MINUTES * 60},
+                                        note=f"preflight could not model it: {type(error).__name__}: {error}"))
+    return found

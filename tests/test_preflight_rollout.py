@@ -203,3 +203,23 @@ def test_preflight_does_not_import_the_components_package():
     code = "import sys, preflight.__main__; print(sorted(m for m in sys.modules if m.startswith('components')))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_unknown_rollback_alarm_name_makes_the_figures_unknown():
+    from pulumi.runtime import rpc
+
+    from preflight.rollout import _Program, service_rollout
+    rendering = render(PROGRAM, project="rollout", stack="test", config={"aws:region": "us-east-1"})
+    [service] = [r for r in rendering.of_type("aws:ecs/service:Service") if r.name == "rolling"]
+    service.inputs["alarms"] = {**service.inputs["alarms"], "alarmNames": [rpc.UNKNOWN]}
+    entry = service_rollout(_Program(rendering), service)
+    assert (entry.rollout, entry.unknown) == (None, ["alarms.alarmNames"])
+
+
+def test_an_unforeseen_input_shape_is_a_note_not_a_crash():
+    rendering = render(PROGRAM, project="rollout", stack="test", config={"aws:region": "us-east-1"})
+    [service] = [r for r in rendering.of_type("aws:ecs/service:Service") if r.name == "linear"]
+    service.inputs["deploymentConfiguration"] = {**service.inputs["deploymentConfiguration"],
+                                                 "linearConfiguration": {"stepPercent": 0}}
+    entry = {r.name: r for r in rollouts(rendering)}["linear"]
+    assert entry.rollout is None and entry.note.startswith("preflight could not model it: ZeroDivisionError")
