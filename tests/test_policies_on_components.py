@@ -102,6 +102,12 @@ RESOURCE_CASES: list[tuple[str, str, str, Callable, Callable]] = [
     ("ecs-service-circuit-breaker", SERVICE, "api-service", lambda: rendering("prod"),
      lambda: changed(props_of(rendering("prod"), SERVICE, "api-service"),
                      deploymentCircuitBreaker={"enable": True, "rollback": False})),
+    # The api service switched to canary, its rollback alarm dropped (the rendered stacks deploy
+    # rolling today; once a shipped service shifts traffic, its own props are the compliant case).
+    ("ecs-deployment-safe-rollback", SERVICE, "api-service", lambda: rendering("prod"),
+     lambda: changed(props_of(rendering("prod"), SERVICE, "api-service"), alarms=None, deploymentConfiguration={
+         "strategy": "CANARY", "bakeTimeInMinutes": "10",
+         "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "10"}})),
     ("ecs-service-no-public-ip", SERVICE, "api-service", lambda: rendering("prod"),
      lambda: props_of(rendering("dev"), SERVICE, "web-service")),
     ("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster", "cluster-cluster", lambda: rendering("prod"),
@@ -143,6 +149,19 @@ def test_resource_rule_on_rendered_resources(policy, typ, name, compliant, viola
     good = compliant()
     assert violations(policy, typ, props_of(good, typ, name)) == [], f"{policy} on {good.one(typ, name).urn}"
     assert violations(policy, typ, violating()), f"{policy} must flag the changed {typ} {name}"
+
+
+def test_safe_rollback_rule_on_the_rendered_api_service_switched_to_canary():
+    """The prod api service's own rollback alarm (5xx, rollback on) is what the rule asks for; the
+    bake times decide. (The shipped stacks deploy rolling until the deployment setting lands.)"""
+    api = props_of(rendering("prod"), SERVICE, "api-service")
+    assert api["alarms"]["enable"] is True and api["alarms"]["rollback"] is True and api["alarms"]["alarmNames"]
+    canary = {"strategy": "CANARY", "bakeTimeInMinutes": "10",
+              "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "5"}}
+    assert violations("ecs-deployment-safe-rollback", SERVICE, changed(api, deploymentConfiguration=canary)) == []
+    canary["canaryConfiguration"]["canaryBakeTimeInMinutes"] = "2"
+    [message] = violations("ecs-deployment-safe-rollback", SERVICE, changed(api, deploymentConfiguration=canary))
+    assert "canaryBakeTimeInMinutes 2 minutes, under the minimum of 5" in message
 
 
 def test_allowed_registries_rule_on_rendered_task_definitions():

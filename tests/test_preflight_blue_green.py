@@ -54,3 +54,12 @@ def test_rules_that_own_their_actions_are_blocked(capsys, preview):
     if not preview:  # by ARN: each rule's role is known
         assert "is the production (loadBalancers[0].advancedConfiguration.productionListenerRule)" in messages
         assert "is the test (loadBalancers[0].advancedConfiguration.testListenerRule)" in messages
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["update", "first preview"])
+def test_the_blue_green_service_without_rollback_alarms_is_blocked_in_prod(capsys, preview):
+    """The program bakes 5 minutes (the minimum) but gives the service no alarms to roll back on."""
+    _, report = run(capsys, "ignoring", preview)
+    [found] = [v for v in report["violations"] if v["policy"] == "ecs-deployment-safe-rollback"]
+    assert found["enforcementLevel"] == "mandatory" and found["urn"].endswith("::web")
+    assert "ECS service 'web' deploys BLUE_GREEN without rollback alarms (alarms is not set)" in found["message"]

@@ -426,6 +426,22 @@ def blue_green_service(test_rule: str | None = None, **overrides: Any) -> dict[s
                                          "containerPort": 8080, "advancedConfiguration": advanced}], **overrides})
 
 
+ROLLBACK_ALARMS = {"enable": True, "rollback": True, "alarmNames": ["web-5xx"]}
+
+
+def shifting_service(strategy: str = "CANARY", **overrides: Any) -> dict[str, Any]:
+    """A service deployed blue/green, linear or canary with every safeguard: alarms that roll it
+    back, a bake time of 10 minutes after the last shift, and 10 (canary) or 6 (each linear step)
+    minutes before more traffic moves. Strings, as pulumi-aws takes the bake times."""
+    deployment: dict[str, Any] = {"strategy": strategy, "bakeTimeInMinutes": "10"}
+    if strategy == "CANARY":
+        deployment["canaryConfiguration"] = {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "10"}
+    if strategy == "LINEAR":
+        deployment["linearConfiguration"] = {"stepPercent": 20.0, "stepBakeTimeInMinutes": "6"}
+    return blue_green_service(**{"deploymentConfiguration": deployment, "alarms": dict(ROLLBACK_ALARMS),
+                                 **overrides})
+
+
 def egress_rule(**overrides: Any) -> dict[str, Any]:
     """An aws.vpc.SecurityGroupEgressRule: the task group's outbound HTTPS."""
     return {"securityGroupId": TASK_SG, "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 443,

@@ -107,7 +107,7 @@ def test_latest_tag_is_mandatory_in_prod_and_staging_advisory_in_dev():
 @pytest.mark.parametrize("policy_name", ["ecs-service-no-public-ip", "ecs-service-min-tasks",
                                          "ecr-immutable-tags", "alb-https-redirect",
                                          "alb-deletion-protection", "alb-https-redirect-rules",
-                                         "alb-access-logs"])
+                                         "alb-access-logs", "ecs-deployment-safe-rollback"])
 def test_production_hardening_is_mandatory_in_prod_only(policy_name):
     found = levels(policy_name)
     assert found["prod"] == "mandatory"

@@ -44,6 +44,7 @@ EXPECTED = {
     "ecs-exec-session-logging": "mandatory",
     "ecs-fargate-platform-version": "mandatory",
     "ecs-cluster-container-insights": "mandatory",
+    "ecs-deployment-safe-rollback": "mandatory",
     "ecs-deployment-rules-not-reverted": "mandatory",
     "ecr-scan-on-push": "mandatory",
     "ecr-immutable-tags": "mandatory",
@@ -101,7 +102,7 @@ def test_the_sdk_serializes_every_policy_for_the_engine():
     assert set(schemas) == {"ecs-image-allowed-registries", "ecs-taskdef-no-plaintext-secrets",
                             "ecs-service-min-tasks", "alb-tls-policy", "sg-task-ingress-from-alb-only",
                             "iam-ecs-trust-scoped", "logs-retention-set", "aws-api-constraints",
-                            "alb-desync-mitigation"}
+                            "alb-desync-mitigation", "ecs-deployment-safe-rollback"}
     assert all(p.remediation_steps for p in info.policies)
 
 

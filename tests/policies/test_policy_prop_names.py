@@ -33,6 +33,7 @@ from policy_testkit import (
     load_balancer,
     registry_scanning,
     repository,
+    shifting_service,
     waf_association,
     weighted_rule,
 )
@@ -138,6 +139,16 @@ def _defaults(policy) -> dict[str, Any]:
     return {key: spec["default"] for key, spec in schema.items()}
 
 
+# Samples that take the branches the compliant ones do not: services deployed by shifting traffic,
+# with and without each optional block.
+EXTRA_SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "aws:ecs/service:Service": [
+        shifting_service("CANARY"), shifting_service("LINEAR"),
+        shifting_service("CANARY", deploymentConfiguration={"strategy": "CANARY"}, alarms={}),
+    ],
+}
+
+
 @functools.cache
 def _paths_read_by_resource_rules() -> dict[str, set[tuple[str, ...]]]:
     read: dict[str, set[tuple[str, ...]]] = {}
@@ -146,7 +157,7 @@ def _paths_read_by_resource_rules() -> dict[str, set[tuple[str, ...]]]:
             continue
         for resource_type, check in policy.checks.items():
             # The compliant sample, and an empty one for the branches taken when keys are absent.
-            for props in COMPLIANT_SAMPLES[resource_type], {}:
+            for props in COMPLIANT_SAMPLES[resource_type], {}, *EXTRA_SAMPLES.get(resource_type, []):
                 seen = read.setdefault(resource_type, set())
                 list(check(_record(over_the_wire(props), (), seen), _defaults(policy)))
     return read
@@ -192,3 +203,10 @@ def test_the_resolver_catches_a_misspelt_property():
     with pytest.raises(KeyError, match="networkConfiguration.assignPublicIP"):
         _resolve("aws:ecs/service:Service", ("networkConfiguration", "assignPublicIP"))
     _resolve("aws:lb/listener:Listener", ("defaultActions", "[]", "redirect", "protocol"))
+
+
+def test_the_traffic_shifting_paths_are_read_and_resolved():
+    read = _paths_read_by_resource_rules()["aws:ecs/service:Service"]
+    assert {("alarms", "alarmNames"), ("deploymentConfiguration", "bakeTimeInMinutes"),
+            ("deploymentConfiguration", "canaryConfiguration", "canaryBakeTimeInMinutes"),
+            ("deploymentConfiguration", "linearConfiguration", "stepBakeTimeInMinutes")} <= read

@@ -25,6 +25,7 @@ from policy_testkit import (
     TARGET_GROUP_ARN,
     TEST_RULE_ARN,
     blue_green_service,
+    shifting_service,
     weighted_rule,
     compliant_network_stack,
     http_listener,
@@ -97,6 +98,9 @@ PREVIEW_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecs-exec-session-logging": [(ECS_SERVICE, service(enableExecuteCommand=True, cluster=UNKNOWN))],
     "ecs-fargate-platform-version": [(ECS_SERVICE, service(launchType="FARGATE", platformVersion=UNKNOWN))],
     "ecs-cluster-container-insights": [(ECS_CLUSTER, cluster(settings=UNKNOWN_ARRAY))],
+    # A canary whose bake time comes from an output not known yet.
+    "ecs-deployment-safe-rollback": [(ECS_SERVICE, shifting_service("CANARY", deploymentConfiguration={
+        "strategy": "CANARY", "bakeTimeInMinutes": UNKNOWN}))],
     # A production rule not known yet, and the service depends on no rule of the stack.
     "ecs-deployment-rules-not-reverted": [(ECS_SERVICE, blue_green_service(loadBalancers=[{
         "targetGroupArn": TARGET_GROUP_ARN, "containerName": "app", "containerPort": 8080,
@@ -229,12 +233,17 @@ def _verdict_or_unknown(run) -> str:
     return "verdict"
 
 
+# Rules that judge only some resources of a type are swept over one they judge.
+SWEPT_SAMPLES = {"ecs-deployment-safe-rollback": {ECS_SERVICE: shifting_service("LINEAR")}}
+
+
 @pytest.mark.parametrize("policy", [p for p in ALL_POLICIES if isinstance(p, ResourceRule)],
                          ids=lambda p: p.name)
 def test_resource_rules_survive_any_single_unknown(policy):
     outcomes = set()
     for resource_type in policy.checks:
-        for variant in _with_one_unknown(COMPLIANT_SAMPLES[resource_type]):
+        sample = SWEPT_SAMPLES.get(policy.name, {}).get(resource_type, COMPLIANT_SAMPLES[resource_type])
+        for variant in _with_one_unknown(sample):
             outcomes.add(_verdict_or_unknown(lambda: evaluate(
                 policy, resource_args(resource_type, variant, config=CONFIG.get(policy.name)))))
     # Both paths were exercised; the execution-role rule treats an unknown as a value.
