@@ -364,8 +364,20 @@ def _documented_values(shape: Mapping[str, Any], expression: str) -> list[int | 
     match = re.search(expression, text)
     if not match:
         raise ValueError(f"botocore documentation no longer matches {expression!r}")
-    values = [v for v in re.split(r",\s*(?:and\s+)?|\s+and\s+", match.group(1).strip()) if v]
+    values = [v for v in re.split(r",\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+", match.group(1).strip()) if v]
     return [int(v) if v.isdigit() else v for v in values]
+
+
+def _documented_range(shape: Mapping[str, Any], expression: str) -> dict[str, float]:
+    """The bounds (and step) a shape's documentation states in words, where the model carries no
+    min/max (ECS's CanaryConfiguration: "Valid values are multiples of 0.1 from 0.1 to 100.0"):
+    the expression's named groups `min`, `max` and optionally `step`."""
+    text = re.sub(r"<[^>]+>", "", shape.get("documentation", ""))
+    match = re.search(expression, text)
+    if not match:
+        raise ValueError(f"botocore documentation no longer matches {expression!r}")
+    found = {key: float(value) for key, value in match.groupdict().items() if value is not None}
+    return {key: int(value) if value.is_integer() and key != "step" else value for key, value in found.items()}
 
 
 def _resolve(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -378,12 +390,14 @@ def _resolve(entry: Mapping[str, Any]) -> dict[str, Any]:
         shape = botocore_shape(reference)
         if "documentedValues" in reference:
             params["values"] = _documented_values(shape, reference["documentedValues"])
+        if "documentedRange" in reference:
+            params.update(_documented_range(shape, reference["documentedRange"]))
         wanted = {"length": ("min", "max"), "range": ("min", "max"), "count": ("min", "max"),
-                  "pattern": ("pattern",), "enum": ("enum",)}[entry["check"]]
+                  "pattern": ("pattern",), "enum": ("enum",), "excludes": ()}[entry["check"]]
         found = {key: shape[key] for key in wanted if key in shape}
         if "enum" in found:
             params["values"] = found.pop("enum")
-        if not found and "values" not in params:
+        if not found and not {"values", "min", "max"} & set(params):
             raise ValueError(f"{entry['id']}: botocore {reference} carries none of {wanted}")
         params.update(found)
     return params
@@ -505,7 +519,17 @@ def check_not_prefix(value: Any, params: Mapping[str, Any], context: Context) ->
     return None
 
 
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+
+
 def check_range(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
+    """A number within min/max; `integer`: whole; `step`: a multiple of it (0.1 for ECS's traffic
+    percentages, compared with a tolerance for binary fractions); `parseInt`: a string the provider
+    parses with Go's strconv.ParseInt (pulumi-aws's nullable integers, ECS's bake times), which
+    takes digits and a sign, nothing else."""
+    if params.get("parseInt") and isinstance(value, str) and not _GO_INT.fullmatch(value):
+        return (f"is {show(value)}; pulumi-aws reads it as a whole number (Go strconv.ParseInt) and refuses "
+                "anything but digits")
     number = _number(value)
     if number is None:
         return f"is {show(value)}, not a number"
@@ -514,9 +538,13 @@ def check_range(value: Any, params: Mapping[str, Any], context: Context) -> str 
     if number in params.get("alsoAllowed", ()):
         return None
     minimum, maximum = _bounds(params, context.config)
+    step = params.get("step")
+    steps = f" in steps of {shown(step)}" if step else ""
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
         also = "".join(f" or {shown(v)}" for v in params.get("alsoAllowed", ()))
-        return f"is {shown(number)}; AWS accepts {_between(minimum, maximum)}{also}"
+        return f"is {shown(number)}; AWS accepts {_between(minimum, maximum)}{steps}{also}"
+    if step and abs(number / step - round(number / step)) > 1e-6:
+        return f"is {shown(number)}; AWS accepts multiples of {shown(step)} ({_between(minimum, maximum)})"
     return None
 
 
@@ -573,9 +601,25 @@ def check_compare(value: Any, params: Mapping[str, Any], context: Context) -> st
     return f"is {shown(left)}; AWS needs it {params['operator']} {params['other']} ({shown(right)})"
 
 
+def check_absent(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
+    """A setting that must not be there where the target's `when` holds: `reason` says what AWS
+    (or the provider) does with it."""
+    return f"is set; {params['reason']}" if _is_set(value) else None
+
+
+def check_excludes(value: Any, params: Mapping[str, Any], context: Context) -> str | None:
+    """A list that must not hold any of `values` (from the file, or a botocore documentation)."""
+    listed = value if isinstance(value, Sequence) and not isinstance(value, str) else [value]
+    found = [str(item) for item in listed if item in params["values"]]
+    if found:
+        return f"includes {', '.join(dict.fromkeys(found))}; {params['reason']}"
+    return None
+
+
 CHECKS: dict[str, Callable[[Any, Mapping[str, Any], Context], str | None]] = {
     "length": check_length, "pattern": check_pattern, "notPrefix": check_not_prefix, "range": check_range,
     "enum": check_enum, "multiple": check_multiple, "count": check_count, "compare": check_compare,
+    "absent": check_absent, "excludes": check_excludes,
 }
 
 
@@ -963,8 +1007,13 @@ GRAMMARS: dict[str, Callable[[Any, Context], Problems]] = {
 
 
 def _is_set(value: Any) -> bool:
-    return value not in (None, "", [], {}, False) and not (isinstance(value, (Mapping, Sequence))
-                                                           and not isinstance(value, str) and len(value) == 0)
+    """Whether a value is there: not None, False, "" or empty; a number is, 0 included (a bake time
+    of 0 minutes is sent as 0, where `0 in (False, ...)` would have called it unset)."""
+    if value is None or value is False or value == "":
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return not (isinstance(value, (Mapping, Sequence)) and not isinstance(value, str) and len(value) == 0)
 
 
 def _holds(when: Mapping[str, Any] | None, context: Context) -> bool:
@@ -1139,8 +1188,8 @@ def _judge_required(constraint: Constraint, resource: str, root: Any, path: str,
         try:
             if _holds(when, context) and not _is_set(context.read(found.value, key)):
                 label = f"{found.label}.{key}" if found.label else key
-                judgement.messages.append(_message(resource, label, "is not set; AWS requires it here",
-                                                   constraint))
+                reason = constraint.params.get("reason", "AWS requires it here")
+                judgement.messages.append(_message(resource, label, f"is not set; {reason}", constraint))
         except UnknownValueError as error:
             judgement.skip(f"{path} ({constraint.id})", error)
 

@@ -134,7 +134,7 @@ def test_paths_are_pulumi_aws_properties(entry):
                         *when.get("equals", {}), *when.get("notEquals", {}), *when.get("in", {})]
                 for key in keys:
                     parent = [] if key.startswith("/") else [n for n in names[:-1]]
-                    _resolve(resource_type, (*parent, key.lstrip("/")))
+                    _resolve(resource_type, (*parent, *key.lstrip("/").split(".")))
 
 
 def test_botocore_backed_entries_take_their_limits_from_botocore_not_the_file():
@@ -145,7 +145,7 @@ def test_botocore_backed_entries_take_their_limits_from_botocore_not_the_file():
         constraint = next(c for c in CATALOGUE.constraints if c.id == entry["id"])
         shape = botocore_shape(entry["botocore"])
         read = {"length": ("min", "max"), "range": ("min", "max"), "count": ("min", "max"),
-                "pattern": ("pattern",), "enum": ()}[entry["check"]]
+                "pattern": ("pattern",), "enum": (), "excludes": ()}[entry["check"]]
         for key in read:
             if key in shape:
                 assert constraint.params[key] == shape[key], entry["id"]
@@ -250,7 +250,13 @@ def _plausible(resource_type: str, names: Sequence[str], key: str) -> Any:
 def _satisfy(parent: dict, root: dict, when: Mapping[str, Any] | None, resource_type: str,
              names: Sequence[str]) -> None:
     def holder(key: str) -> tuple[dict, str]:
-        return (root, key[1:]) if key.startswith("/") else (parent, key)
+        if not key.startswith("/"):
+            return parent, key
+        *above, name = key[1:].split(".")  # "/deploymentConfiguration.strategy": below the root
+        node = root
+        for step in above:
+            node = node.setdefault(step, {})
+        return node, name
 
     for kind, operand in (when or {}).items():
         if kind == "anySet":
@@ -384,10 +390,10 @@ def _other_bound(constraint) -> tuple[Any, Any] | None:
     """For a numeric range, the (inside, outside) pair at the bound the data file's pair does not
     exercise: the data file gives one bound, this gives the other (min vs min - 1, max vs max + 1)."""
     low, high = constraint.params.get("min"), constraint.params.get("max")
-    if constraint.check != "range" or low is None or high is None:
-        return None
+    if constraint.check != "range" or low is None or high is None or isinstance(constraint.outside, Mapping):
+        return None  # whole-resource examples ({"set": ...}) are tested on both bounds on their own
     step = 1 if constraint.params.get("integer") else 0.5
-    tested_high = constraint.outside > high
+    tested_high = float(constraint.outside) > high  # bake times are strings in pulumi-aws
     return (low, low - step) if tested_high else (high, high + step)
 
 
@@ -1047,6 +1053,240 @@ def _stack_args(resources: list[PolicyResource]):
     from policy_evaluation import stack_args
 
     return stack_args(resources)
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS-native traffic-shifting deployments: strategies, bake times, percentages, hooks, load balancers.
+
+SERVICE = "aws:ecs/service:Service"
+ALT_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-alt/fedcba9876543210"
+PRIMARY_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+PRODUCTION_RULE = ("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/50dc6c495c0c9188/"
+                   "f2f7dc8efc522ab2/9683b2d02a6cabee")
+INFRASTRUCTURE_ROLE = "arn:aws:iam::123456789012:role/web-ecs-infrastructure"
+HOOK_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:web-smoke-test"
+HOOK_ROLE = "arn:aws:iam::123456789012:role/web-ecs-hooks"
+
+
+def _balanced(advanced: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    balancer = {"targetGroupArn": PRIMARY_TG, "containerName": "app", "containerPort": 8080}
+    if advanced is not False:
+        balancer["advancedConfiguration"] = advanced or {
+            "alternateTargetGroupArn": ALT_TG, "productionListenerRule": PRODUCTION_RULE,
+            "testListenerRule": PRODUCTION_RULE.replace("9683b2d02a6cabee", "1a2b3c4d5e6f7a8b"),
+            "roleArn": INFRASTRUCTURE_ROLE}
+    return [balancer]
+
+
+def _shifting(strategy: str, deployment: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """The compliant sample service deployed with `strategy`, every knob of it set, behind a load
+    balancer with its advanced configuration, with a Lambda and a pause hook."""
+    knobs: dict[str, Any] = {"strategy": strategy, "bakeTimeInMinutes": "10", "lifecycleHooks": [
+        {"targetType": "AWS_LAMBDA", "hookTargetArn": HOOK_FUNCTION, "roleArn": HOOK_ROLE,
+         "lifecycleStages": ["POST_SCALE_UP", "TEST_TRAFFIC_SHIFT"], "hookDetails": json.dumps({"path": "/health"})},
+        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+         "timeoutConfiguration": {"timeoutInMinutes": "60", "action": "ROLLBACK"}}]}
+    if strategy == "CANARY":
+        knobs["canaryConfiguration"] = {"canaryPercent": 5.0, "canaryBakeTimeInMinutes": "10"}
+    if strategy == "LINEAR":
+        knobs["linearConfiguration"] = {"stepPercent": 10.0, "stepBakeTimeInMinutes": "6"}
+    knobs.update(deployment or {})
+    return {**SAMPLES[SERVICE], "deploymentConfiguration": {k: v for k, v in knobs.items() if v is not None},
+            "loadBalancers": _balanced(), **overrides}
+
+
+@pytest.mark.parametrize("strategy", ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"])
+def test_a_service_with_every_knob_of_its_strategy_passes(strategy):
+    assert judged(SERVICE, _shifting(strategy)) == []
+
+
+def test_the_documented_ranges_are_read_from_botocore():
+    params = {c.id: c.params for c in CATALOGUE.constraints}
+    assert {k: params["ecs-service-canary-percent-range"][k] for k in ("min", "max", "step")} == {
+        "min": 0.1, "max": 100, "step": 0.1}
+    assert {k: params["ecs-service-step-percent-range"][k] for k in ("min", "max", "step")} == {
+        "min": 3, "max": 100, "step": 0.1}
+    for entry in ("ecs-service-canary-bake-time-range", "ecs-service-step-bake-time-range"):
+        assert (params[entry]["min"], params[entry]["max"]) == (0, 1440)
+    assert (params["ecs-service-pause-hook-timeout-range"]["min"],
+            params["ecs-service-pause-hook-timeout-range"]["max"]) == (1, 20160)
+    assert params["ecs-service-pause-hook-stages"]["values"] == ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"]
+    assert "PRE_PRODUCTION_TRAFFIC_SHIFT" in params["ecs-service-lifecycle-hook-stage"]["values"]
+    assert params["ecs-service-deployment-strategy"]["values"] == ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY"]
+
+
+@pytest.mark.parametrize("strategy, block, key, value, accepted", [
+    ("CANARY", "canaryConfiguration", "canaryPercent", 5.1, True),
+    ("CANARY", "canaryConfiguration", "canaryPercent", 0.1 + 0.2, True),  # 0.30000000000000004
+    ("CANARY", "canaryConfiguration", "canaryPercent", 33.3, True),
+    ("CANARY", "canaryConfiguration", "canaryPercent", 5.05, False),
+    ("CANARY", "canaryConfiguration", "canaryPercent", 0.05, False),
+    ("LINEAR", "linearConfiguration", "stepPercent", 12.5, True),
+    ("LINEAR", "linearConfiguration", "stepPercent", 12.55, False),
+    ("LINEAR", "linearConfiguration", "stepPercent", 2.9, False),
+])
+def test_traffic_percentages_are_multiples_of_a_tenth(strategy, block, key, value, accepted):
+    props = _shifting(strategy)
+    props["deploymentConfiguration"][block][key] = value
+    found = judged(SERVICE, props)
+    assert (found == []) is accepted, found
+    if not accepted:
+        [message] = found
+        assert f"deploymentConfiguration.{block}.{key} is {value:g}; AWS accepts" in message
+
+
+@pytest.mark.parametrize("strategy, where, low, high", [
+    ("CANARY", ("canaryConfiguration", "canaryBakeTimeInMinutes"), 0, 1440),
+    ("LINEAR", ("linearConfiguration", "stepBakeTimeInMinutes"), 0, 1440),
+    ("LINEAR", ("bakeTimeInMinutes",), 0, 1440),
+    ("CANARY", ("bakeTimeInMinutes",), 0, 1440),
+])
+def test_bake_times_both_bounds_and_as_the_provider_parses_them(strategy, where, low, high):
+    def found(value):
+        props = _shifting(strategy)
+        holder = props["deploymentConfiguration"]
+        for key in where[:-1]:
+            holder = holder[key]
+        holder[where[-1]] = value
+        return judged(SERVICE, props)
+
+    for value in (str(low), str(high), "+7", 7):
+        assert found(value) == [], value
+    for value in (str(low - 1), str(high + 1)):
+        [message] = found(value)
+        assert f"is {value}; AWS accepts {low}-{high}" in message
+    for value in ("5.0", " 5", "5m", "five"):
+        [message] = found(value)
+        assert "pulumi-aws reads it as a whole number (Go strconv.ParseInt)" in message
+
+
+def test_the_pause_timeout_both_bounds():
+    def found(minutes):
+        return judged(SERVICE, _shifting("BLUE_GREEN", {"lifecycleHooks": [{
+            "targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"],
+            "timeoutConfiguration": {"timeoutInMinutes": minutes, "action": "CONTINUE"}}]}))
+
+    assert found("1") == [] and found("20160") == []
+    assert ["is 0; AWS accepts 1-20160" in m for m in found("0")] == [True]
+    assert ["is 20161; AWS accepts 1-20160" in m for m in found("20161")] == [True]
+
+
+def test_blue_green_needs_a_bake_time_the_others_do_not():
+    [message] = judged(SERVICE, _shifting("BLUE_GREEN", {"bakeTimeInMinutes": None}))
+    assert "deploymentConfiguration.bakeTimeInMinutes is not set; AWS requires it with the BLUE_GREEN strategy" \
+        in message
+    assert judged(SERVICE, _shifting("BLUE_GREEN", {"bakeTimeInMinutes": "0"})) == []
+    assert judged(SERVICE, _shifting("CANARY", {"bakeTimeInMinutes": None})) == []  # a rule's matter, not AWS's
+
+
+def test_a_percentage_left_out_of_its_block_is_sent_as_zero():
+    [message] = judged(SERVICE, _shifting("CANARY", {"canaryConfiguration": {"canaryBakeTimeInMinutes": "5"}}))
+    assert "deploymentConfiguration.canaryConfiguration.canaryPercent is not set; pulumi-aws then sends " \
+           "canaryPercent 0" in message
+    [message] = judged(SERVICE, _shifting("LINEAR", {"linearConfiguration": {}}))
+    assert "linearConfiguration.stepPercent is not set; pulumi-aws then sends stepPercent 0" in message
+    # Without the block, ECS's defaults (5 % and 10 %) apply.
+    assert judged(SERVICE, _shifting("CANARY", {"canaryConfiguration": None})) == []
+
+
+@pytest.mark.parametrize("strategy, block", [
+    ("LINEAR", "canaryConfiguration"), ("BLUE_GREEN", "canaryConfiguration"), ("ROLLING", "linearConfiguration"),
+    ("CANARY", "linearConfiguration"),
+])
+def test_a_block_of_another_strategy_is_flagged_as_without_effect(strategy, block):
+    other = {"canaryConfiguration": {"canaryPercent": 5.0}, "linearConfiguration": {"stepPercent": 10.0}}[block]
+    [message] = judged(SERVICE, _shifting(strategy, {block: other}))
+    assert f"deploymentConfiguration.{block} is set; it applies only to the" in message
+    assert "pulumi-aws does not send it with any other" in message
+
+
+def test_without_a_strategy_a_strategys_block_is_flagged_too():
+    props = {**SAMPLES[SERVICE], "deploymentConfiguration": {"canaryConfiguration": {"canaryPercent": 5.0}}}
+    assert len(judged(SERVICE, props)) == 1
+
+
+@pytest.mark.parametrize("strategy", ["BLUE_GREEN", "LINEAR", "CANARY"])
+def test_traffic_shifting_behind_a_load_balancer_needs_its_advanced_configuration(strategy):
+    [message] = judged(SERVICE, _shifting(strategy, loadBalancers=_balanced(advanced=False)))
+    assert "loadBalancers[0].advancedConfiguration is not set; ECS refuses a BLUE_GREEN, LINEAR or CANARY " \
+           "service with a load balancer that has none" in message
+    assert "terraform-aws-ecs/issues/377" in message
+    # Without a load balancer (or with Service Connect) ECS deploys blue/green without traffic shifting.
+    assert judged(SERVICE, _shifting(strategy, loadBalancers=None)) == []
+    # Every load balancer of the service needs one.
+    two = _balanced() + _balanced(advanced=False)
+    assert ["loadBalancers[1].advancedConfiguration is not set" in m for m in judged(
+        SERVICE, _shifting(strategy, loadBalancers=two))] == [True]
+
+
+def test_rolling_behind_a_load_balancer_needs_no_advanced_configuration():
+    assert judged(SERVICE, _shifting("ROLLING", loadBalancers=_balanced(advanced=False))) == []
+    assert judged(SERVICE, {**SAMPLES[SERVICE], "loadBalancers": _balanced(advanced=False)}) == []
+
+
+def test_an_unknown_strategy_skips_the_load_balancer_check_until_it_is_known():
+    props = _shifting("LINEAR", loadBalancers=_balanced(advanced=False))
+    props["deploymentConfiguration"]["strategy"] = UNKNOWN
+    with pytest.raises(UnknownValueError) as raised:
+        judged(SERVICE, props)
+    assert "advancedConfiguration" in raised.value.message
+
+
+@pytest.mark.parametrize("member", ["alternateTargetGroupArn", "productionListenerRule", "roleArn"])
+def test_an_advanced_configuration_needs_its_three_members(member):
+    balancers = _balanced()
+    del balancers[0]["advancedConfiguration"][member]
+    [message] = judged(SERVICE, _shifting("CANARY", loadBalancers=balancers))
+    assert f"loadBalancers[0].advancedConfiguration.{member} is not set; pulumi-aws requires it" in message
+
+
+def _hooked(*hooks: dict[str, Any]) -> dict[str, Any]:
+    return _shifting("BLUE_GREEN", {"lifecycleHooks": list(hooks)})
+
+
+@pytest.mark.parametrize("stage", ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"])
+def test_a_pause_hook_may_not_wait_while_traffic_moves(stage):
+    pause = {"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP", stage]}
+    [message] = judged(SERVICE, _hooked(pause))
+    assert f"deploymentConfiguration.lifecycleHooks[0].lifecycleStages includes {stage}; AWS refuses a PAUSE hook" \
+           in message
+    lambda_hook = {"hookTargetArn": HOOK_FUNCTION, "roleArn": HOOK_ROLE, "lifecycleStages": [stage]}
+    assert judged(SERVICE, _hooked(lambda_hook)) == []
+
+
+@pytest.mark.parametrize("target_type", [None, "AWS_LAMBDA"])
+@pytest.mark.parametrize("missing", ["hookTargetArn", "roleArn"])
+def test_a_lambda_hook_needs_its_function_and_role(target_type, missing):
+    hook = {"hookTargetArn": HOOK_FUNCTION, "roleArn": HOOK_ROLE, "lifecycleStages": ["POST_SCALE_UP"]}
+    if target_type:
+        hook["targetType"] = target_type
+    del hook[missing]
+    [message] = judged(SERVICE, _hooked(hook))
+    assert f"deploymentConfiguration.lifecycleHooks[0].{missing} is not set" in message
+    # A pause hook needs neither.
+    assert judged(SERVICE, _hooked({"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"]})) == []
+
+
+@pytest.mark.parametrize("hook, fragment", [
+    ({"targetType": "PAUSE", "lifecycleStages": []}, "lifecycleHooks[0].lifecycleStages is not set"),
+    ({"targetType": "PAUSE", "lifecycleStages": ["AFTER_SCALE_UP"]}, "lifecycleStages[0] is 'AFTER_SCALE_UP'"),
+    ({"targetType": "pause", "lifecycleStages": ["POST_SCALE_UP"]}, "lifecycleHooks[0].targetType is 'pause'"),
+    ({"targetType": "PAUSE", "lifecycleStages": ["POST_SCALE_UP"], "timeoutConfiguration": {"action": "RETRY"}},
+     "timeoutConfiguration.action is 'RETRY'; AWS accepts one of: ROLLBACK, CONTINUE"),
+])
+def test_hook_enums_and_stages(hook, fragment):
+    found = judged(SERVICE, _hooked(hook))
+    # 'pause' is no PAUSE: the hook is then judged as a Lambda hook too, without function or role.
+    assert len(found) == (3 if hook["targetType"] == "pause" else 1), found
+    assert any(fragment in message for message in found), found
+
+
+def test_the_circuit_breaker_is_left_on_with_a_traffic_shifting_strategy():
+    """botocore still says the breaker is for rolling updates only (written when that meant the ECS
+    controller against CODE_DEPLOY); AWS's failure-detection page lists both methods for rolling and
+    blue/green deployments, so nothing here refuses it."""
+    props = _shifting("CANARY", deploymentCircuitBreaker={"enable": True, "rollback": True})
+    assert judged(SERVICE, props) == []
 
 
 # ---------------------------------------------------------------------------------------------
