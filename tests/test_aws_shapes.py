@@ -3,6 +3,7 @@ CreateService and UpdateService)."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -15,7 +16,7 @@ from ecs_service_request import (
     create_service_request,
     update_service_request,
 )
-from testkit import SHIPPED_STACKS, render_config
+from testkit import SHIPPED_STACKS, render_config, render_fixture_stack
 
 TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
 
@@ -92,9 +93,19 @@ def test_a_fully_loaded_task_definition_is_a_valid_request():
 # (tests/ecs_service_request.py follows terraform-provider-aws's service.go).
 
 SERVICE = "aws:ecs/service:Service"
-SERVICE_STACKS = SHIPPED_STACKS
-"""Renderings (conftest fixtures) whose every ECS service is checked; a stack with one service per
-deployment strategy belongs here too."""
+SERVICE_STACKS = (*SHIPPED_STACKS, "strategies")
+"""Stacks whose every ECS service is checked: the shipped ones (conftest fixtures) and fixture stacks
+(tests/fixtures/stacks), among them one service per deployment strategy."""
+
+
+@functools.cache
+def _fixture_rendering(name: str):
+    return render_fixture_stack(name)
+
+
+def stack_rendering(stack: str, request):
+    """A shipped stack's session fixture, or a fixture stack rendered once."""
+    return request.getfixturevalue(stack) if stack in SHIPPED_STACKS else _fixture_rendering(stack)
 
 
 def service_request_errors(rendering) -> dict[str, list[str]]:
@@ -114,7 +125,7 @@ def service_request_errors(rendering) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("stack", SERVICE_STACKS)
 def test_every_ecs_service_is_a_valid_create_and_update_request(stack, request):
-    found = service_request_errors(request.getfixturevalue(stack))
+    found = service_request_errors(stack_rendering(stack, request))
     assert found, f"{stack} renders no ECS service"
     assert {urn: errors for urn, errors in found.items() if errors} == {}
 
