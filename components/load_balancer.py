@@ -62,6 +62,9 @@ class LoadBalancerAttachment:
     arn_suffix: pulumi.Input[str]
     priorities: ListenerPriorities | None = None
     """The listener's claimed priorities; None: not tracked (the attachment was built by hand)."""
+    test_listener_arn: pulumi.Input[str] | None = None
+    """The test listener (`LoadBalancerSpec.test_listener_port`), where a service with
+    `deployment.test_traffic` puts its test listener rule; None: the load balancer has none."""
 
 
 @dataclass
@@ -123,6 +126,8 @@ class LoadBalancer(pulumi.ComponentResource):
     """Task security groups admit traffic from this group only."""
     listener_arn: pulumi.Output[str]
     """The listener services attach their rules to (HTTPS when there is a certificate)."""
+    test_listener_arn: pulumi.Output[str] | None
+    """The test listener on `spec.test_listener_port` (HTTPS with a certificate); None without one."""
     attachment: LoadBalancerAttachment
     """What a web service's `FargateServiceArgs.load_balancer` takes: this listener, security group
     and the priorities the services attached to it have claimed."""
@@ -152,6 +157,16 @@ class LoadBalancer(pulumi.ComponentResource):
                     description=f"HTTP{'S' if port == 443 else ''} from {cidr}",
                     opts=child,
                 )
+        # The test listener admits only its own CIDRs: it reaches versions not yet released.
+        for cidr in spec.test_listener_cidrs if spec.test_listener_port is not None else ():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ingress-{spec.test_listener_port}-{cidr.replace('/', '-')}",
+                security_group_id=security_group.id,
+                ip_protocol="tcp", from_port=spec.test_listener_port, to_port=spec.test_listener_port,
+                cidr_ipv4=cidr,
+                description=f"Test listener from {cidr}",
+                opts=child,
+            )
         # Egress is added per service, to that service's task security group on its port.
 
         access_logs = None
@@ -202,6 +217,22 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
 
+        test = None
+        if spec.test_listener_port is not None:
+            # Where ECS sends test traffic to the new revision before production traffic moves
+            # (services with `deployment.test_traffic` add their rule here); served like the
+            # production listener, with the same certificate and TLS policy.
+            test = aws.lb.Listener(
+                f"{name}-test",
+                load_balancer_arn=balancer.arn,
+                port=spec.test_listener_port,
+                protocol="HTTPS" if https else "HTTP",
+                certificate_arn=spec.certificate_arn if https else None,
+                ssl_policy=spec.ssl_policy if https else None,
+                default_actions=[_not_found()],
+                opts=child,
+            )
+
         self.arn = balancer.arn
         self.arn_suffix = balancer.arn_suffix
         self.dns_name = balancer.dns_name
@@ -209,9 +240,11 @@ class LoadBalancer(pulumi.ComponentResource):
         self.url = pulumi.Output.concat("https://" if https else "http://", balancer.dns_name)
         self.security_group_id = security_group.id
         self.listener_arn = main.arn
+        self.test_listener_arn = test.arn if test is not None else None
         self.attachment = LoadBalancerAttachment(listener_arn=self.listener_arn,
                                                  security_group_id=self.security_group_id,
-                                                 arn_suffix=self.arn_suffix, priorities=ListenerPriorities())
+                                                 arn_suffix=self.arn_suffix, priorities=ListenerPriorities(),
+                                                 test_listener_arn=self.test_listener_arn)
         self.register_outputs({
             "arn": self.arn,
             "dnsName": self.dns_name,
@@ -219,4 +252,5 @@ class LoadBalancer(pulumi.ComponentResource):
             "url": self.url,
             "securityGroupId": self.security_group_id,
             "listenerArn": self.listener_arn,
+            **({"testListenerArn": self.test_listener_arn} if test is not None else {}),
         })
