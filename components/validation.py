@@ -20,7 +20,7 @@ import difflib
 import ipaddress
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -615,7 +615,8 @@ NAME_RULES = {
 }
 # What the components build from a service's or job's resource name NAME and its task definition
 # family FAMILY: (scope, what, template, rule). Scopes: task (its own task definition), service,
-# web (a service with a port), job. tests/test_settings.py renders every one and compares.
+# web (a service with a port), job, and the web service features in NAME_FEATURES. tests/test_settings.py
+# renders every one and compares (tests/test_deployment_strategies.py the features').
 DERIVED_NAMES = (
     ("web", "target group", "{name}-tg" + AUTONAME, "target group"),
     ("task", "task execution role", "{name}-roles-execution" + AUTONAME, "role"),
@@ -635,26 +636,40 @@ DERIVED_NAMES = (
     ("web", "request scaling policy", "{name}-scale-requests" + AUTONAME, "scaling policy"),
     ("task", "task definition family", "{family}", "family"),
     ("task", "log group", "/ecs/{family}", "log group"),
+    ("latency", "p99 latency rollback alarm", "{name}-p99" + AUTONAME, "alarm"),
+    ("shifting", "alternate target group", "{name}-tg-alt" + AUTONAME, "target group"),
+    ("shifting", "ECS infrastructure role", "{name}-ecs-infra" + AUTONAME, "role"),
+    ("shifting", "lifecycle hook role", "{name}-hooks" + AUTONAME, "role"),
+    ("shifting", "lifecycle hook role's policy", "{name}-hooks-invoke" + AUTONAME, "inline policy"),
 )
+NAME_FEATURES = ("shifting", "latency")
+"""Web service features with names of their own, only checked where the service has them (the
+alternate target group's name takes 4 more characters of a name than the primary's):
+`shifting` a traffic-shifting deployment (blueGreen, linear, canary), `latency` a p99 latency
+rollback alarm. `components.fargate_service.name_features(service)` says which a service has."""
 
 
-def _derived(name: str, family: str, *, web: bool, own_task: bool, job: bool
+def _derived(name: str, family: str, *, web: bool, own_task: bool, job: bool, features: Collection[str] = ()
              ) -> list[tuple[str, str, NameRule, bool]]:
     """(what, physical name, rule, whether only the name varies) for a service's or job's name."""
     scopes = {"task"} if own_task else set()
-    scopes |= {"job"} if job else {"service"} | ({"web"} if web else set())
+    scopes |= {"job"} if job else {"service"} | ({"web"} | (set(features) & set(NAME_FEATURES)) if web else set())
     return [(what, template.format(name=name, family=family), NAME_RULES[rule], "{family}" not in template)
             for scope, what, template, rule in DERIVED_NAMES if scope in scopes]
 
 
-def derived_names(name: str, family: str, *, web: bool, own_task: bool, job: bool) -> list[tuple[str, str]]:
+def derived_names(name: str, family: str, *, web: bool, own_task: bool, job: bool,
+                  features: Collection[str] = ()) -> list[tuple[str, str]]:
     """(what, physical name) of every AWS name the components derive from a service's or job's
-    resource name and task definition family; autonames with their 7 random characters as x."""
-    return [(what, physical) for what, physical, _, _ in _derived(name, family, web=web, own_task=own_task, job=job)]
+    resource name and task definition family; autonames with their 7 random characters as x.
+    `features`: of NAME_FEATURES, those the (web) service has."""
+    return [(what, physical) for what, physical, _, _ in _derived(name, family, web=web, own_task=own_task, job=job,
+                                                                  features=features)]
 
 
 def check_derived_names(p: Problems, path: str, name: str, family: str, *, web: bool, own_task: bool, job: bool,
-                        family_ok: bool = True, name_ok: bool = True, family_path: str | None = None) -> None:
+                        family_ok: bool = True, name_ok: bool = True, family_path: str | None = None,
+                        features: Collection[str] = ()) -> None:
     """Every derived name AWS would refuse; of those too long, only the tightest limit.
 
     Without `family_ok` (the family is refused already) names that embed it are skipped, without
@@ -663,7 +678,8 @@ def check_derived_names(p: Problems, path: str, name: str, family: str, *, web: 
     file, whose families are PROJECT-STACK-NAME.
     """
     too_long = []
-    for what, physical, rule, name_only in _derived(name, family, web=web, own_task=own_task, job=job):
+    for what, physical, rule, name_only in _derived(name, family, web=web, own_task=own_task, job=job,
+                                                    features=features):
         if not (name_ok if name_only else family_ok):
             continue
         problem = rule.problem(what, physical, len(name) if name_only else None)
@@ -695,11 +711,12 @@ def check_description_name(p: Problems, where: str, name: Any, descriptions: Seq
                       f"characters, and EC2 takes at most {EC2_DESCRIPTION_MAX}")
 
 
-def check_names(p: Problems, name: str, family: Any, *, web: bool, own_task: bool, job: bool) -> None:
+def check_names(p: Problems, name: str, family: Any, *, web: bool, own_task: bool, job: bool,
+                features: Collection[str] = ()) -> None:
     """A FargateService's or ScheduledTask's resource name (`name`) and task definition family
     (`family`, when it has its own task), and the AWS names derived from them: the checks a stack
     file's service and job names get, so a name AWS would refuse fails here, not halfway through
-    a deployment."""
+    a deployment. `features`: of NAME_FEATURES, those the (web) service has."""
     if error := name_error(name):
         p.fail("name", error)
     family_ok = own_task
@@ -711,7 +728,8 @@ def check_names(p: Problems, name: str, family: Any, *, web: bool, own_task: boo
         family_ok = False
     # Upper case is only our convention: a longer name is still measured against AWS's limits.
     check_derived_names(p, "name", name, family if family_ok else "", web=web, own_task=own_task, job=job,
-                        family_ok=family_ok, name_ok=bool(NAME.match(name.lower())), family_path="family")
+                        family_ok=family_ok, name_ok=bool(NAME.match(name.lower())), family_path="family",
+                        features=features)
 
 
 def check_timezone(p: Problems, where: str, zone: str, *, hint: bool = True) -> bool:
