@@ -13,8 +13,10 @@ already claimed on that listener.
 """
 
 from components.cluster import Cluster, ClusterArgs
+from components.deployment import DeploymentSpec, LifecycleHookSpec
 from components.fargate_service import (
     AutoscalingSpec, FargateService, FargateServiceArgs, LoadBalancerAttachment, RollbackAlarmSpec, ServiceSpec,
+    name_features,
 )
 from components.image import DockerBuild, ImageSource
 from components.listener_rules import check_services, default_priority
@@ -27,9 +29,9 @@ from components.task_roles import TaskRoles, TaskRolesArgs
 from components.validation import ArgsError
 
 __all__ = [
-    "ArgsError", "AutoscalingSpec", "Cluster", "ClusterArgs", "ContainerHealthCheck", "DockerBuild", "FargateService",
-    "FargateServiceArgs", "ImageSource", "LoadBalancer", "LoadBalancerArgs", "LoadBalancerAttachment",
-    "LoadBalancerSpec", "Network", "NetworkArgs", "Placement", "Registry", "RegistryArgs", "RollbackAlarmSpec",
-    "ScheduledJobSpec", "ScheduledTask", "ScheduledTaskArgs", "ServiceSpec", "ServiceTaskReference", "TaskRoles",
-    "TaskRolesArgs", "TaskSpec", "check_services", "default_priority",
+    "ArgsError", "AutoscalingSpec", "Cluster", "ClusterArgs", "ContainerHealthCheck", "DeploymentSpec", "DockerBuild",
+    "FargateService", "FargateServiceArgs", "ImageSource", "LifecycleHookSpec", "LoadBalancer", "LoadBalancerArgs",
+    "LoadBalancerAttachment", "LoadBalancerSpec", "Network", "NetworkArgs", "Placement", "Registry", "RegistryArgs",
+    "RollbackAlarmSpec", "ScheduledJobSpec", "ScheduledTask", "ScheduledTaskArgs", "ServiceSpec", "ServiceTaskReference",
+    "TaskRoles", "TaskRolesArgs", "TaskSpec", "check_services", "default_priority", "name_features",
 ]

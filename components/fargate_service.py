@@ -6,14 +6,15 @@ no listener rule, no ingress at all).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components._aws import TOKEN_PREFIX
-from components.deployment import DeploymentSpec, check_deployment
+from components._aws import TOKEN_PREFIX, aws_context, policy_document
+from components.deployment import DeploymentSpec, LifecycleHookSpec, check_deployment
 from components.listener_rules import default_priority
 from components.load_balancer import LoadBalancerAttachment
 from components.task_definition import (
@@ -165,12 +166,49 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
         p.fail(p.at(where, "max_count"), f"{p.show(where, high)} is below {p.key('min_count')} {p.show(where, low)}")
     if scaling.requests_per_target is not None and not web:
         p.fail(p.at(where, "requests_per_target"), "only applies to a service with a port behind the load balancer")
+    elif scaling.requests_per_target is not None and isinstance(svc.deployment, DeploymentSpec) \
+            and svc.deployment.shifts_traffic:
+        p.fail(p.at(where, "requests_per_target"),
+               f"scales on the requests of one target group, and {svc.deployment.strategy} moves production "
+               "traffic to the other one on every deployment (the scaling would then see no requests and scale "
+               f"in); scale on {p.key('cpu_target_percent')}, or deploy rolling")
     desired = svc.desired_count
     if known(desired, low, high) and desired is not None and low is not None and high is not None \
             and not low <= desired <= high:
         p.fail(p.at(path, "desired_count"),
                f"{p.show(path, desired)} is outside {join(p.key('autoscaling'), p.key('min_count'))}.."
                f"{p.key('max_count')} ({p.show(path, low)}..{p.show(path, high)})")
+
+
+def name_features(svc: ServiceSpec) -> tuple[str, ...]:
+    """Of `components.validation.NAME_FEATURES`, those a service has, whose resources get names of
+    their own (checked with `check_names(..., features=...)` / `check_derived_names`)."""
+    if not isinstance(svc, ServiceSpec) or svc.is_worker:
+        return ()
+    features = []
+    if isinstance(svc.deployment, DeploymentSpec) and svc.deployment.shifts_traffic:
+        features.append("shifting")
+    if isinstance(svc.rollback_alarm, RollbackAlarmSpec) and svc.rollback_alarm.p99_latency_ms is not None:
+        features.append("latency")
+    return tuple(features)
+
+
+ECS_PRINCIPAL = "ecs.amazonaws.com"
+ECS_SERVICE_TRUST = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": ECS_PRINCIPAL}, "Action": "sts:AssumeRole"}],
+})
+"""The trust of the roles ECS itself assumes for a traffic-shifting deployment (the infrastructure
+role for the load balancer, the lifecycle hooks' role), exactly as AWS documents it ("Amazon ECS
+infrastructure IAM role", "Permissions required for Lambda functions in Amazon ECS blue/green
+deployments"): AWS documents no aws:SourceAccount/aws:SourceArn condition for it, and one that
+ECS's request did not meet would fail every deployment."""
+INFRASTRUCTURE_POLICY_ARN_SUFFIX = "iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+"""The AWS managed policy of the infrastructure role: register targets, modify listener rules
+(arn:PARTITION:iam::aws:policy/..., no service-role/ path)."""
+PRIMARY_WEIGHT, ALTERNATE_WEIGHT = 100, 0
+"""The forward weights a traffic-shifting rule is created with; ECS rewrites them at every
+deployment, and the rule ignores changes to its actions from then on."""
 
 
 @dataclass
@@ -205,16 +243,28 @@ class FargateService(pulumi.ComponentResource):
     image: pulumi.Output[str]
     """The image reference the task definition runs."""
     target_group_arn: pulumi.Output[str] | None
-    """None for a worker."""
+    """The primary target group; None for a worker."""
+    alternate_target_group_arn: pulumi.Output[str] | None
+    """The alternate target group of a traffic-shifting deployment (the two swap roles on every
+    deployment); None for a rolling service or a worker."""
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None):
         svc = args.service
         problems = Problems()
         check_service(problems, svc, "service")
         if isinstance(svc, ServiceSpec):
-            check_names(problems, name, args.family, web=not svc.is_worker, own_task=True, job=False)
+            check_names(problems, name, args.family, web=not svc.is_worker, own_task=True, job=False,
+                        features=name_features(svc))
         if not svc.is_worker and args.load_balancer is None:
             problems.fail("load_balancer", f"required: service '{svc.name}' has a port")
+        deployment = svc.deployment if isinstance(svc, ServiceSpec) else None
+        if isinstance(deployment, DeploymentSpec) and deployment.shifts_traffic and deployment.test_traffic is True \
+                and isinstance(args.load_balancer, LoadBalancerAttachment) \
+                and args.load_balancer.test_listener_arn is None:
+            problems.fail("service.deployment.test_traffic",
+                          "the load balancer attachment has no test listener for the test listener rule; give the "
+                          "LoadBalancer a test_listener_port (and test_listener_cidrs) and attach with its "
+                          "attachment, or set test_traffic=False")
         claims = args.load_balancer.priorities if not svc.is_worker and not problems.problems and isinstance(
             args.load_balancer, LoadBalancerAttachment) else None
         priority = claims.check(problems, "service.priority", svc) if claims is not None else None
@@ -238,9 +288,12 @@ class FargateService(pulumi.ComponentResource):
         load_balancers = None
         target_group = None
         alarms = None
+        deployment = svc.deployment
+        shifting = not svc.is_worker and deployment.shifts_traffic
         # Tasks start as soon as the service exists: it waits for the rules of their group.
         depends_on: list[pulumi.Resource] = list(task_network.rules)
         self.target_group_arn = None
+        self.alternate_target_group_arn = None
         if not svc.is_worker:
             lb = args.load_balancer
             ingress = aws.vpc.SecurityGroupIngressRule(
@@ -259,24 +312,10 @@ class FargateService(pulumi.ComponentResource):
                 description=alb_rule_description,
                 opts=child,
             )
-            target_group = aws.lb.TargetGroup(
-                f"{name}-tg",
-                target_type="ip",
-                protocol="HTTP",
-                port=svc.port,
-                vpc_id=placement.vpc_id,
-                deregistration_delay=svc.deregistration_delay_seconds,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    path=svc.health_check_path,
-                    protocol="HTTP",
-                    matcher="200-399",
-                    healthy_threshold=2,
-                    unhealthy_threshold=3,
-                    interval=10,
-                    timeout=5,
-                ),
-                opts=child,
-            )
+            target_group = self._target_group(f"{name}-tg", svc, placement)
+            # Green starts in the alternate group, identical to the primary but for its name; the two
+            # swap roles on every deployment.
+            alternate = self._target_group(f"{name}-tg-alt", svc, placement) if shifting else None
             conditions = []
             # Neither paths nor hosts: every request (a rule needs a condition).
             paths = svc.path_patterns or (() if svc.host_headers else ("/*",))
@@ -286,22 +325,65 @@ class FargateService(pulumi.ComponentResource):
             if svc.host_headers:
                 conditions.append(aws.lb.ListenerRuleConditionArgs(
                     host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(svc.host_headers))))
+            priority = svc.priority if svc.priority is not None else default_priority(svc)
+            if shifting:
+                # One weighted forward over both groups: ECS refuses rules that mix forward with
+                # redirect, fixed-response or authenticate actions, and moves traffic by rewriting these
+                # weights. Putting them back would send production traffic to a group with no tasks
+                # (terraform-aws-alb#409, aws-cdk#36649), so the rule ignores changes to its actions
+                # once created (policy ecs-deployment-rules-not-reverted).
+                actions = [_weighted_forward(target_group, alternate)]
+                rule_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["actions"])
+            else:
+                actions = [aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)]
+                rule_opts = child
             rule = aws.lb.ListenerRule(
                 f"{name}-rule",
                 listener_arn=lb.listener_arn,
-                priority=svc.priority if svc.priority is not None else default_priority(svc),
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+                priority=priority,
+                actions=actions,
                 conditions=conditions,
-                opts=child,
+                opts=rule_opts,
             )
             # ECS refuses a target group that no listener uses yet; health checks need the
             # load balancer's way in.
             depends_on += [rule, ingress, alb_egress]
+            advanced = None
+            if shifting:
+                test_rule = None
+                if deployment.test_traffic:
+                    # The production rule's routes on the test listener (another listener: its priority is
+                    # free there), where ECS sends test traffic to green before production traffic moves.
+                    test_rule = aws.lb.ListenerRule(
+                        f"{name}-test-rule",
+                        listener_arn=lb.test_listener_arn,
+                        priority=priority,
+                        actions=[_weighted_forward(target_group, alternate)],
+                        conditions=conditions,
+                        opts=pulumi.ResourceOptions(parent=self, ignore_changes=["actions"]),
+                    )
+                    depends_on.append(test_rule)
+                role, attachment = self._infrastructure_role(name)
+                depends_on.append(attachment)
+                advanced = aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
+                    alternate_target_group_arn=alternate.arn,
+                    production_listener_rule=rule.arn,
+                    role_arn=role.arn,
+                    test_listener_rule=test_rule.arn if test_rule is not None else None,
+                )
+                self.alternate_target_group_arn = alternate.arn
             load_balancers = [aws.ecs.ServiceLoadBalancerArgs(
-                target_group_arn=target_group.arn, container_name=CONTAINER_NAME, container_port=svc.port)]
+                target_group_arn=target_group.arn, container_name=CONTAINER_NAME, container_port=svc.port,
+                advanced_configuration=advanced)]
             self.target_group_arn = target_group.arn
             if svc.rollback_alarm:
-                alarms = self._rollback_alarm(name, svc, lb, target_group)
+                alarms = self._rollback_alarms(name, svc, lb, target_group, alternate)
+
+        deployment_configuration = aws.ecs.ServiceDeploymentConfigurationArgs(strategy="ROLLING")
+        if shifting:
+            deployment_configuration, hook_policy = self._traffic_shifting(name, deployment)
+            if hook_policy is not None:
+                depends_on.append(hook_policy)
 
         # Once autoscaling owns the count, a deploy must not reset it to the configured value.
         ignore = ["desiredCount"] if svc.autoscaling else None
@@ -320,15 +402,37 @@ class FargateService(pulumi.ComponentResource):
             load_balancers=load_balancers,
             alarms=alarms,
             health_check_grace_period_seconds=None if svc.is_worker else svc.health_check_grace_period_seconds,
+            # `strategy` is always written out, ROLLING too: the provider keeps a deployment
+            # configuration left out of the program (it is Optional+Computed), so a service switched
+            # back from canary would stay canary. Changing it, like every field here but the cluster,
+            # name, launch type, IAM role and scheduling strategy, updates the service in place.
+            deployment_configuration=deployment_configuration,
+            # On every strategy. AWS: both failure detection methods, circuit breaker and alarms,
+            # "support rolling update deployment and blue/green deployment types" (ECS developer guide,
+            # deployment-failure-detection); without it green tasks that never become healthy keep a
+            # traffic-shifting deployment (and `pulumi up`) waiting. The API reference's "rolling update
+            # (ECS) deployment type" predates the ECS controller's traffic-shifting strategies.
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            # Rolling: the batch bounds. Traffic-shifting: green is started at the full desired count
+            # next to blue whatever these say; kept equal so that a strategy switch does not change
+            # them, and ECS still uses them to replace unhealthy tasks between deployments.
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             enable_execute_command=task.enable_execute_command,
-            # Every update rolls new tasks: the provider refuses a capacity provider change
-            # without it, and tasks re-read their secrets (a rotated value) on the way.
-            force_new_deployment=True,
+            # The provider sends ForceNewDeployment with every UpdateService it makes, that is with
+            # any change of the service's inputs (terraform-provider-aws internal/service/ecs/service.go,
+            # resourceServiceUpdate). Rolling: on, so every update rolls new tasks (which re-read a
+            # rotated secret), and the provider allows a capacity provider change only with it
+            # (capacityProviderStrategyCustomizeDiff). Traffic-shifting: off, because each forced
+            # deployment is a whole green fleet, traffic shift, bake time and any pause hook: changing an
+            # alarm list or a bake time must not start one. A new task definition (image, environment,
+            # secrets list) still deploys: it changes task_definition. Costs: a rotated secret value
+            # reaches the tasks at the next deployment (or `aws ecs update-service --force-new-deployment`),
+            # and the provider refuses a capacity provider change of a traffic-shifting service: switch to
+            # rolling, change it, switch back.
+            force_new_deployment=not shifting,
             # `pulumi up` waits for the rollout. terraform-provider-aws 6 (pulumi-aws 7) follows the
             # service deployment (ListServiceDeployments, DescribeServiceDeployments) and fails the
             # update when it is rolled back; older providers waited for "stable" only, which a
@@ -357,27 +461,126 @@ class FargateService(pulumi.ComponentResource):
             "securityGroupId": self.security_group_id,
         })
 
-    def _rollback_alarm(self, name: str, svc: ServiceSpec, lb: LoadBalancerAttachment,
-                        target_group: aws.lb.TargetGroup) -> aws.ecs.ServiceAlarmsArgs:
-        """A 5xx alarm on the service's target group that ECS watches during each deployment."""
-        settings = svc.rollback_alarm
-        alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-5xx",
-            alarm_description=(f"{svc.name}: {settings.target_errors_per_minute}+ target 5xx responses a "
-                               f"minute for {settings.evaluation_minutes} minutes; ECS rolls a deployment back"),
-            namespace="AWS/ApplicationELB",
-            metric_name="HTTPCode_Target_5XX_Count",
-            dimensions={"LoadBalancer": lb.arn_suffix, "TargetGroup": target_group.arn_suffix},
-            statistic="Sum",
-            period=60,
-            evaluation_periods=settings.evaluation_minutes,
-            threshold=settings.target_errors_per_minute,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            # No requests means no errors, not an unknown state.
-            treat_missing_data="notBreaching",
+    def _target_group(self, resource_name: str, svc: ServiceSpec, placement: Placement) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            resource_name,
+            target_type="ip",
+            protocol="HTTP",
+            port=svc.port,
+            vpc_id=placement.vpc_id,
+            deregistration_delay=svc.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                path=svc.health_check_path,
+                protocol="HTTP",
+                matcher="200-399",
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+                interval=10,
+                timeout=5,
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return aws.ecs.ServiceAlarmsArgs(alarm_names=[alarm.name], enable=True, rollback=True)
+
+    def _infrastructure_role(self, name: str) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        """The role ECS assumes to register green's tasks and rewrite the listener rules' weights."""
+        ctx = aws_context(self)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-ecs-infra",
+            description="ECS infrastructure role: moves traffic between the service's target groups",
+            assume_role_policy=ECS_SERVICE_TRUST,
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-ecs-infra-lb",
+            role=role.name,
+            policy_arn=pulumi.Output.concat("arn:", ctx.partition, ":", INFRASTRUCTURE_POLICY_ARN_SUFFIX),
+            opts=child,
+        )
+        return role, attachment
+
+    def _traffic_shifting(self, name: str, deployment: DeploymentSpec
+                          ) -> tuple[aws.ecs.ServiceDeploymentConfigurationArgs, aws.iam.RolePolicy | None]:
+        """The deployment configuration of blueGreen, linear and canary (bake times are strings in
+        the provider), and the role Lambda hooks are invoked with (None without one)."""
+        functions = [hook.function_arn for hook in deployment.hooks if not hook.pause]
+        role = policy = None
+        if functions:
+            child = pulumi.ResourceOptions(parent=self)
+            role = aws.iam.Role(
+                f"{name}-hooks",
+                description="ECS deployment lifecycle hooks: invokes the hooks' Lambda functions",
+                assume_role_policy=ECS_SERVICE_TRUST,
+                opts=child,
+            )
+            # Exactly the hooks' functions, each once, as written (a qualified ARN allows that version).
+            policy = aws.iam.RolePolicy(
+                f"{name}-hooks-invoke",
+                role=role.name,
+                policy=policy_document([{"Sid": "InvokeHooks", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                                         "Resource": pulumi.Output.all(*functions).apply(
+                                             lambda arns: list(dict.fromkeys(arns)))}]),
+                opts=child,
+            )
+        strategy = deployment.strategy
+        configuration = aws.ecs.ServiceDeploymentConfigurationArgs(
+            strategy=deployment.ecs_strategy,
+            bake_time_in_minutes=str(deployment.bake_time_minutes),
+            canary_configuration=aws.ecs.ServiceDeploymentConfigurationCanaryConfigurationArgs(
+                canary_percent=float(deployment.canary_percent),
+                canary_bake_time_in_minutes=str(deployment.canary_bake_minutes),
+            ) if strategy == "canary" else None,
+            linear_configuration=aws.ecs.ServiceDeploymentConfigurationLinearConfigurationArgs(
+                step_percent=float(deployment.step_percent),
+                step_bake_time_in_minutes=str(deployment.step_bake_minutes),
+            ) if strategy == "linear" else None,
+            lifecycle_hooks=[_lifecycle_hook(hook, role) for hook in deployment.hooks] or None,
+        )
+        return configuration, policy
+
+    def _rollback_alarms(self, name: str, svc: ServiceSpec, lb: LoadBalancerAttachment,
+                         target_group: aws.lb.TargetGroup, alternate: aws.lb.TargetGroup | None
+                         ) -> aws.ecs.ServiceAlarmsArgs:
+        """The alarms ECS watches during each deployment and rolls it back on: target 5xx responses and,
+        with `p99_latency_ms`, the 99th percentile of target response time. With an alternate target
+        group each watches both groups, which swap roles on every deployment."""
+        settings = svc.rollback_alarm
+        opts = pulumi.ResourceOptions(parent=self)
+        groups = [target_group] if alternate is None else [target_group, alternate]
+        both = "" if alternate is None else ", on either target group,"
+        common = dict(
+            evaluation_periods=settings.evaluation_minutes,
+            # No requests means no errors and no slow responses, not an unknown state.
+            treat_missing_data="notBreaching",
+            opts=opts,
+        )
+        errors = aws.cloudwatch.MetricAlarm(
+            f"{name}-5xx",
+            alarm_description=(f"{svc.name}: {settings.target_errors_per_minute}+ target 5xx responses a "
+                               f"minute{both} for {settings.evaluation_minutes} minutes; ECS rolls a deployment back"),
+            threshold=settings.target_errors_per_minute,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            # Both groups: their sum, each filled with 0 where it has no data point (ELB reports a count
+            # only when it is not 0, and metric math leaves out a period missing from either series).
+            **_metric(lb, groups, "HTTPCode_Target_5XX_Count", "Sum", "FILL(primary, 0) + FILL(alternate, 0)",
+                      "Target 5xx responses, both target groups"),
+            **common,
+        )
+        names = [errors.name]
+        if settings.p99_latency_ms is not None:
+            latency = aws.cloudwatch.MetricAlarm(
+                f"{name}-p99",
+                alarm_description=(f"{svc.name}: p99 target response time above {settings.p99_latency_ms} ms"
+                                   f"{both} for {settings.evaluation_minutes} minutes; ECS rolls a deployment back"),
+                # TargetResponseTime is in seconds.
+                threshold=settings.p99_latency_ms / 1000,
+                comparison_operator="GreaterThanThreshold",
+                **_metric(lb, groups, "TargetResponseTime", "p99",
+                          "MAX([FILL(primary, 0), FILL(alternate, 0)])", "p99 target response time, both target groups"),
+                **common,
+            )
+            names.append(latency.name)
+        return aws.ecs.ServiceAlarmsArgs(alarm_names=names, enable=True, rollback=True)
 
     def _autoscale(self, name: str, svc: ServiceSpec, args: FargateServiceArgs,
                    service: aws.ecs.Service, target_group: aws.lb.TargetGroup | None) -> None:
@@ -423,3 +626,54 @@ class FargateService(pulumi.ComponentResource):
                 opts=child,
             )
 
+
+def _weighted_forward(primary: aws.lb.TargetGroup, alternate: aws.lb.TargetGroup) -> aws.lb.ListenerRuleActionArgs:
+    """A traffic-shifting rule's one action: forward to the primary group (weight 100) and the
+    alternate (weight 0), the weights ECS moves."""
+    return aws.lb.ListenerRuleActionArgs(
+        type="forward",
+        forward=aws.lb.ListenerRuleActionForwardArgs(target_groups=[
+            aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=primary.arn, weight=PRIMARY_WEIGHT),
+            aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=alternate.arn, weight=ALTERNATE_WEIGHT),
+        ]),
+    )
+
+
+def _lifecycle_hook(hook: LifecycleHookSpec, role: aws.iam.Role | None
+                    ) -> aws.ecs.ServiceDeploymentConfigurationLifecycleHookArgs:
+    """A Lambda hook (invoked with the hooks' role) or a pause (with its timeout, where set)."""
+    if hook.pause:
+        timeout = None
+        if hook.timeout_minutes is not None or hook.timeout_action is not None:
+            timeout = aws.ecs.ServiceDeploymentConfigurationLifecycleHookTimeoutConfigurationArgs(
+                timeout_in_minutes=str(hook.timeout_minutes) if hook.timeout_minutes is not None else None,
+                action=hook.timeout_action,
+            )
+        return aws.ecs.ServiceDeploymentConfigurationLifecycleHookArgs(
+            lifecycle_stages=list(hook.stages), target_type="PAUSE", timeout_configuration=timeout)
+    return aws.ecs.ServiceDeploymentConfigurationLifecycleHookArgs(
+        lifecycle_stages=list(hook.stages), target_type="AWS_LAMBDA", hook_target_arn=hook.function_arn,
+        role_arn=role.arn)
+
+
+def _metric(lb: LoadBalancerAttachment, groups: list[aws.lb.TargetGroup], metric: str, statistic: str,
+            expression: str, label: str) -> dict:
+    """A MetricAlarm's metric arguments: the metric of the one target group, or of both through
+    metric math (`expression` over the queries `primary` and `alternate`)."""
+    def dimensions(group: aws.lb.TargetGroup) -> dict:
+        return {"LoadBalancer": lb.arn_suffix, "TargetGroup": group.arn_suffix}
+
+    if len(groups) == 1:
+        stat = {"extended_statistic": statistic} if statistic.startswith("p") else {"statistic": statistic}
+        return dict(namespace="AWS/ApplicationELB", metric_name=metric, dimensions=dimensions(groups[0]),
+                    period=60, **stat)
+    queries = [aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace="AWS/ApplicationELB", metric_name=metric, dimensions=dimensions(group), period=60,
+            stat=statistic),
+    ) for query_id, group in zip(("primary", "alternate"), groups, strict=True)]
+    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id="total" if statistic == "Sum" else "slowest", expression=expression, label=label, return_data=True))
+    return dict(metric_queries=queries)
