@@ -465,6 +465,21 @@ def test_rolling_to_canary_and_back_updates_the_service_in_place(tmp_path):
     assert renderings["rolling"][urn]["inputs"]["deploymentConfiguration"] == {"strategy": "ROLLING"}
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "Known gap, for the lead: the engine resets an ignored input to its previous value (pulumi "
+    "sdk/go/common/resource/property_path.go, PropertyPath.Reset), so the update that switches a rolling service "
+    "to canary keeps the production rule's single-group forward, and the alternate target group is on no rule "
+    "until the rule is replaced or its ignore_changes dropped for one update"))
+def test_switching_from_rolling_puts_both_target_groups_on_the_production_rule(tmp_path):
+    body = """
+        web("api", {deployment})
+    """
+    before = declared(render_program(tmp_path, body.format(deployment=deployment("rolling")), directory="rolling"))
+    after = declared(render_program(tmp_path, body.format(deployment=deployment("canary")), directory="canary"))
+    changes, _ = compare(before, after)
+    assert "api-rule" in {c.name for c in changes}, "the rule's actions must change to the weighted forward"
+
+
 # -- the policy pack ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
