@@ -59,6 +59,17 @@ class RollbackAlarmSpec:
     for `evaluation_minutes`; None: no latency alarm."""
 
 
+SHIFTED_GROUPS = "actions[*].forward.targetGroups[*]"
+"""What a traffic-shifting service's production and test rules ignore: each target group of their
+forward, with the weight ECS last gave it. The engine resets an ignored path to its old value only
+where both the old and the new inputs have it (pulumi's PropertyPath.Reset; preflight/ignore_changes.py
+is a port): so the update that switches a rolling service (a plain forward) to a traffic-shifting
+strategy writes the weighted forward, and the switch back writes the plain one, while ignoring
+`actions` whole would keep the plain forward and leave the alternate group off the rule, and
+ignoring `...forward.targetGroups` would delete the list on that switch (its parent is new). While
+a service stays traffic-shifting, its rule keeps the groups it has (a changed target group ARN, from
+a replaced target group, is not written either: switch to rolling for that change)."""
+
 DEFAULT_DESIRED_COUNT = 1
 """The tasks a service without autoscaling runs when `desired_count` is not set."""
 
@@ -330,13 +341,10 @@ class FargateService(pulumi.ComponentResource):
                 # One weighted forward over both groups: ECS refuses rules that mix forward with
                 # redirect, fixed-response or authenticate actions, and moves traffic by rewriting these
                 # weights. Putting them back would send production traffic to a group with no tasks
-                # (terraform-aws-alb#409, aws-cdk#36649), so the rule ignores changes to its actions
-                # once created (policy ecs-deployment-rules-not-reverted). Known gap: Pulumi resets an
-                # ignored input to its previous value, so the update that switches a rolling service to
-                # a traffic-shifting strategy keeps the rule's single-group forward (the alternate group
-                # is not on it); tests/test_deployment_strategies.py holds it as a strict xfail.
+                # (terraform-aws-alb#409, aws-cdk#36649), so the rule ignores changes to its forward's
+                # target groups (policy ecs-deployment-rules-not-reverted): see SHIFTED_GROUPS.
                 actions = [_weighted_forward(target_group, alternate)]
-                rule_opts = pulumi.ResourceOptions(parent=self, ignore_changes=["actions"])
+                rule_opts = pulumi.ResourceOptions(parent=self, ignore_changes=[SHIFTED_GROUPS])
             else:
                 actions = [aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)]
                 rule_opts = child
@@ -363,7 +371,7 @@ class FargateService(pulumi.ComponentResource):
                         priority=priority,
                         actions=[_weighted_forward(target_group, alternate)],
                         conditions=conditions,
-                        opts=pulumi.ResourceOptions(parent=self, ignore_changes=["actions"]),
+                        opts=pulumi.ResourceOptions(parent=self, ignore_changes=[SHIFTED_GROUPS]),
                     )
                     depends_on.append(test_rule)
                 role, attachment = self._infrastructure_role(name)

@@ -36,6 +36,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
+from preflight import ignore_changes
 from preflight.program import PreflightError, load_stack, render_stack, require_program
 from preflight.render import RenderedResource
 from preflight.stack_config import SECRET_PLACEHOLDER, StackConfig, _full_key, _read_yaml
@@ -260,8 +261,9 @@ def compare(old: dict[str, dict], new: dict[str, dict]) -> tuple[list[Change], i
         if before is None:
             changes[urn] = change(resource, "create", [Diff(k, _ABSENT, v) for k, v in resource["inputs"].items()])
             continue
-        diffs = [d for d in _diffs(before["inputs"], resource["inputs"])
-                 if not any(_under(d.path, ignored) for ignored in resource["ignoreChanges"])]
+        # The inputs the engine diffs: each ignored path reset to its old value, as it does it.
+        inputs, _ = ignore_changes.process(resource["inputs"], before["inputs"], resource["ignoreChanges"])
+        diffs = _diffs(before["inputs"], inputs)
         if diffs:
             op = "replace" if _forces_replacement(resource, before["inputs"], diffs) else "update"
             changes[urn] = change(resource, op, diffs)

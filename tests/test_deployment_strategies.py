@@ -17,6 +17,7 @@ import pytest
 from pulumi.runtime import settings as runtime_settings
 
 from preflight.diff import RULES, _numbers, _regenerated, compare
+from preflight.ignore_changes import process
 from preflight.policy_engine import configure, evaluate, load_pack, read_config_file, reconcile_config
 from preflight.render import render
 from testkit import ROOT
@@ -166,7 +167,7 @@ def test_the_production_rule_is_one_weighted_forward_that_ignores_its_actions(sh
     assert rule.inputs["actions"] == [{"type": "forward", "forward": {"targetGroups": [
         {"arn": of(shifting, TARGET_GROUP, f"{name}-tg").outputs["arn"], "weight": 100},
         {"arn": of(shifting, TARGET_GROUP, f"{name}-tg-alt").outputs["arn"], "weight": 0}]}}]
-    assert rule.ignore_changes == ["actions"]
+    assert rule.ignore_changes == ["actions[*].forward.targetGroups[*]"]
     assert rule.inputs["conditions"] == [{"pathPattern": {"values": [f"/{name}/*"]}}]
 
 
@@ -330,7 +331,7 @@ def test_test_traffic_puts_the_production_routes_on_the_test_listener(tmp_path):
     assert production.inputs["listenerArn"] == of(rendering, LISTENER, "alb-https").outputs["arn"]
     for key in ("conditions", "priority", "actions"):
         assert test.inputs[key] == production.inputs[key], key
-    assert test.ignore_changes == ["actions"]
+    assert test.ignore_changes == ["actions[*].forward.targetGroups[*]"]
     advanced = service_of(rendering, "can").inputs["loadBalancers"][0]["advancedConfiguration"]
     assert advanced["testListenerRule"] == test.outputs["arn"]
     assert advanced["productionListenerRule"] == production.outputs["arn"]
@@ -465,19 +466,40 @@ def test_rolling_to_canary_and_back_updates_the_service_in_place(tmp_path):
     assert renderings["rolling"][urn]["inputs"]["deploymentConfiguration"] == {"strategy": "ROLLING"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known gap, for the lead: the engine resets an ignored input to its previous value (pulumi "
-    "sdk/go/common/resource/property_path.go, PropertyPath.Reset), so the update that switches a rolling service "
-    "to canary keeps the production rule's single-group forward, and the alternate target group is on no rule "
-    "until the rule is replaced or its ignore_changes dropped for one update"))
 def test_switching_from_rolling_puts_both_target_groups_on_the_production_rule(tmp_path):
+    """The rule ignores its forward's target groups only where the old inputs have them too (the
+    engine's PropertyPath.Reset, ported in preflight/ignore_changes.py): the switch writes the
+    weighted forward, and the switch back the plain one."""
     body = """
         web("api", {deployment})
     """
     before = declared(render_program(tmp_path, body.format(deployment=deployment("rolling")), directory="rolling"))
     after = declared(render_program(tmp_path, body.format(deployment=deployment("canary")), directory="canary"))
-    changes, _ = compare(before, after)
-    assert "api-rule" in {c.name for c in changes}, "the rule's actions must change to the weighted forward"
+    urn = next(u for u, r in before.items() if r["name"] == "api-rule")
+    for old, new, groups in ((before, after, 2), (after, before, 0)):
+        changes, _ = compare(old, new)
+        assert next(c for c in changes if c.name == "api-rule").op == "update"
+        written, _ = process(new[urn]["inputs"], old[urn]["inputs"], new[urn]["ignoreChanges"])
+        action = written["actions"][0]
+        assert len((action.get("forward") or {}).get("targetGroups", [])) == groups, action
+        assert ("targetGroupArn" in action) == (groups == 0), action
+
+
+def test_a_traffic_shifting_rule_keeps_the_weights_ecs_gave_it(tmp_path):
+    """Once ECS has moved the traffic (the state holds alt 100, primary 0), an update of the rule for
+    another reason does not write the program's 100/0 back."""
+    rendered = declared(render_program(tmp_path, """
+        web("api", {deployment})
+    """.format(deployment=deployment("canary")), directory="canary"))
+    shifted = copy.deepcopy(rendered)
+    urn, rule = next((u, r) for u, r in shifted.items() if r["name"] == "api-rule")
+    groups = rule["inputs"]["actions"][0]["forward"]["targetGroups"]
+    groups[0]["weight"], groups[1]["weight"] = 0, 100
+    changed = copy.deepcopy(rendered)
+    changed[urn]["inputs"]["priority"] = rule["inputs"]["priority"] + 1
+    changes, _ = compare(shifted, changed)
+    diffs = next(c for c in changes if c.name == "api-rule").diffs
+    assert [d.path for d in diffs] == ["priority"]
 
 
 # -- the policy pack ------------------------------------------------------------------------------
