@@ -14,8 +14,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components._aws import TOKEN_PREFIX, aws_context, policy_document
+from components import rollout
 from components.deployment import DeploymentSpec, LifecycleHookSpec, check_deployment
 from components.listener_rules import default_priority
+from components.rollout import SERVICE_MAXIMUM_PERCENT, SERVICE_MINIMUM_HEALTHY_PERCENT, SERVICE_TARGET_GROUP
 from components.load_balancer import LoadBalancerAttachment
 from components.task_definition import (
     CONTAINER_NAME, Placement, TaskSpec, check_capacity_provider, check_task, define_task,
@@ -255,6 +257,9 @@ class FargateService(pulumi.ComponentResource):
     """The image reference the task definition runs."""
     target_group_arn: pulumi.Output[str] | None
     """The primary target group; None for a worker."""
+    rollout: rollout.Rollout
+    """The modeled duration of a deployment and of a rollback (components/rollout.py), from which
+    the service's `custom_timeouts` are sized."""
     alternate_target_group_arn: pulumi.Output[str] | None
     """The alternate target group of a traffic-shifting deployment (the two swap roles on every
     deployment); None for a rolling service or a worker."""
@@ -396,6 +401,7 @@ class FargateService(pulumi.ComponentResource):
             if hook_policy is not None:
                 depends_on.append(hook_policy)
 
+        self.rollout = rollout.model(rollout.inputs_for_service(svc))
         # Once autoscaling owns the count, a deploy must not reset it to the configured value.
         ignore = ["desiredCount"] if svc.autoscaling else None
         service = aws.ecs.Service(
@@ -427,8 +433,8 @@ class FargateService(pulumi.ComponentResource):
             # Rolling: the batch bounds. Traffic-shifting: green is started at the full desired count
             # next to blue whatever these say; kept equal so that a strategy switch does not change
             # them, and ECS still uses them to replace unhealthy tasks between deployments.
-            deployment_minimum_healthy_percent=100,
-            deployment_maximum_percent=200,
+            deployment_minimum_healthy_percent=SERVICE_MINIMUM_HEALTHY_PERCENT,
+            deployment_maximum_percent=SERVICE_MAXIMUM_PERCENT,
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             enable_execute_command=task.enable_execute_command,
@@ -450,7 +456,10 @@ class FargateService(pulumi.ComponentResource):
             # rolled-back service is too (hashicorp/terraform-provider-aws#19519). Either way, CI
             # checks after the deploy that the service runs the new task definition.
             wait_for_steady_state=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=ignore),
+            # Sized from the modeled deployment (components/rollout.py), never below the provider's
+            # 20 minutes: a default linear rollout alone takes over an hour.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on, ignore_changes=ignore,
+                                        custom_timeouts=rollout.custom_timeouts(self.rollout.deploy_seconds)),
         )
 
         if svc.autoscaling:
@@ -484,10 +493,10 @@ class FargateService(pulumi.ComponentResource):
                 path=svc.health_check_path,
                 protocol="HTTP",
                 matcher="200-399",
-                healthy_threshold=2,
-                unhealthy_threshold=3,
-                interval=10,
-                timeout=5,
+                healthy_threshold=SERVICE_TARGET_GROUP["healthy_threshold"],
+                unhealthy_threshold=SERVICE_TARGET_GROUP["unhealthy_threshold"],
+                interval=SERVICE_TARGET_GROUP["health_check_interval_seconds"],
+                timeout=SERVICE_TARGET_GROUP["health_check_timeout_seconds"],
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -531,3 +531,19 @@ def test_the_pack_blocks_a_production_or_test_rule_that_owns_its_actions(strateg
     found = [d for d in judge(changed) if d.policy == "ecs-deployment-rules-not-reverted"]
     assert sorted(d.urn.rsplit("::", 1)[1] for d in found) == ["can-test-rule", "lin-rule"]
     assert {d.enforcement_level for d in found} == {"mandatory"}
+
+
+def test_each_service_waits_as_long_as_its_modeled_deployment(strategies):
+    """custom_timeouts from components/rollout.py: the provider's 20 minutes where the model fits in
+    them with its margin, more where it does not (the linear service's 5 steps of 5 minutes, the
+    blue/green service's 60-minute pause hook)."""
+    from components.rollout import PROVIDER_DEFAULT_TIMEOUT_MINUTES, TIMEOUT_MARGIN
+
+    timeouts = {r.name: r.custom_timeouts for r in strategies.of_type(SERVICE)}
+    minutes = {name: int(t["update"].removesuffix("m")) for name, t in timeouts.items()}
+    assert all(t["create"] == t["update"] for t in timeouts.values()), timeouts
+    assert minutes["roll-service"] == PROVIDER_DEFAULT_TIMEOUT_MINUTES
+    # linear: 20 % steps, 4 waits of 5 min, and the 10-minute bake: well over 20 minutes.
+    assert minutes["lin-service"] >= (4 * 5 + 10) * TIMEOUT_MARGIN
+    # blueGreen: its pause hook waits up to 60 minutes.
+    assert minutes["bg-service"] >= 60 * TIMEOUT_MARGIN
