@@ -223,3 +223,35 @@ def test_an_unforeseen_input_shape_is_a_note_not_a_crash():
                                                  "linearConfiguration": {"stepPercent": 0}}
     entry = {r.name: r for r in rollouts(rendering)}["linear"]
     assert entry.rollout is None and entry.note.startswith("preflight could not model it: ZeroDivisionError")
+
+
+def test_the_releases_doc_table_is_what_preflight_reports():
+    """docs/deployments.md's table of the shipped stacks' rollout times, row by row, against preflight."""
+    from components.rollout import format_duration
+
+    text = (ROOT / "docs" / "deployments.md").read_text()
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| dev ") or line.startswith("| staging ") or line.startswith("| prod ")]
+    assert {row[0] for row in rows} == {"dev", "staging", "prod"}
+    reported = {}
+    for stack in ("dev", "staging", "prod"):
+        for found in rollouts(render_stack(stack)):
+            reported[(stack, found.name.removesuffix("-service"))] = found
+    assert {(row[0], row[1]) for row in rows} == set(reported)
+    names = {"ROLLING": "rolling", "BLUE_GREEN": "blueGreen", "LINEAR": "linear", "CANARY": "canary"}
+    for stack, service, strategy, deploy, rollback, defaults in rows:
+        found = reported[(stack, service)]
+        assert strategy == names[found.strategy], (stack, service)
+        assert (deploy, rollback) == (format_duration(found.rollout.deploy_seconds),
+                                      format_duration(found.rollout.rollback_seconds)), (stack, service)
+        assert defaults == f"{format_duration(found.aws_defaults.deploy_seconds)} / " \
+                           f"{format_duration(found.aws_defaults.rollback_seconds)}", (stack, service)
+
+
+def test_the_releases_doc_quotes_prods_rollout_section_as_preflight_prints_it(capsys):
+    assert main(["--stack", "prod", "--cwd", str(ROOT)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(printed) if line.startswith("Rollout:"))
+    section = printed[start:start + 1 + sum(1 for line in printed[start + 1:] if line.startswith("  ") and "tasks:" in line)]
+    text = (ROOT / "docs" / "deployments.md").read_text()
+    assert "\n".join(section) in text
