@@ -26,7 +26,7 @@ from components.deployment import (
     HOOK_STAGES, KNOB_STRATEGY, STRATEGIES, DeploymentSpec, LifecycleHookSpec, check_deployment,
 )
 from components.fargate_service import (
-    DEFAULT_DESIRED_COUNT, AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service,
+    DEFAULT_DESIRED_COUNT, AutoscalingSpec, RollbackAlarmSpec, ServiceSpec, check_service, name_features,
 )
 from components.image import EXACTLY_ONE_SOURCE, NOT_A_TAG, NOT_AN_IMAGE, DockerBuild, ImageSource
 from components.listener_rules import assign_routes
@@ -1008,11 +1008,12 @@ def _check_name(c: _Checker, path: str, name: str) -> None:
         c.fail(path, f"'{name}' is reserved for the stack's own components ({', '.join(RESERVED_NAMES)})")
 
 
-def derived_names(project: str, stack: str, name: str, *, web: bool, own_task: bool, job: bool
-                  ) -> list[tuple[str, str]]:
+def derived_names(project: str, stack: str, name: str, *, web: bool, own_task: bool, job: bool,
+                  features: Collection[str] = ()) -> list[tuple[str, str]]:
     """(what, physical name) of every AWS name the components derive from a service or job name
-    (its family is PROJECT-STACK-NAME); autonames with their 7 random characters as x."""
-    return _derived_names(name, f"{project}-{stack}-{name}", web=web, own_task=own_task, job=job)
+    (its family is PROJECT-STACK-NAME); autonames with their 7 random characters as x. `features`:
+    those of `components.validation.NAME_FEATURES` the service has (`name_features`)."""
+    return _derived_names(name, f"{project}-{stack}-{name}", web=web, own_task=own_task, job=job, features=features)
 
 
 def _service(c: _Checker, name: str, raw: Any, environment: str, region: str | None = None
@@ -1362,7 +1363,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, region: str | Non
     for service in services.values():
         if _NAME.match(service.name):
             check_derived_names(c, f"services.{service.name}", service.name, f"{project}-{stack}-{service.name}",
-                                web=not service.is_worker, own_task=True, job=False, family_ok=family_ok)
+                                web=not service.is_worker, own_task=True, job=False, family_ok=family_ok,
+                                features=name_features(service))
     for job in scheduled:
         if _NAME.match(job.name):
             check_derived_names(c, f"scheduledTasks.{job.name}", job.name, f"{project}-{stack}-{job.name}",

@@ -568,3 +568,15 @@ def test_the_docs_say_that_ecs_ignores_alarms_for_a_deployment_that_starts_while
     assert "ECS ignores the alarms for a deployment that starts while one of them is already in ALARM" in alarm
     page = (ROOT / "docs" / "configuration.md").read_text()
     assert "deployment-alarm-failure.html" in page and "already in ALARM" in page
+
+
+def test_a_name_too_long_for_a_traffic_shifting_services_own_resources_is_refused_in_the_stack_file():
+    """The alternate target group (`NAME-tg-alt-xxxxxxx`, 32 characters at most) leaves a canary
+    service 4 characters fewer than a rolling one: the stack file says so, naming the key, before
+    any component is built."""
+    rolling = "a" * 21
+    raw = {"environment": "dev", "services": {rolling: {"image": "nginx:1.27", "port": 80}}}
+    parsed(raw)
+    raw["services"][rolling]["deployment"] = {"strategy": "canary"}
+    [problem] = problems(raw)
+    assert problem.startswith(f"services.{rolling}: the alternate target group would be named") and "32" in problem
