@@ -541,8 +541,30 @@ def test_the_strategies_stack_renders():
     """The components take what the config layer passes them (their own checks of the specs agree).
     What each strategy builds is asserted where the components build it."""
     rendering = render_fixture_stack("strategies")
-    services = [r for r in rendering.resources if r.type == "aws:ecs/service:Service"]
-    assert len(services) == 4
+    services = {r.name: r.inputs for r in rendering.resources if r.type == "aws:ecs/service:Service"}
+    assert {name: inputs["deploymentConfiguration"]["strategy"] for name, inputs in services.items()} == {
+        "rolling-service": "ROLLING", "bluegreen-service": "BLUE_GREEN", "linear-service": "LINEAR",
+        "canary-service": "CANARY"}
+    assert services["bluegreen-service"]["deploymentConfiguration"]["bakeTimeInMinutes"] == "15"
+    assert services["linear-service"]["deploymentConfiguration"]["linearConfiguration"] == {
+        "stepPercent": 25, "stepBakeTimeInMinutes": "2"}
+    canary = services["canary-service"]["deploymentConfiguration"]
+    assert canary["canaryConfiguration"] == {"canaryPercent": 2.5, "canaryBakeTimeInMinutes": "5"}
+    hooks = canary["lifecycleHooks"]
+    assert [h["lifecycleStages"] for h in hooks] == [
+        ["POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"], ["POST_SCALE_UP"], ["PRE_SCALE_UP"]]
+    assert hooks[2]["targetType"] == "PAUSE" and hooks[2]["timeoutConfiguration"] == {
+        "timeoutInMinutes": "60", "action": "CONTINUE"}
+    assert {h["targetType"] for h in hooks[:2]} == {"AWS_LAMBDA"} and all(h["roleArn"] for h in hooks[:2])
+    names = {r.name for r in rendering.resources}
+    # Alternate target groups and infrastructure roles for the three traffic-shifting services only.
+    assert {n for n in names if n.endswith("-tg-alt")} == {"bluegreen-tg-alt", "linear-tg-alt", "canary-tg-alt"}
+    assert {n for n in names if n.endswith("-ecs-infra")} == {"bluegreen-ecs-infra", "linear-ecs-infra",
+                                                                "canary-ecs-infra"}
+    # The test rule only for the canary service, and a hook role only where a Lambda hook is.
+    assert {n for n in names if n.endswith("-test-rule")} == {"canary-test-rule"}
+    assert {n for n in names if n.endswith("-hooks")} == {"canary-hooks"}
+    assert {n for n in names if n.endswith("-p99")} == {"linear-p99", "canary-p99"}
 
 
 def test_a_variation_of_the_strategies_stack_is_refused_as_a_stack_file_would_be():
