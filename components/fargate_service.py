@@ -504,20 +504,20 @@ class FargateService(pulumi.ComponentResource):
     def _infrastructure_role(self, name: str) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
         """The role ECS assumes to register green's tasks and rewrite the listener rules' weights."""
         ctx = aws_context(self)
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-ecs-infra",
-            description="ECS infrastructure role: moves traffic between the service's target groups",
-            assume_role_policy=ECS_SERVICE_TRUST,
-            opts=child,
-        )
+        role = self._ecs_role(f"{name}-ecs-infra", "ECS infrastructure role: moves traffic between the service's "
+                                                   "target groups")
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-ecs-infra-lb",
             role=role.name,
             policy_arn=pulumi.Output.concat("arn:", ctx.partition, ":", INFRASTRUCTURE_POLICY_ARN_SUFFIX),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         return role, attachment
+
+    def _ecs_role(self, resource_name: str, description: str) -> aws.iam.Role:
+        """A role ECS itself assumes (trusted by ecs.amazonaws.com, as AWS documents it)."""
+        return aws.iam.Role(resource_name, description=description, assume_role_policy=ECS_SERVICE_TRUST,
+                            opts=pulumi.ResourceOptions(parent=self))
 
     def _traffic_shifting(self, name: str, deployment: DeploymentSpec
                           ) -> tuple[aws.ecs.ServiceDeploymentConfigurationArgs, aws.iam.RolePolicy | None]:
@@ -527,12 +527,7 @@ class FargateService(pulumi.ComponentResource):
         role = policy = None
         if functions:
             child = pulumi.ResourceOptions(parent=self)
-            role = aws.iam.Role(
-                f"{name}-hooks",
-                description="ECS deployment lifecycle hooks: invokes the hooks' Lambda functions",
-                assume_role_policy=ECS_SERVICE_TRUST,
-                opts=child,
-            )
+            role = self._ecs_role(f"{name}-hooks", "ECS deployment lifecycle hooks: invokes the hooks' Lambda functions")
             # Exactly the hooks' functions, each once, as written (a qualified ARN allows that version).
             policy = aws.iam.RolePolicy(
                 f"{name}-hooks-invoke",
