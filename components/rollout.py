@@ -250,7 +250,13 @@ def model(i: RolloutInputs) -> Rollout:
                 *_gone_phases(i, old, batches),
             ]
 
-        return Rollout(i.strategy, tuple(cycle("new tasks", "old tasks")),
+        # With deployment alarms ECS keeps watching them after the old tasks are gone, for a bake
+        # time it "computes based on the alarm configuration" (ECS developer guide, "How CloudWatch
+        # alarms detect Amazon ECS deployment failures"); the formula is not published: modeled as
+        # the alarm's own window.
+        watch = [Phase(f"alarm bake (ECS computes it from the alarm; modeled as {i.alarm_evaluation_minutes} × 1 min)",
+                       i.alarm_evaluation_minutes * 60)] if i.alarm_evaluation_minutes else []
+        return Rollout(i.strategy, tuple(cycle("new tasks", "old tasks") + watch),
                        tuple(detect + cycle("previous-revision tasks", "new-revision tasks")), failed)
 
     if i.strategy == "BLUE_GREEN":

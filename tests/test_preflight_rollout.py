@@ -24,10 +24,11 @@ DEV = str(ROOT / "policies" / "config" / "dev.json")
 TIMING = dict(health_check_interval_seconds=15, healthy_threshold=3, unhealthy_threshold=2,
               health_check_timeout_seconds=5, deregistration_delay_seconds=60, stop_timeout_seconds=10)
 EXPECTED = {
-    # 4 tasks, min 50 % / max 100 %: 4 − 2 = 2 per batch, 2 batches of 60 + 45 + 60 + 10 = 175: 350 s.
-    # Rollback: its alarm (3 periods of 60 s) 180 + the same 350 = 530 s.
+    # 4 tasks, min 50 % / max 100 %: 4 − 2 = 2 per batch, 2 batches of 60 + 45 + 60 + 10 = 175: 350 s,
+    # then ECS's alarm bake, modeled as the alarm's 3 periods of 60 s: 530 s.
+    # Rollback: its alarm 180 + the same 350 = 530 s.
     "rolling": (RolloutInputs(strategy="ROLLING", desired_count=4, minimum_healthy_percent=50, maximum_percent=100,
-                              grace_period_seconds=30, alarm_evaluation_minutes=3, **TIMING), 350, 530),
+                              grace_period_seconds=30, alarm_evaluation_minutes=3, **TIMING), 530, 530),
     # 60 + 45 + 0 (at once) + 15 min bake 900 + 60 + 10 = 1075 s; rollback 60 + 10 = 70 s.
     "blue-green": (RolloutInputs(strategy="BLUE_GREEN", desired_count=2, bake_time_minutes=15, **TIMING), 1075, 70),
     # 20 % steps: 5 steps, 4 waits × 5 min = 1200; 60 + 45 + 1200 + 0 bake + 70 = 1375 s.
@@ -70,8 +71,8 @@ def test_each_strategy_is_timed_as_the_model_times_it(preview):
 
 def test_aws_defaults_of_the_foreign_services():
     found = foreign()
-    # rolling: 2 × (60 + 150 + 300 + 30) = 1080 s; blue/green: 60 + 150 + 900 + 300 + 30 = 1440 s.
-    assert found["rolling"].aws_defaults.deploy_seconds == 1080
+    # rolling: 2 × (60 + 150 + 300 + 30) + 180 alarm bake = 1260 s; blue/green: 60 + 150 + 900 + 300 + 30 = 1440 s.
+    assert found["rolling"].aws_defaults.deploy_seconds == 1260
     assert found["blue-green"].aws_defaults.deploy_seconds == 1440
 
 
@@ -83,10 +84,10 @@ def test_the_timeout_flag_fires_when_short_and_not_when_long():
            "(22 min 55 s)" in found["linear"].warning
     assert "at least 35m" in found["linear"].warning         # 1375 × 1.5 = 2062.5 s -> 35 min
     found = foreign(timeouts=json.dumps({"rolling": "5m", "linear": "30m", "canary": "1h"}))
-    # rolling 350 s > 5 min; linear 1375 s < 30 min; canary 1855 s < 60 min.
+    # rolling 530 s > 5 min; linear 1375 s < 30 min; canary 1855 s < 60 min.
     assert {name for name, entry in found.items() if entry.warning} == {"rolling"}
     assert found["rolling"].warning.startswith("rolling: customTimeouts.create 5m and customTimeouts.update 5m "
-                                               "shorter than the modeled deployment (5 min 50 s)")
+                                               "shorter than the modeled deployment (8 min 50 s)")
     assert found["canary"].timeout_seconds == 3600
 
 

@@ -67,6 +67,13 @@ def test_rolling_rollback_with_alarm_detection():
     assert model(small("ROLLING", alarm_evaluation_minutes=2)).rollback_seconds == 260
 
 
+def test_rolling_with_alarms_bakes_for_the_alarms_window():
+    # ECS watches the alarms after the old tasks are gone, for a time it computes from the alarm:
+    # modeled as its 2 one-minute periods, 140 + 120 = 260 s.
+    rolled = model(small("ROLLING", alarm_evaluation_minutes=2))
+    assert rolled.deploy_seconds == 260 and rolled.deploy[-1].label.startswith("alarm bake")
+
+
 def test_blue_green_small_service():
     rollout = model(small("BLUE_GREEN", bake_time_minutes=10))
     # green: start 60 + healthy 20; traffic at once 0; bake 10 min = 600; blue: drain 30 + stop 30.
@@ -187,7 +194,8 @@ def test_inputs_for_service_uses_the_components_timing():
         behind_load_balancer=True, health_check_interval_seconds=10, healthy_threshold=2, unhealthy_threshold=3,
         health_check_timeout_seconds=5, grace_period_seconds=60, deregistration_delay_seconds=30,
         stop_timeout_seconds=30, alarm_evaluation_minutes=2)
-    assert model(inputs).deploy_seconds == 140
+    # 140 s of rolling, then ECS's alarm bake, modeled as the alarm's 2 minutes.
+    assert model(inputs).deploy_seconds == 140 + 120
 
 
 def test_inputs_for_service_of_each_strategy():
