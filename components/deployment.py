@@ -7,10 +7,11 @@ second target group, then move the production listener rule's traffic over: all 
 for `bake_time_minutes` after the last shift, so a rollback is a traffic shift back, not a new
 deployment. ECS does the shifting by rewriting the listener rule's forward weights.
 
-Ranges and defaults are ECS's (botocore's ECS model: `DeploymentConfiguration`,
-`CanaryConfiguration`, `LinearConfiguration`, `DeploymentLifecycleHook`); the defaults are
-written out here rather than left to AWS, so a rendered stack shows what ECS will do and the
-rollout model (`components.rollout`) times exactly that.
+Ranges are ECS's (botocore's ECS model: `DeploymentConfiguration`, `CanaryConfiguration`,
+`LinearConfiguration`, `DeploymentLifecycleHook`), and so are the canary and linear defaults; ECS
+has no default bake time (BLUE_GREEN requires one), this project's is 10 minutes. Every value is
+written out rather than left to AWS, so a rendered stack shows what ECS will do and the rollout
+model (`components.rollout`) times exactly that.
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ def lambda_arn_error(value: str) -> Invalid | None:
     return None
 
 
+UNOFFERED_STAGES = ("PRE_PRODUCTION_TRAFFIC_SHIFT",)
+"""Stages botocore's ECS model lists that pulumi-aws 7 does not document for `lifecycle_stages`."""
+
+
 def stage_error(value: str) -> Invalid | None:
+    if value in UNOFFERED_STAGES:
+        return Invalid(f"is a stage ECS's API lists but pulumi-aws 7 does not document, so it is not offered here; "
+                       f"valid: {', '.join(HOOK_STAGES)}")
     if value not in HOOK_STAGES:
         # The suggestion quotes a stage close to the value: a detail, left out for a secret.
         close = difflib.get_close_matches(value.upper().replace("-", "_").replace(" ", "_"), HOOK_STAGES, n=1)

@@ -167,6 +167,8 @@ def check_service(p: Problems, svc: ServiceSpec, path: str, *, fields: bool = Tr
         p.fail(p.at(p.at(path, "deployment"), "strategy"),
                f"{svc.deployment.strategy} shifts load balancer traffic, and {WORKER_ONLY}; use rolling")
     check_capacity_provider(p, svc.task, svc.capacity_provider, path)
+    if web:
+        check_bake_windows(p, svc, path)
     patterns, hosts = items(svc.path_patterns), items(svc.host_headers)
     if len(patterns) > 5 or len(hosts) > 5 or len(patterns) + len(hosts) > 5:
         p.fail(path, "an ALB listener rule takes at most 5 path patterns and host headers together")
@@ -222,6 +224,28 @@ INFRASTRUCTURE_POLICY_ARN_SUFFIX = "iam::aws:policy/AmazonECSInfrastructureRoleP
 PRIMARY_WEIGHT, ALTERNATE_WEIGHT = 100, 0
 """The forward weights a traffic-shifting rule is created with; ECS rewrites them at every
 deployment, and the rule ignores changes to its actions from then on."""
+
+
+def check_bake_windows(p: Problems, svc: ServiceSpec, path: str) -> None:
+    """A warning for each bake window of a traffic-shifting deployment shorter than its rollback
+    alarm's window: the alarm cannot fire before traffic moves on (load balancer metrics also arrive
+    a minute or two late). Deployable, so not an error: a short window may be a choice."""
+    deployment, alarm = svc.deployment, svc.rollback_alarm
+    if not (isinstance(deployment, DeploymentSpec) and deployment.shifts_traffic
+            and isinstance(alarm, RollbackAlarmSpec) and isinstance(alarm.evaluation_minutes, int)):
+        return
+    windows = [("bake_time_minutes", deployment.bake_time_minutes)]
+    if deployment.strategy == "canary":
+        windows.append(("canary_bake_minutes", deployment.canary_bake_minutes))
+    elif deployment.strategy == "linear" and isinstance(deployment.step_percent, (int, float)) \
+            and deployment.step_percent < 100:
+        windows.append(("step_bake_minutes", deployment.step_bake_minutes))
+    where = p.at(path, "deployment")
+    for knob, minutes in windows:
+        if isinstance(minutes, int) and not isinstance(minutes, bool) and minutes < alarm.evaluation_minutes:
+            p.warn(f"{p.at(where, knob)}: {minutes} min is shorter than the rollback alarm's window "
+                   f"({p.at(p.at(path, 'rollback_alarm'), 'evaluation_minutes')}: {alarm.evaluation_minutes} min), so "
+                   "the alarm cannot fire before traffic moves on")
 
 
 @dataclass
@@ -285,6 +309,8 @@ class FargateService(pulumi.ComponentResource):
             args.load_balancer, LoadBalancerAttachment) else None
         priority = claims.check(problems, "service.priority", svc) if claims is not None else None
         raise_problems(f"FargateService {name}", problems)
+        for warning in problems.warnings:
+            pulumi.log.warn(f"FargateService {name}: {warning}")
         if claims is not None:
             claims.claim(priority, name)
         super().__init__(f"{TOKEN_PREFIX}FargateService", name, None, opts)

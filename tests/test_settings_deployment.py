@@ -602,3 +602,25 @@ def test_a_name_too_long_for_a_traffic_shifting_services_own_resources_is_refuse
     raw["services"][rolling]["deployment"] = {"strategy": "canary"}
     [problem] = problems(raw)
     assert problem.startswith(f"services.{rolling}: the alternate target group would be named") and "32" in problem
+
+
+@pytest.mark.parametrize(("deployment", "warned"), [
+    ({"strategy": "linear", "stepBakeMinutes": 1}, ["stepBakeMinutes"]),
+    ({"strategy": "canary", "canaryBakeMinutes": 2, "bakeTimeMinutes": 1}, ["bakeTimeMinutes", "canaryBakeMinutes"]),
+    ({"strategy": "canary", "canaryBakeMinutes": 3, "bakeTimeMinutes": 3}, []),
+    ({"strategy": "linear", "stepPercent": 100, "stepBakeMinutes": 0}, []),  # one step: no wait between steps
+    ({"strategy": "rolling"}, []),
+])
+def test_a_bake_window_shorter_than_the_rollback_alarms_is_a_warning(deployment, warned):
+    raw = valid(deployment, rollbackAlarm={"targetErrorsPerMinute": 5, "evaluationMinutes": 3})
+    warnings = parsed(raw).warnings
+    assert sorted(w.split(":")[0].rsplit(".", 1)[1] for w in warnings if "rollback alarm's window" in w) == warned
+    for warning in warnings:
+        assert "services.api.rollbackAlarm.evaluationMinutes: 3 min" in warning
+
+
+def test_a_stage_ecs_lists_but_the_provider_does_not_document_is_refused_for_that_reason():
+    raw = valid({"strategy": "canary", "hooks": [{"stages": ["PRE_PRODUCTION_TRAFFIC_SHIFT"], "pause": True}]})
+    [problem] = problems(raw)
+    assert problem.startswith("services.api.deployment.hooks[0].stages[0]: 'PRE_PRODUCTION_TRAFFIC_SHIFT' is a stage "
+                              "ECS's API lists but pulumi-aws 7 does not document"), problem

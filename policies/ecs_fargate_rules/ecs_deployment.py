@@ -75,13 +75,16 @@ def _covers(path: Sequence[str | int], index: int | None, whole_action: bool) ->
     """Whether an ignoreChanges path covers the forward weights of action `index` (None: of an
     action whatever its index).
 
-    What ECS rewrites is `actions[i].forward.targetGroups[*].weight`; a path counts when it is
-    that or a prefix of it. The target groups of a forward are a set whose order ECS does not
+    What ECS rewrites is `actions[i].forward.targetGroups[*].weight`; a path counts when it covers
+    whole target group entries (`...targetGroups[*]` or a prefix of it). The weights alone
+    (`...targetGroups[*].weight`) do not: the engine resets them by position, and the provider
+    reads the groups back as a set, in its own order, so after a refresh a weight would be put back
+    on the wrong group. The target groups of a forward are a set whose order ECS does not
     keep, so a single group (`targetGroups[0]`) does not count. An action written in its short
     form (`targetGroupArn`, no `forward`) is replaced by ECS with a weighted forward, so only a
     path covering the whole action (`actions`, `actions[i]`) counts for it.
     """
-    target: list[Any] = ["actions", index, "forward", "targetGroups", WILDCARD, "weight"]
+    target: list[Any] = ["actions", index, "forward", "targetGroups", WILDCARD]
     if whole_action and len(path) > 2:
         return False
     if len(path) > len(target):
@@ -402,9 +405,12 @@ POLICIES = [
                    "blue/green, linear or canary deployment; an update that puts them back sends production "
                    "traffic to a target group with no tasks (terraform-aws-alb#409, aws-cdk#36649)."),
         remediation_steps=("Create the listener rules named in loadBalancers[].advancedConfiguration "
-                           "(productionListenerRule, testListenerRule) with ignore_changes=[\"actions\"] in their "
-                           "resource options (pulumi.ResourceOptions(ignore_changes=[\"actions\"]); in Terraform "
-                           "lifecycle { ignore_changes = [action] }, as in terraform-aws-alb#409), so that after "
-                           "creation only ECS changes their forward weights."),
+                           "(productionListenerRule, testListenerRule) with "
+                           "ignore_changes=[\"actions[*].forward.targetGroups[*]\"] in their resource options (it "
+                           "keeps each target group with the weight ECS gave it, and still lets a switch between a "
+                           "plain and a weighted forward through; [\"actions\"] works too but keeps a plain forward "
+                           "when a rolling service becomes traffic-shifting; in Terraform lifecycle { ignore_changes "
+                           "= [action] }, as in terraform-aws-alb#409), so that after creation only ECS changes "
+                           "their forward weights."),
     ),
 ]

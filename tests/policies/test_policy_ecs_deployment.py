@@ -54,7 +54,7 @@ def test_a_production_rule_that_owns_its_actions_fails(rule_type):
             "(loadBalancers[0].advancedConfiguration.productionListenerRule) listener rule of ECS service "
             "'web-service'") in found.message
     assert "ignoreChanges: none" in found.message and "target group with no tasks" in found.message
-    assert 'ignore_changes=["actions"]' in POLICY.remediation_steps and "terraform-aws-alb#409" in POLICY.remediation_steps
+    assert 'ignore_changes=["actions[*].forward.targetGroups[*]"]' in POLICY.remediation_steps and "terraform-aws-alb#409" in POLICY.remediation_steps
 
 
 def test_production_and_test_rules_are_both_required_to_ignore_their_actions():
@@ -108,7 +108,7 @@ def test_a_service_without_advanced_configuration_is_not_concerned():
 @pytest.mark.parametrize("paths", [
     ["actions"], ["actions[*]"], ["actions.*"], ['["actions"]'], ["actions[0]"],
     ["actions[*].forward"], ["actions[0].forward.targetGroups"], ["actions[*].forward.targetGroups[*]"],
-    ["actions[0].forward.targetGroups[*].weight"], ["priority", "actions"],
+    ["priority", "actions"],
 ])
 def test_paths_that_cover_the_forward_weights_of_every_action_count(paths):
     assert _run(_service(), _rule(ignore_changes=paths)) == []
@@ -117,6 +117,8 @@ def test_paths_that_cover_the_forward_weights_of_every_action_count(paths):
 @pytest.mark.parametrize("paths", [
     ["priority"], ["tags"], ["actions[1]"],  # another action than the rule's only one
     ["actions[0].forward.targetGroups[0].weight"],  # one group of a set whose order ECS changes
+    # The weights alone: reset by position, while the provider reads the groups back in its own order.
+    ["actions[0].forward.targetGroups[*].weight"], ["actions[*].forward.targetGroups[*].weight"],
     ["actions[*].forward.stickiness"], ["actions[*].targetGroupArn"], ["conditions"],
     ["actions[*].forward.target_groups"],  # not the engine's (camelCase) name
     ["actions["],  # not a property path
