@@ -256,3 +256,24 @@ def test_the_releases_doc_quotes_prods_rollout_section_as_preflight_prints_it(ca
     section = printed[start:start + 1 + sum(1 for line in printed[start + 1:] if line.startswith("  ") and "tasks:" in line)]
     text = (ROOT / "docs" / "deployments.md").read_text()
     assert "\n".join(section) in text
+
+
+SETUP_AND_PREVIEW_MINUTES = 20
+"""What the deploy job spends besides `pulumi up`'s wait for the services: set-up, the policy-gated
+preview, verify-rollout (generous; a slow runner)."""
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_ci_deploy_job_outlasts_the_longest_service_wait(stack):
+    """pulumi up updates a stack's services in parallel and may wait for each up to its update
+    timeout: the deploy job (and the credentials it asks for) must last that long, or the runner
+    dies mid-update and leaves the stack locked with pending operations."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy-stack.yml").read_text())
+    job = workflow["jobs"]["deploy"]
+    budget_minutes = job["timeout-minutes"]
+    credentials = [step["with"] for step in job["steps"] if "role-duration-seconds" in step.get("with", {})]
+    assert credentials and all(int(w["role-duration-seconds"]) >= budget_minutes * 60 for w in credentials)
+    waits = [entry.timeouts["update"] / 60 for entry in rollouts(render_stack(stack)) if entry.wait]
+    assert waits and max(waits) + SETUP_AND_PREVIEW_MINUTES <= budget_minutes, (stack, waits, budget_minutes)
