@@ -300,6 +300,16 @@ def custom_timeouts(deploy_seconds: float) -> pulumi.CustomTimeouts:
     return pulumi.CustomTimeouts(create=minutes, update=minutes)
 
 
+def _known_or_default(svc: ServiceSpec, name: str) -> int:
+    """`svc`'s field `name`, or its default where it is only known at deploy time (an Output)."""
+    # Imported here: preflight loads this file on its own (preflight/rollout.py), without the
+    # `components` package, and never calls inputs_for_service.
+    from components.validation import default_of, is_unknown
+
+    value = getattr(svc, name)
+    return default_of(type(svc), name) if is_unknown(value) else value
+
+
 def inputs_for_service(svc: ServiceSpec, *, desired_count: int | None = None) -> RolloutInputs:
     """The RolloutInputs of a `FargateService` built from `svc`: its target group's health check
     (`SERVICE_TARGET_GROUP`), rolling bounds, grace period, deregistration delay, stop timeout,
@@ -307,7 +317,14 @@ def inputs_for_service(svc: ServiceSpec, *, desired_count: int | None = None) ->
 
     `desired_count`: the count to model when `svc`'s is not a plain int (an Output); otherwise 1.
     The count changes no figure but 0 (no tasks): min 100 / max 200 replaces every task in one
-    batch, and a traffic-shifting deployment starts all green tasks at once."""
+    batch, and a traffic-shifting deployment starts all green tasks at once.
+
+    The other fields a `ServiceSpec` may give as a `pulumi.Output` (`deploy_time=True`: the grace
+    period and the deregistration delay) are not known when the program runs, so the model takes
+    an Output one as the field's default (`components.validation.default_of`): 60 s and 30 s. A
+    deregistration delay that is an Output and longer than 30 s makes the modeled deployment, and
+    the `custom_timeouts` sized from it, that much shorter than the real one: give it as an int to
+    have it counted."""
     count = svc.initial_count if isinstance(svc.initial_count, int) else (desired_count or 1)
     web = not svc.is_worker
     spec = svc.deployment
@@ -328,8 +345,9 @@ def inputs_for_service(svc: ServiceSpec, *, desired_count: int | None = None) ->
         alarm_evaluation_minutes=alarm.evaluation_minutes if web and alarm is not None else None,
     )
     if web:
-        fields.update(SERVICE_TARGET_GROUP, grace_period_seconds=svc.health_check_grace_period_seconds,
-                      deregistration_delay_seconds=svc.deregistration_delay_seconds)
+        fields.update(SERVICE_TARGET_GROUP,
+                      grace_period_seconds=_known_or_default(svc, "health_check_grace_period_seconds"),
+                      deregistration_delay_seconds=_known_or_default(svc, "deregistration_delay_seconds"))
     if spec.shifts_traffic:
         fields.update(bake_time_minutes=spec.bake_time_minutes, pause_minutes=tuple(pauses))
         if spec.strategy == "canary":

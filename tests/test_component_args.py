@@ -510,6 +510,29 @@ def test_outputs_work_end_to_end_in_the_fields_that_take_them(tmp_path):
     assert (group.inputs["healthCheck"]["path"], group.inputs["deregistrationDelay"]) == ("/ready", 5)
 
 
+def test_a_service_with_output_timing_waits_as_long_as_one_with_the_defaults(tmp_path):
+    """custom_timeouts come from the modeled deployment, which runs with the program: a grace period
+    and deregistration delay that are Outputs count as their defaults (60 s, 30 s), known ones as
+    given. Linear, so that the model (3980 s with the defaults) sizes the timeouts above 20 minutes."""
+    rendering = render_program(tmp_path, """
+        later = pulumi.Output.from_input
+        def linear(name, priority, **timing):
+            FargateService(name, FargateServiceArgs(
+                service=ServiceSpec(name=name, port=80, priority=priority, deployment=DeploymentSpec(strategy="linear"),
+                                    task=TaskSpec(source=ImageSource(image="nginx:1.27")), **timing),
+                family=f"user-test-{name}", cluster_name="c", placement=placement, load_balancer=lb))
+        linear("plain", 1)
+        linear("outputs", 2, health_check_grace_period_seconds=later(90), deregistration_delay_seconds=later(5))
+        linear("known", 3, health_check_grace_period_seconds=90, deregistration_delay_seconds=5)
+    """)
+    timeouts = {name: rendering.one("aws:ecs/service:Service", f"{name}-service").custom_timeouts
+                for name in ("plain", "outputs", "known")}
+    # ceil(3980 s × 1.5 / 60) = 100 minutes; 25 s less drain: ceil(3955 × 1.5 / 60) = 99.
+    assert timeouts == {"plain": {"create": "100m", "update": "100m"},
+                        "outputs": {"create": "100m", "update": "100m"},
+                        "known": {"create": "99m", "update": "99m"}}
+
+
 def test_an_output_architecture_is_refused_for_a_build(tmp_path):
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")

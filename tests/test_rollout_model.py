@@ -228,6 +228,22 @@ def test_inputs_for_a_worker_and_an_unknown_count():
     assert inputs_for_service(worker, desired_count=3).desired_count == 3
 
 
+def test_deploy_time_fields_given_as_outputs_are_modeled_at_their_defaults():
+    """The grace period and deregistration delay may be Outputs; the model, which runs with the
+    program, takes such a one as the field's default (and takes a known one as it is)."""
+    import pulumi
+    later = pulumi.Output.from_input
+    for strategy in ("rolling", "linear"):
+        deployment = DeploymentSpec(strategy=strategy)
+        plain = inputs_for_service(web(deployment=deployment))
+        assert inputs_for_service(web(deployment=deployment, health_check_grace_period_seconds=later(90),
+                                      deregistration_delay_seconds=later(5))) == plain, strategy
+        known = inputs_for_service(web(deployment=deployment, health_check_grace_period_seconds=90,
+                                       deregistration_delay_seconds=5))
+        assert (known.grace_period_seconds, known.deregistration_delay_seconds) == (90, 5), strategy
+        assert (plain.grace_period_seconds, plain.deregistration_delay_seconds) == (60, 30), strategy
+
+
 def test_the_component_renders_the_timing_the_model_assumes(dev):
     """SERVICE_TARGET_GROUP and min/max are what FargateService actually creates."""
     for tg in dev.of_type("aws:lb/targetGroup:TargetGroup"):
