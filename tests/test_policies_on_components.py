@@ -173,7 +173,9 @@ def test_allowed_registries_rule_on_rendered_task_definitions():
 
 
 def stack_of(stack_rendering, drop: Callable = lambda r: False, extra: list | None = None):
-    return [(r.type, r.name, copy.deepcopy(r.outputs)) for r in stack_rendering.resources
+    """The rendered custom resources as `stack_violations` takes them: (type, name, outputs,
+    ignore_changes), the resource option a stack rule may read (`opts.ignore_changes`)."""
+    return [(r.type, r.name, copy.deepcopy(r.outputs), list(r.ignore_changes)) for r in stack_rendering.resources
             if r.custom and not drop(r)] + (extra or [])
 
 
@@ -183,10 +185,10 @@ def test_min_tasks_stack_rule_on_the_rendered_stack():
     assert violation.urn.endswith("web-service") and "desiredCount is 1" in violation.message
     # Without desiredCount, the api's autoscaling target (minCount 3) is what keeps it up.
     prod = stack_of(rendering("prod"))
-    for _typ, name, outputs in prod:
+    for _typ, name, outputs, _ignored in prod:
         if name == "api-service":
             outputs.pop("desiredCount", None)
-    assert [t for t, n, _ in prod if t == "aws:appautoscaling/target:Target"], "the api scales"
+    assert [t for t, *_ in prod if t == "aws:appautoscaling/target:Target"], "the api scales"
     assert stack_violations("ecs-service-min-tasks", prod) == []
 
 
@@ -194,12 +196,12 @@ def test_exec_and_platform_version_stack_rules_on_the_rendered_stack():
     for policy in ("ecs-exec-session-logging", "ecs-fargate-platform-version"):
         assert stack_violations(policy, stack_of(rendering("prod"))) == [], policy
     prod = stack_of(rendering("prod"))
-    for _typ, name, outputs in prod:
+    for _typ, name, outputs, _ignored in prod:
         if name == "api-service":
             outputs.update(enableExecuteCommand=True, platformVersion="1.3.0")
     # DEFAULT logging goes through the tasks' awslogs driver, which the api has.
     assert stack_violations("ecs-exec-session-logging", prod) == []
-    for typ, _name, outputs in prod:
+    for typ, _name, outputs, _ignored in prod:
         if typ == "aws:ecs/cluster:Cluster":
             outputs["configuration"] = {"executeCommandConfiguration": {"logging": "NONE"}}
     [no_logging] = stack_violations("ecs-exec-session-logging", prod)
@@ -238,7 +240,7 @@ def test_trust_stack_rule_on_the_rendered_stack():
                 trust = json.loads(props["assumeRolePolicy"])
                 trust["Statement"][0] = statement_change(trust["Statement"][0])
                 props["assumeRolePolicy"] = json.dumps(trust)
-                return (resource[0], resource[1], props)
+                return (resource[0], resource[1], props, *resource[3:])
             return resource
         return [change(r) for r in stack_of(prod)]
 
@@ -323,24 +325,38 @@ def test_rules_managed_once_stack_rule_on_the_rendered_stack():
     def inline(resource):
         if resource[1] == "alb-sg":
             return (resource[0], resource[1], {**resource[2], "ingress": [
-                {"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "cidrBlocks": ["0.0.0.0/0"]}]})
+                {"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "cidrBlocks": ["0.0.0.0/0"]}]}, *resource[3:])
         return resource
     [violation] = stack_violations("sg-rules-managed-once", [inline(r) for r in stack_of(prod)])
     assert violation.urn.endswith("::alb-sg")
 
 
 def test_deployment_rules_stack_rule_on_the_rendered_stack():
-    """Our services deploy rolling (no advanced configuration), so no rule of theirs is concerned;
-    a service that named one of the rendered listener rules as its production rule would make that
-    rule (which owns its actions) a violation."""
+    """Prod's api deploys canary: its service names its production and test listener rules, which
+    ignore the target groups ECS moves, so the rule passes; without that option on them both are
+    violations. Dev's web service deploys rolling (no advanced configuration), so its rule is not
+    concerned until a service names it."""
     prod = stack_of(rendering("prod"))
+    [api] = [outputs for typ, name, outputs, _ in prod if typ == SERVICE and name == "api-service"]
+    advanced = api["loadBalancers"][0]["advancedConfiguration"]
+    rules = {outputs["arn"]: (name, ignored) for typ, name, outputs, ignored in prod if typ == RULE}
+    assert {role: rules[advanced[role]] for role in ("productionListenerRule", "testListenerRule")} == {
+        "productionListenerRule": ("api-rule", ["actions[*].forward.targetGroups[*]"]),
+        "testListenerRule": ("api-test-rule", ["actions[*].forward.targetGroups[*]"])}
     assert stack_violations("ecs-deployment-rules-not-reverted", prod) == []
-    _, rule_name, rule = next(r for r in prod if r[0] == "aws:lb/listenerRule:ListenerRule")
-    _, name, outputs = next(r for r in prod if r[0] == "aws:ecs/service:Service" and r[2].get("loadBalancers"))
+    reverting = [(typ, name, outputs, [] if typ == RULE else ignored) for typ, name, outputs, ignored in prod]
+    found = stack_violations("ecs-deployment-rules-not-reverted", reverting)
+    assert sorted(v.urn.rsplit("::", 1)[1] for v in found) == ["api-rule", "api-test-rule"], found
+    assert all("service 'api-service'" in v.message for v in found), found
+
+    dev = stack_of(rendering("dev"))
+    assert stack_violations("ecs-deployment-rules-not-reverted", dev) == []
+    _, rule_name, rule, _ = next(r for r in dev if r[0] == RULE)
+    _, name, outputs, _ = next(r for r in dev if r[0] == SERVICE and r[2].get("loadBalancers"))
     outputs["loadBalancers"][0]["advancedConfiguration"] = {
         "productionListenerRule": rule["arn"], "roleArn": "arn:aws:iam::123456789012:role/ecs",
         "alternateTargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/alt/0123456789abcdef"}
-    [violation] = stack_violations("ecs-deployment-rules-not-reverted", prod)
+    [violation] = stack_violations("ecs-deployment-rules-not-reverted", dev)
     assert violation.urn.endswith(f"::{rule_name}") and f"service '{name}'" in violation.message
 
 

@@ -128,11 +128,14 @@ def violations(policy_name: str, resource_type: str, props: dict[str, Any],
     return [v.message for v in evaluate(policy, resource_args(resource_type, props, config=config))]
 
 
-def stack_violations(policy_name: str, resources: list[tuple[str, str, dict[str, Any]]],
+def stack_violations(policy_name: str, resources: list[tuple],
                      config: dict[str, Any] | None = None) -> list[Violation]:
-    """Violations a stack rule reports for (type, name, outputs) resources."""
+    """Violations a stack rule reports for (type, name, outputs) resources, or (type, name, outputs,
+    ignore_changes) for one with that resource option (a stack rule reads it as `opts.ignore_changes`)."""
     policy = POLICIES_BY_NAME[policy_name]
-    stack = [policy_resource(type_, props, name=name) for type_, name, props in resources]
+    stack = []
+    for type_, name, props, *options in resources:
+        stack.append(policy_resource(type_, props, name=name, ignore_changes=options[0] if options else ()))
     return evaluate(policy, stack_args(stack, config=config))
 
 
