@@ -161,11 +161,15 @@ RESOURCE_GRANTS: dict[str, Grant] = {
     "aws:ecs/service:Service": Grant(
         # Waits for a steady state, following the service's deployment (ListServiceDeployments,
         # DescribeServiceDeployments: terraform-provider-aws 6's wait for a stable service, which
-        # fails on a rolled-back deployment); deleting scales the service to zero first.
-        create=("ecs:CreateService",),
+        # fails on a rolled-back deployment); deleting scales the service to zero first. A
+        # traffic-shifting service passes its infrastructure role (loadBalancers[].advancedConfiguration
+        # .roleArn) and its lifecycle hooks' role to ecs on create and update (CONDITIONED): IAM checks
+        # iam:PassRole for a role ARN given to any API that hands the role to a service (IAM User Guide,
+        # "Grant a user permissions to pass a role to an AWS service").
+        create=("ecs:CreateService",) + _PASS_ROLE,
         read=("ecs:DescribeServices", "ecs:ListTasks", "ecs:DescribeTasks", "ecs:ListServiceDeployments",
               "ecs:DescribeServiceDeployments") + _ECS_READ_TAGS,
-        update=("ecs:UpdateService",),
+        update=("ecs:UpdateService",) + _PASS_ROLE,
         delete=("ecs:DeleteService",), tag=_ECS_TAGS),
     # -- logs, alarms, autoscaling, schedules -------------------------------------------------------
     "aws:cloudwatch/logGroup:LogGroup": Grant(
@@ -218,10 +222,16 @@ INVOKE_GRANTS: dict[str, tuple[str, ...]] = {
 # Types the program defines itself, and the stack: components that call no AWS API.
 OWN_TYPE_PREFIXES = ("ecs-fargate:", "pulumi:pulumi:Stack")
 
-MANAGED_POLICIES = ("service-role/AmazonECSTaskExecutionRolePolicy",)
-"""The AWS managed policies the program attaches (after `arn:<partition>:iam::aws:policy/`)."""
-PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "scheduler.amazonaws.com")
-"""The services the program passes roles to: the task roles to ECS, the job role to Scheduler."""
+MANAGED_POLICIES = ("AmazonECSInfrastructureRolePolicyForLoadBalancers", "service-role/AmazonECSTaskExecutionRolePolicy")
+"""The AWS managed policies the program attaches (after `arn:<partition>:iam::aws:policy/`): the
+infrastructure role's of a traffic-shifting service (ECS developer guide, "Amazon ECS infrastructure
+IAM role for load balancers") and the task execution role's."""
+PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "ecs.amazonaws.com", "scheduler.amazonaws.com")
+"""The services the program passes roles to: the task roles to ECS tasks (ecs-tasks), a
+traffic-shifting service's infrastructure role and lifecycle hooks' role to ECS itself (ecs: the
+principal both trust, ECS developer guide, "Amazon ECS infrastructure IAM role for load balancers"
+and "Permissions required for Lambda functions in Amazon ECS blue/green deployments"), the job
+role to Scheduler."""
 SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com",
                         "ecs.application-autoscaling.amazonaws.com")
 """The service-linked roles an account's first cluster, load balancer and scalable target create."""

@@ -356,6 +356,27 @@ def test_roles_are_passed_only_to_the_services_the_programs_roles_trust(example,
     assert set().union(*(trusted_services(r) for r, _ in shipped.values())) == set(ci_permissions.PASSED_TO_SERVICES)
 
 
+def passed_roles(value, key: str = "") -> list[str]:
+    """The role ARNs in a resource's inputs under a `roleArn`-like key: the roles a create or update
+    of it passes to a service."""
+    if isinstance(value, dict):
+        return [arn for k, v in value.items() for arn in passed_roles(v, k)]
+    if isinstance(value, list):
+        return [arn for v in value for arn in passed_roles(v, key)]
+    return [value] if key.lower().endswith("rolearn") and isinstance(value, str) and ":role/" in value else []
+
+
+def test_every_resource_type_that_passes_a_role_has_pass_role_in_its_grant(shipped):
+    """Task definitions pass the task roles, schedules the job role, and a traffic-shifting service its
+    infrastructure role: each type's create needs iam:PassRole."""
+    passing = {r.type for rendering, _ in shipped.values() for r in rendering.resources if passed_roles(r.inputs)}
+    assert {"aws:ecs/taskDefinition:TaskDefinition", "aws:scheduler/schedule:Schedule",
+            "aws:ecs/service:Service"} <= passing
+    for typ in passing:
+        assert "iam:PassRole" in RESOURCE_GRANTS[typ].create, typ
+    assert "iam:PassRole" in RESOURCE_GRANTS["aws:ecs/service:Service"].update
+
+
 def test_only_the_managed_policies_the_program_attaches_can_be_attached(example, shipped):
     attached = {a.inputs["policyArn"] for rendering, _ in shipped.values()
                 for a in rendering.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
@@ -368,6 +389,7 @@ def test_managed_policy_arns_follow_the_partition():
     documents = ci_permissions.deploy_policies(Account("aws-cn", ACCOUNT), [], "arn:aws-cn:ecr:cn-north-1:1:repository/r")
     [attach] = [s for s in allowed([documents["iam"]]) if "iam:AttachRolePolicy" in as_list(s["Action"])]
     assert attach["Condition"]["ArnEquals"]["iam:PolicyARN"] == [
+        "arn:aws-cn:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
         "arn:aws-cn:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]
     assert attach["Resource"] == f"arn:aws-cn:iam::{ACCOUNT}:role/*"
 
