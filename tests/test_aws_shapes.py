@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 import pytest
 
@@ -52,18 +53,122 @@ def test_every_shipped_task_definition_is_a_valid_request(stack, request):
         assert errors == [], f"{task_definition.urn}: {errors}"
 
 
-def test_the_rollback_alarm_is_a_valid_put_metric_alarm_request(prod):
-    [alarm] = prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def _dimensions(dimensions: dict) -> list[dict]:
+    return [{"Name": name, "Value": value} for name, value in dimensions.items()]
+
+
+def put_metric_alarm_request(alarm) -> dict:
+    """The PutMetricAlarm request the provider sends for a MetricAlarm's inputs (terraform-provider-aws
+    internal/service/cloudwatch/metric_alarm.go, expandPutMetricAlarmInput and expandMetricAlarmMetrics):
+    a single metric, or metric queries (`metric_query`) each with an id, an expression or a metric stat."""
     inputs = alarm.inputs
     request = {
-        "AlarmName": alarm.outputs["name"], "AlarmDescription": inputs["alarmDescription"],
-        "Namespace": inputs["namespace"], "MetricName": inputs["metricName"],
-        "Dimensions": [{"Name": k, "Value": v} for k, v in inputs["dimensions"].items()],
-        "Statistic": inputs["statistic"], "Period": int(inputs["period"]),
+        "AlarmName": alarm.outputs["name"], "ComparisonOperator": inputs["comparisonOperator"],
         "EvaluationPeriods": int(inputs["evaluationPeriods"]), "Threshold": inputs["threshold"],
-        "ComparisonOperator": inputs["comparisonOperator"], "TreatMissingData": inputs["treatMissingData"],
+        "TreatMissingData": inputs.get("treatMissingData", "missing"),
+        "ActionsEnabled": inputs.get("actionsEnabled", True),
     }
-    assert validation_errors("cloudwatch", "PutMetricAlarm", request) == [], alarm.urn
+    for key, field in (("alarmDescription", "AlarmDescription"), ("namespace", "Namespace"),
+                       ("metricName", "MetricName"), ("statistic", "Statistic"),
+                       ("extendedStatistic", "ExtendedStatistic"), ("unit", "Unit")):
+        if inputs.get(key):
+            request[field] = inputs[key]
+    if inputs.get("period"):
+        request["Period"] = int(inputs["period"])
+    if inputs.get("dimensions"):
+        request["Dimensions"] = _dimensions(inputs["dimensions"])
+    queries = []
+    for query in inputs.get("metricQueries") or []:
+        built = {"Id": query["id"], "ReturnData": query.get("returnData", False)}
+        for key, field in (("expression", "Expression"), ("label", "Label"), ("accountId", "AccountId")):
+            if query.get(key):
+                built[field] = query[key]
+        if query.get("period"):
+            built["Period"] = int(query["period"])
+        if query.get("metric"):
+            metric = query["metric"]
+            stat = {"Metric": {"MetricName": metric["metricName"]}, "Stat": metric["stat"],
+                    "Period": int(metric.get("period", 0))}
+            if metric.get("namespace"):
+                stat["Metric"]["Namespace"] = metric["namespace"]
+            if metric.get("dimensions"):
+                stat["Metric"]["Dimensions"] = _dimensions(metric["dimensions"])
+            if metric.get("unit"):
+                stat["Unit"] = metric["unit"]
+            built["MetricStat"] = stat
+        queries.append(built)
+    if queries:
+        request["Metrics"] = queries
+    return request
+
+
+SINGLE_METRIC_ONLY = ("MetricName", "Namespace", "Dimensions", "Statistic", "ExtendedStatistic", "Period", "Unit")
+
+
+def put_metric_alarm_errors(request: dict) -> list[str]:
+    """What CloudWatch refuses in a PutMetricAlarm request: botocore's model (types, required members,
+    enums) and the rules of the API reference it cannot express: `Metrics` excludes the single-metric
+    parameters, exactly one query returns the data the alarm watches, each query is an expression or
+    a metric stat, ids are unique and start with a lowercase letter."""
+    errors = validation_errors("cloudwatch", "PutMetricAlarm", request)
+    queries = request.get("Metrics")
+    if not queries:
+        return errors + [f"{key}: required without Metrics" for key in ("MetricName", "Namespace", "Period")
+                         if key not in request]
+    errors += [f"{key}: not allowed with Metrics" for key in SINGLE_METRIC_ONLY if key in request]
+    returned = [q["Id"] for q in queries if q.get("ReturnData", True)]
+    if len(returned) != 1:
+        errors.append(f"Metrics: exactly one query must return data, {returned} do")
+    ids = [q["Id"] for q in queries]
+    if len(set(ids)) != len(ids):
+        errors.append(f"Metrics: ids are not unique: {ids}")
+    for query in queries:
+        if ("Expression" in query) == ("MetricStat" in query):
+            errors.append(f"Metrics[{query['Id']}]: one of Expression and MetricStat")
+        if not re.fullmatch(r"[a-z][a-zA-Z0-9_]*", query["Id"]):
+            errors.append(f"Metrics[{query['Id']}]: an id starts with a lowercase letter (letters, digits, _)")
+    return errors
+
+
+def test_the_put_metric_alarm_check_catches_what_cloudwatch_refuses():
+    both = {"AlarmName": "a", "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 1, "Threshold": 1.0,
+            "MetricName": "m", "Namespace": "n", "Period": 60, "Statistic": "Sum",
+            "Metrics": [{"Id": "Total", "ReturnData": True, "Expression": "a + b"},
+                        {"Id": "q", "ReturnData": True, "MetricStat": {
+                            "Metric": {"MetricName": "m", "Namespace": "n"}, "Period": 60, "Stat": "Sum"}}]}
+    errors = put_metric_alarm_errors(both)
+    assert "MetricName: not allowed with Metrics" in errors and "Statistic: not allowed with Metrics" in errors
+    assert any("exactly one query must return data" in e for e in errors)
+    assert any("Metrics[Total]: an id starts with a lowercase letter" in e for e in errors)
+    assert put_metric_alarm_errors({"AlarmName": "a", "ComparisonOperator": "Above", "EvaluationPeriods": 1,
+                                    "Threshold": 1.0, "MetricName": "m", "Namespace": "n", "Statistic": "Sum"})
+
+
+@pytest.mark.parametrize("stack", (*SHIPPED_STACKS, "strategies"))
+def test_every_rollback_alarm_is_a_valid_put_metric_alarm_request(stack, request):
+    for alarm in stack_rendering(stack, request).of_type(ALARM):
+        assert put_metric_alarm_errors(put_metric_alarm_request(alarm)) == [], alarm.urn
+
+
+def test_the_rollback_alarm_is_a_valid_put_metric_alarm_request(prod, staging):
+    """Prod's canary api: a 5xx and a p99 latency alarm, each over both target groups through metric
+    math; staging's rolling web service: one 5xx alarm on its one target group."""
+    alarms = {alarm.name: put_metric_alarm_request(alarm) for alarm in prod.of_type(ALARM)}
+    assert sorted(alarms) == ["api-5xx", "api-p99"]
+    for name, built in alarms.items():
+        assert put_metric_alarm_errors(built) == [], name
+        data = [q for q in built["Metrics"] if q["ReturnData"]]
+        assert [q["Id"] for q in built["Metrics"] if "MetricStat" in q] == ["primary", "alternate"], name
+        assert len(data) == 1 and "primary" in data[0]["Expression"] and "alternate" in data[0]["Expression"], name
+    assert alarms["api-p99"]["Threshold"] == 2.0  # seconds: TargetResponseTime's unit
+    [single] = staging.of_type(ALARM)
+    built = put_metric_alarm_request(single)
+    assert "Metrics" not in built and (built["MetricName"], built["Statistic"], built["Period"]) == \
+        ("HTTPCode_Target_5XX_Count", "Sum", 60)
+    assert put_metric_alarm_errors(built) == [], single.urn
 
 
 def test_a_fully_loaded_task_definition_is_a_valid_request():
