@@ -220,7 +220,9 @@ def test_staging_runs_the_release_image():
 def test_the_execution_role_keeps_the_managed_policy_that_pulls_from_any_repository(prod_release):
     """AmazonECSTaskExecutionRolePolicy grants the ECR pull actions on every repository; a
     repository in another account must also allow the pull in its own policy (bootstrap/)."""
-    [attachment] = children_of_type(prod_release, "api", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    [execution] = [r for r in children_of_type(prod_release, "api", "aws:iam/role:Role") if r.name.endswith("-execution")]
+    [attachment] = [a for a in children_of_type(prod_release, "api", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                    if a.inputs["role"] == execution.outputs["name"]]
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
 
