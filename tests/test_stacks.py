@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
 import pytest
 
-from testkit import ROOT, SHIPPED_STACKS, children_of_type, container
+from preflight.stack_config import load_stack_config
+from testkit import ROOT, SHIPPED_STACKS, children_of_type, container, render_stack
 
 ACCOUNT = "123456789012"
 ECR = "aws:ecr/repository:Repository"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+RULE = "aws:lb/listenerRule:ListenerRule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SHIFTED_GROUPS = "actions[*].forward.targetGroups[*]"
 TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 LISTENER = "aws:lb/listener:Listener"
@@ -99,10 +106,12 @@ def test_execution_and_task_roles_are_distinct_and_wired_correctly(prod):
 
 def test_execution_role_gets_the_managed_policy_and_exactly_the_referenced_secrets(prod):
     execution, task = roles_of(prod, "api")
-    [attachment] = children_of_type(prod, "api", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment.inputs["role"] == execution.outputs["name"], attachment.urn
-    assert attachment.inputs["policyArn"] == \
-        "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy", attachment.urn
+    # The canary api's other managed policy is its ECS infrastructure role's, which moves traffic
+    # between the target groups; nothing else of the api gets a managed policy.
+    infrastructure = prod.one(ROLE, "api-ecs-infra")
+    assert {a.inputs["role"]: a.inputs["policyArn"] for a in children_of_type(prod, "api", ATTACHMENT)} == {
+        execution.outputs["name"]: "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+        infrastructure.outputs["name"]: "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"}
     policies = {p.name: p for p in children_of_type(prod, "api", ROLE_POLICY)}
     secrets = policies["api-roles-execution-secrets"]
     assert secrets.inputs["role"] == execution.outputs["name"], secrets.urn
@@ -143,15 +152,22 @@ def test_cluster_has_container_insights_and_both_fargate_providers(stack, reques
 # -- Load balancer ----------------------------------------------------------------------------
 
 def test_prod_serves_https_with_a_tls13_policy_and_redirects_http(prod):
+    """Production on 443, the canary's test listener on 8443 (loadBalancer.testListenerPort), HTTP only
+    to redirect: every listener is HTTPS with TLS 1.3 and the certificate, or a redirect to HTTPS."""
     listeners = {r.inputs["port"]: r for r in prod.of_type(LISTENER)}
-    assert sorted(listeners) == [80, 443]
-    https = listeners[443]
-    assert https.inputs["protocol"] == "HTTPS", https.urn
-    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06", https.urn
-    assert https.inputs["certificateArn"].startswith("arn:aws:acm:us-east-1:"), https.urn
-    [redirect] = listeners[80].inputs["defaultActions"]
-    assert redirect == {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443",
-                                                         "statusCode": "HTTP_301"}}, listeners[80].urn
+    assert sorted(listeners) == [80, 443, 8443]
+    assert sorted(port for port, listener in listeners.items() if listener.inputs["protocol"] == "HTTPS") == [443, 8443]
+    for listener in listeners.values():
+        if listener.inputs["protocol"] == "HTTPS":
+            assert listener.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06", listener.urn
+            assert listener.inputs["certificateArn"].startswith("arn:aws:acm:us-east-1:"), listener.urn
+            # Only the services' rules serve; anything else is a 404.
+            [default] = listener.inputs["defaultActions"]
+            assert default["type"] == "fixed-response" and default["fixedResponse"]["statusCode"] == "404"
+        else:
+            [redirect] = listener.inputs["defaultActions"]
+            assert redirect == {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443",
+                                                                 "statusCode": "HTTP_301"}}, listener.urn
 
 
 def test_dev_serves_plain_http_with_a_404_default(dev):
@@ -170,13 +186,17 @@ def test_alb_drops_invalid_headers_and_protects_prod_from_deletion(stack, protec
     assert lb.inputs["internal"] is False and lb.inputs["loadBalancerType"] == "application", lb.urn
 
 
-@pytest.mark.parametrize("stack, ports", [("dev", [80]), ("prod", [80, 443])])
+@pytest.mark.parametrize("stack, ports", [
+    ("dev", [(80, "0.0.0.0/0")]),
+    # The test listener reaches a version before its release: testListenerCidrs only.
+    ("prod", [(80, "0.0.0.0/0"), (443, "0.0.0.0/0"), (8443, "203.0.113.0/24")]),
+])
 def test_alb_security_group_admits_only_web_ports_from_allowed_cidrs(stack, ports, request):
     rendering = request.getfixturevalue(stack)
     alb_sg = one_below(rendering, "alb", SG)
     rules = [r for r in rendering.of_type(INGRESS) if r.inputs["securityGroupId"] == alb_sg.id]
     assert sorted((r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]) for r in rules) == \
-        [(p, p, "0.0.0.0/0") for p in ports]
+        [(p, p, cidr) for p, cidr in ports]
 
 
 # -- Fargate service --------------------------------------------------------------------------
@@ -214,34 +234,75 @@ def test_logs_go_to_the_services_log_group_with_retention(prod, dev):
         assert options["options"]["awslogs-region"] == "us-east-1"
 
 
-def test_target_group_checks_health_fast_and_drains_in_30s(prod):
-    tg = one_below(prod, "api", "aws:lb/targetGroup:TargetGroup")
-    assert tg.inputs["targetType"] == "ip" and tg.inputs["port"] == 3000, tg.urn
-    assert tg.inputs["deregistrationDelay"] == 30, tg.urn
-    check = tg.inputs["healthCheck"]
-    assert (check["path"], check["healthyThreshold"], check["interval"]) == ("/health", 2, 10), tg.urn
-    assert check["timeout"] < check["interval"], tg.urn
+def test_target_group_checks_health_fast_and_drains_in_30s(prod, dev):
+    """The canary api has two target groups, which swap roles on every deployment: the same but for
+    their names. The service starts on the primary one and names the alternate."""
+    groups = {tg.name: tg for tg in children_of_type(prod, "api", TARGET_GROUP)}
+    assert sorted(groups) == ["api-tg", "api-tg-alt"]
+    for tg in [*groups.values(), one_below(dev, "web", TARGET_GROUP)]:
+        assert tg.inputs["targetType"] == "ip" and tg.inputs["port"] == 3000, tg.urn
+        assert tg.inputs["deregistrationDelay"] == 30, tg.urn
+        check = tg.inputs["healthCheck"]
+        assert (check["path"], check["healthyThreshold"], check["interval"]) == ("/health", 2, 10), tg.urn
+        assert check["timeout"] < check["interval"], tg.urn
+    primary, alternate = groups["api-tg"], groups["api-tg-alt"]
+    assert {k: v for k, v in primary.inputs.items() if k != "name"} == \
+        {k: v for k, v in alternate.inputs.items() if k != "name"}
+    [balancer] = one_below(prod, "api", SERVICE).inputs["loadBalancers"]
+    assert balancer["targetGroupArn"] == primary.outputs["arn"]
+    assert balancer["advancedConfiguration"]["alternateTargetGroupArn"] == alternate.outputs["arn"]
 
 
-def test_listener_rule_forwards_the_paths_on_the_https_listener(prod):
-    rule = one_below(prod, "api", "aws:lb/listenerRule:ListenerRule")
-    https = next(r for r in prod.of_type(LISTENER) if r.inputs["port"] == 443)
-    tg = one_below(prod, "api", "aws:lb/targetGroup:TargetGroup")
-    assert rule.inputs["listenerArn"] == https.outputs["arn"], rule.urn
-    assert rule.inputs["actions"] == [{"type": "forward", "targetGroupArn": tg.outputs["arn"]}], rule.urn
+def test_listener_rule_forwards_the_paths_on_the_https_listener(prod, staging):
+    """Prod's canary api: its production rule on the HTTPS listener and its test rule on the test
+    listener, each one weighted forward over both target groups (all on the primary) whose groups
+    and weights the program leaves to ECS after creating them; the service names both rules.
+    Staging's rolling web: one plain forward to its one group, which the program owns."""
+    rules = {rule.name: rule for rule in children_of_type(prod, "api", RULE)}
+    assert sorted(rules) == ["api-rule", "api-test-rule"]
+    listeners = {r.inputs["port"]: r.outputs["arn"] for r in prod.of_type(LISTENER)}
+    groups = {tg.name: tg.outputs["arn"] for tg in children_of_type(prod, "api", TARGET_GROUP)}
+    weighted = [{"type": "forward", "forward": {"targetGroups": [
+        {"arn": groups["api-tg"], "weight": 100}, {"arn": groups["api-tg-alt"], "weight": 0}]}}]
+    for name, port in (("api-rule", 443), ("api-test-rule", 8443)):
+        rule = rules[name]
+        assert rule.inputs["listenerArn"] == listeners[port], rule.urn
+        assert rule.inputs["actions"] == weighted, rule.urn
+        assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/*"]}}], rule.urn
+        assert rule.ignore_changes == [SHIFTED_GROUPS], rule.urn
+    [balancer] = one_below(prod, "api", SERVICE).inputs["loadBalancers"]
+    assert (balancer["advancedConfiguration"]["productionListenerRule"],
+            balancer["advancedConfiguration"]["testListenerRule"]) == (
+        rules["api-rule"].outputs["arn"], rules["api-test-rule"].outputs["arn"])
+
+    rule = one_below(staging, "web", RULE)
+    [listener] = staging.of_type(LISTENER)
+    assert rule.inputs["listenerArn"] == listener.outputs["arn"], rule.urn
+    assert rule.inputs["actions"] == [
+        {"type": "forward", "targetGroupArn": one_below(staging, "web", TARGET_GROUP).outputs["arn"]}], rule.urn
     assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/*"]}}], rule.urn
+    assert rule.ignore_changes == [], rule.urn
 
 
 def test_service_rolls_out_with_zero_downtime_and_rolls_back_failures(prod, dev):
+    strategies = {(rendering.stack, service.name): service.inputs["deploymentConfiguration"]["strategy"]
+                  for rendering in (prod, dev) for service in rendering.of_type(SERVICE)}
+    assert strategies == {("prod", "api-service"): "CANARY", ("prod", "worker-service"): "ROLLING",
+                          ("dev", "web-service"): "ROLLING"}
     for rendering in (prod, dev):
         for service in rendering.of_type(SERVICE):
             assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}, service.urn
             assert service.inputs["deploymentMinimumHealthyPercent"] == 100, service.urn
             assert service.inputs["deploymentMaximumPercent"] == 200, service.urn
             assert service.inputs["waitForSteadyState"] is True, service.urn
-            # The provider refuses a capacity provider change without it.
-            assert service.inputs["forceNewDeployment"] is True, service.urn
+            # Rolling: the provider refuses a capacity provider change without it. Traffic-shifting:
+            # off, or every `pulumi up` would start a whole canary (new fleet, shift, bake).
+            rolling = service.inputs["deploymentConfiguration"]["strategy"] == "ROLLING"
+            assert service.inputs["forceNewDeployment"] is rolling, service.urn
             assert service.inputs["propagateTags"] == "SERVICE", service.urn
+    canary = prod.one(SERVICE, "api-service").inputs["deploymentConfiguration"]
+    assert canary == {"strategy": "CANARY", "bakeTimeInMinutes": "15",
+                      "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": "10"}}
 
 
 def test_web_task_security_group_admits_only_the_alb_on_the_container_port(prod):
@@ -258,17 +319,49 @@ def test_web_task_security_group_admits_only_the_alb_on_the_container_port(prod)
     assert service.inputs["healthCheckGracePeriodSeconds"] == 60
 
 
-def test_deployments_roll_back_on_a_5xx_alarm_of_the_services_target_group(prod):
-    alarm = one_below(prod, "api", "aws:cloudwatch/metricAlarm:MetricAlarm")
-    lb = prod.one("aws:lb/loadBalancer:LoadBalancer")
-    tg = one_below(prod, "api", "aws:lb/targetGroup:TargetGroup")
+def test_deployments_roll_back_on_a_5xx_alarm_of_the_services_target_group(prod, staging):
+    """Prod's canary api: a 5xx alarm and a p99 latency alarm, each over both target groups (they
+    swap roles on every deployment, so green is watched wherever it runs). Staging's rolling web:
+    one 5xx alarm on its one target group."""
+    alarms = {alarm.name: alarm for alarm in children_of_type(prod, "api", ALARM)}
+    assert sorted(alarms) == ["api-5xx", "api-p99"]
+    balancer = prod.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    groups = [prod.one(TARGET_GROUP, name).outputs["arnSuffix"] for name in ("api-tg", "api-tg-alt")]
+
+    def over_both_groups(metric: str, stat: str) -> list[dict]:
+        return [{"id": query_id, "returnData": False, "metric": {
+            "namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat, "period": 60,
+            "dimensions": {"LoadBalancer": balancer, "TargetGroup": group}}}
+            for query_id, group in zip(("primary", "alternate"), groups, strict=True)]
+
+    errors, latency = alarms["api-5xx"].inputs, alarms["api-p99"].inputs
+    assert errors["metricQueries"] == over_both_groups("HTTPCode_Target_5XX_Count", "Sum") + [
+        {"id": "total", "expression": "FILL(primary, 0) + FILL(alternate, 0)", "returnData": True,
+         "label": "Target 5xx responses, both target groups"}]
+    assert (errors["threshold"], errors["comparisonOperator"]) == (10, "GreaterThanOrEqualToThreshold")
+    assert latency["metricQueries"] == over_both_groups("TargetResponseTime", "p99") + [
+        {"id": "slowest", "expression": "MAX([FILL(primary, 0), FILL(alternate, 0)])", "returnData": True,
+         "label": "p99 target response time, both target groups"}]
+    # p99LatencyMs 2000; TargetResponseTime is in seconds.
+    assert (latency["threshold"], latency["comparisonOperator"]) == (2, "GreaterThanThreshold")
+    for alarm in alarms.values():
+        assert alarm.inputs["evaluationPeriods"] == 2, alarm.urn
+        assert alarm.inputs["treatMissingData"] == "notBreaching", "idle services must not roll back"
+    service = one_below(prod, "api", SERVICE)
+    assert service.inputs["alarms"] == {"alarmNames": [alarms["api-5xx"].outputs["name"],
+                                                       alarms["api-p99"].outputs["name"]],
+                                        "enable": True, "rollback": True}
+    assert "alarms" not in one_below(prod, "worker", SERVICE).inputs
+
+    alarm = one_below(staging, "web", ALARM)
+    lb = staging.one("aws:lb/loadBalancer:LoadBalancer")
+    tg = one_below(staging, "web", TARGET_GROUP)
     assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count")
     assert alarm.inputs["dimensions"] == {"LoadBalancer": lb.outputs["arnSuffix"], "TargetGroup": tg.outputs["arnSuffix"]}
     assert (alarm.inputs["threshold"], alarm.inputs["evaluationPeriods"], alarm.inputs["period"]) == (10, 2, 60)
     assert alarm.inputs["treatMissingData"] == "notBreaching", "idle services must not roll back"
-    service = one_below(prod, "api", SERVICE)
-    assert service.inputs["alarms"] == {"alarmNames": [alarm.outputs["name"]], "enable": True, "rollback": True}
-    assert "alarms" not in one_below(prod, "worker", SERVICE).inputs
+    assert one_below(staging, "web", SERVICE).inputs["alarms"] == {
+        "alarmNames": [alarm.outputs["name"]], "enable": True, "rollback": True}
 
 
 def test_worker_has_no_load_balancer_and_no_ingress(prod):
@@ -303,26 +396,54 @@ def test_dev_runs_cheaply_in_public_subnets_on_spot(dev):
     assert service.inputs["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
 
 
-def test_autoscaling_tracks_cpu_and_requests_and_owns_the_desired_count(prod):
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+
+
+def scaling_policies(rendering, service: str) -> dict[str, dict]:
+    return {p.name: p.inputs["targetTrackingScalingPolicyConfiguration"]
+            for p in children_of_type(rendering, service, SCALING_POLICY)}
+
+
+@pytest.fixture(scope="module")
+def staging_scaling_on_requests():
+    """Staging with its rolling web service scaling on CPU and on requests per target, as
+    `autoscaling.requestsPerTarget` allows for a rolling service behind the load balancer."""
+    services = copy.deepcopy(load_stack_config(ROOT, "staging").config["ecs-fargate:services"])
+    services["web"]["autoscaling"] = {"minCount": 2, "maxCount": 6, "cpuTargetPercent": 70, "requestsPerTarget": 500}
+    return render_stack("staging", {"ecs-fargate:services": services})
+
+
+def test_autoscaling_tracks_cpu_and_requests_and_owns_the_desired_count(prod, staging_scaling_on_requests):
     service = one_below(prod, "api", SERVICE)
     assert "desiredCount" in service.ignore_changes, service.urn
     target = one_below(prod, "api", "aws:appautoscaling/target:Target")
     cluster = prod.one("aws:ecs/cluster:Cluster")
     assert target.inputs["resourceId"] == f"service/{cluster.outputs['name']}/{service.outputs['name']}"
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (3, 10), target.urn
-    policies = {p.name: p.inputs["targetTrackingScalingPolicyConfiguration"]
-                for p in children_of_type(prod, "api", "aws:appautoscaling/policy:Policy")}
+    policies = scaling_policies(prod, "api")
+    # CPU only: requests per target count one target group's requests, and the canary moves
+    # production traffic to the other group on every deployment.
+    assert sorted(policies) == ["api-scale-cpu"]
     assert policies["api-scale-cpu"]["targetValue"] == 60
     assert policies["api-scale-cpu"]["predefinedMetricSpecification"] == {
         "predefinedMetricType": "ECSServiceAverageCPUUtilization"}
-    requests = policies["api-scale-requests"]
-    lb = prod.one("aws:lb/loadBalancer:LoadBalancer")
-    tg = one_below(prod, "api", "aws:lb/targetGroup:TargetGroup")
-    assert requests["targetValue"] == 1000
-    assert requests["predefinedMetricSpecification"]["resourceLabel"] == \
-        f"{lb.outputs['arnSuffix']}/{tg.outputs['arnSuffix']}"
     # Without autoscaling, the configured count is applied on every deploy.
     assert "desiredCount" not in one_below(prod, "worker", SERVICE).ignore_changes
+
+    # A rolling service scales on requests too: those of its one target group, on its load balancer.
+    staging = staging_scaling_on_requests
+    web = one_below(staging, "web", SERVICE)
+    assert "desiredCount" in web.ignore_changes, web.urn
+    policies = scaling_policies(staging, "web")
+    assert sorted(policies) == ["web-scale-cpu", "web-scale-requests"]
+    assert policies["web-scale-cpu"]["targetValue"] == 70
+    requests = policies["web-scale-requests"]
+    lb = staging.one("aws:lb/loadBalancer:LoadBalancer")
+    tg = one_below(staging, "web", TARGET_GROUP)
+    assert requests["targetValue"] == 500
+    assert requests["predefinedMetricSpecification"] == {
+        "predefinedMetricType": "ALBRequestCountPerTarget",
+        "resourceLabel": f"{lb.outputs['arnSuffix']}/{tg.outputs['arnSuffix']}"}
 
 
 def test_dev_builds_the_app_and_runs_it_by_digest(dev):
@@ -413,17 +534,27 @@ def test_repository_url_known_before_deploy_is_the_repositorys_own(prod):
 
 def test_services_wait_for_capacity_providers_and_tasks_for_their_role_policies(prod):
     """Creation order AWS needs: a capacity provider strategy fails before the providers are
-    attached, and a task started before its role policies exist cannot pull or read secrets."""
+    attached, a task started before its role policies exist cannot pull or read secrets, and a
+    traffic-shifting service created before its infrastructure role has its policy cannot move traffic."""
     providers = prod.one("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")
     for service in prod.of_type(SERVICE):
         assert providers.urn in service.dependencies, service.urn
     for name in ("api", "worker"):
         task_definition = one_below(prod, name, TASK_DEF)
-        grants = children_of_type(prod, name, "aws:iam/rolePolicyAttachment:RolePolicyAttachment") + \
-            children_of_type(prod, name, ROLE_POLICY)
+        service = one_below(prod, name, SERVICE)
+        # Who assumes each role: ECS tasks (task and execution roles) or ECS itself (infrastructure role).
+        trusted_by = {role.outputs["name"]: json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]
+                      ["Service"] for role in children_of_type(prod, name, ROLE)}
+        grants = children_of_type(prod, name, ATTACHMENT) + children_of_type(prod, name, ROLE_POLICY)
         assert grants
         for grant in grants:
-            assert grant.urn in task_definition.dependencies, f"{task_definition.urn} before {grant.urn}"
+            if trusted_by[grant.inputs["role"]] == "ecs-tasks.amazonaws.com":
+                assert grant.urn in task_definition.dependencies, f"{task_definition.urn} before {grant.urn}"
+            else:
+                assert trusted_by[grant.inputs["role"]] == "ecs.amazonaws.com", grant.urn
+                assert grant.urn in service.dependencies, f"{service.urn} before {grant.urn}"
+    assert [g.name for g in children_of_type(prod, "api", ATTACHMENT) if g.urn in
+            one_below(prod, "api", SERVICE).dependencies] == ["api-ecs-infra-lb"]
 
 
 SECURITY_GROUP_RULES = (EGRESS, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
