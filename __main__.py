@@ -48,6 +48,7 @@ for svc in cfg.services:
         # It also carries the priorities claimed on the listener: a clash fails here, not at deploy.
         load_balancer=None if svc.is_worker else load_balancer.attachment,
         placement=placement,
+        warn=False,  # settings reported them, under the stack file's keys
     ), opts)
 
 for job in cfg.scheduled_tasks:

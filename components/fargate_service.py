@@ -259,6 +259,9 @@ class FargateServiceArgs:
     """For the autoscaling target's resource id (service/CLUSTER/SERVICE)."""
     load_balancer: LoadBalancerAttachment | None = None
     """Required for a service with a port."""
+    warn: bool = True
+    """Log the warnings its checks find (a bake window shorter than the alarm's); False where they
+    were reported already, as the stack's config layer does in its own key names."""
 
 
 class FargateService(pulumi.ComponentResource):
@@ -309,7 +312,7 @@ class FargateService(pulumi.ComponentResource):
             args.load_balancer, LoadBalancerAttachment) else None
         priority = claims.check(problems, "service.priority", svc) if claims is not None else None
         raise_problems(f"FargateService {name}", problems)
-        for warning in problems.warnings:
+        for warning in problems.warnings if args.warn else ():
             pulumi.log.warn(f"FargateService {name}: {warning}")
         if claims is not None:
             claims.claim(priority, name)

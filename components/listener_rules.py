@@ -383,8 +383,10 @@ def check_services(services: Sequence[ServiceSpec]) -> tuple[ServiceSpec, ...]:
         check_service(problems, service, f"services.{service.name}")
     # Routing is compared only between services that are well-formed on their own.
     raise_problems("check_services", problems)
+    # Each service's own warnings are the FargateService's to log when it is built.
+    own = len(problems.warnings)
     routed = assign_routes(problems, by_name)
     raise_problems("check_services", problems)
-    for warning in problems.warnings:
+    for warning in problems.warnings[own:]:
         pulumi.log.warn(warning)
     return tuple(routed[s.name] for s in services)

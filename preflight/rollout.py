@@ -297,7 +297,11 @@ def _alarm_minutes(program: _Program, alarms: Any) -> int | None:
         what = f"alarm {alarm.name}"
         periods = _number(alarm.inputs.get("datapointsToAlarm"), None, f"{what} datapointsToAlarm") or \
             _number(alarm.inputs.get("evaluationPeriods"), 1, f"{what} evaluationPeriods")
-        period = _number(alarm.inputs.get("period"), 60, f"{what} period")
+        # A metric-math alarm has its periods on its queries' metrics: the longest one sets the pace.
+        periods_of_queries = [_number(_get(query, "metric", "period", what=f"{what} metricQueries"), None,
+                                      f"{what} metricQueries period")
+                              for query in (alarm.inputs.get("metricQueries") or []) if _get(query, "metric")]
+        period = max([p for p in periods_of_queries if p] or [_number(alarm.inputs.get("period"), 60, f"{what} period")])
         minutes = math.ceil(periods * period / 60)
         quickest = minutes if quickest is None else min(quickest, minutes)
     return quickest

@@ -111,8 +111,9 @@ SINGLE_METRIC_ONLY = ("MetricName", "Namespace", "Dimensions", "Statistic", "Ext
 def put_metric_alarm_errors(request: dict) -> list[str]:
     """What CloudWatch refuses in a PutMetricAlarm request: botocore's model (types, required members,
     enums) and the rules of the API reference it cannot express: `Metrics` excludes the single-metric
-    parameters, exactly one query returns the data the alarm watches, each query is an expression or
-    a metric stat, ids are unique and start with a lowercase letter."""
+    parameters, exactly one query returns the data the alarm watches (an anomaly-detection alarm,
+    with `ThresholdMetricId`, returns its band too), each query is an expression or a metric stat,
+    ids are unique and start with a lowercase letter."""
     errors = validation_errors("cloudwatch", "PutMetricAlarm", request)
     queries = request.get("Metrics")
     if not queries:
@@ -120,7 +121,7 @@ def put_metric_alarm_errors(request: dict) -> list[str]:
                          if key not in request]
     errors += [f"{key}: not allowed with Metrics" for key in SINGLE_METRIC_ONLY if key in request]
     returned = [q["Id"] for q in queries if q.get("ReturnData", True)]
-    if len(returned) != 1:
+    if len(returned) != (2 if request.get("ThresholdMetricId") else 1):
         errors.append(f"Metrics: exactly one query must return data, {returned} do")
     ids = [q["Id"] for q in queries]
     if len(set(ids)) != len(ids):

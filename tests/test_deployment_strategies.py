@@ -547,3 +547,41 @@ def test_each_service_waits_as_long_as_its_modeled_deployment(strategies):
     assert minutes["lin-service"] >= (4 * 5 + 10) * TIMEOUT_MARGIN
     # blueGreen: its pause hook waits up to 60 minutes.
     assert minutes["bg-service"] >= 60 * TIMEOUT_MARGIN
+
+
+def test_a_bake_window_warning_is_logged_once(tmp_path, monkeypatch):
+    """By the FargateService (not also by check_services before it), and not at all by one built
+    with warn=False, as the stack program builds them after the config layer reported it."""
+    import pulumi
+
+    logged = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: logged.append(message))
+    knobs = "deployment=DeploymentSpec(strategy='canary', canary_bake_minutes=1), " \
+            "rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5)"
+    render_program(tmp_path, f"""
+        [spec] = check_services([ServiceSpec(name="api", task=TaskSpec(source=ImageSource(image="nginx:1.27")),
+                                             port=8080, {knobs})])
+        FargateService("api", FargateServiceArgs(service=spec, family="user-test-api", cluster_name="c",
+                                                 placement=placement, load_balancer=alb.attachment))
+    """, directory="warned")
+    assert [m for m in logged if "canary_bake_minutes" in m] == [
+        "FargateService api: service.deployment.canary_bake_minutes: 1 min is shorter than the rollback alarm's "
+        "window (service.rollback_alarm.evaluation_minutes: 2 min), so the alarm cannot fire before traffic moves on"]
+    logged.clear()
+    render_program(tmp_path, f"""
+        FargateService("api", FargateServiceArgs(
+            service=ServiceSpec(name="api", task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=8080,
+                                {knobs}),
+            family="user-test-api", cluster_name="c", placement=placement, load_balancer=alb.attachment, warn=False))
+    """, directory="quiet")
+    assert [m for m in logged if "canary_bake_minutes" in m] == []
+
+
+def test_the_stack_program_leaves_the_warnings_to_the_config_layer():
+    """__main__.py builds each FargateService with warn=False: settings reported them in stack keys."""
+    import ast
+
+    calls = [node for node in ast.walk(ast.parse((ROOT / "__main__.py").read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "FargateServiceArgs"]
+    assert calls and all(any(k.arg == "warn" and isinstance(k.value, ast.Constant) and k.value.value is False
+                             for k in call.keywords) for call in calls)

@@ -277,3 +277,25 @@ def test_the_ci_deploy_job_outlasts_the_longest_service_wait(stack):
     assert credentials and all(int(w["role-duration-seconds"]) >= budget_minutes * 60 for w in credentials)
     waits = [entry.timeouts["update"] / 60 for entry in rollouts(render_stack(stack)) if entry.wait]
     assert waits and max(waits) + SETUP_AND_PREVIEW_MINUTES <= budget_minutes, (stack, waits, budget_minutes)
+
+
+def test_a_metric_math_alarm_is_timed_by_its_queries_periods():
+    """The components' alarms over both target groups keep their period on each query's metric:
+    preflight reads it there (a 300 s metric is five times a 60 s one), not the top-level default."""
+    import copy
+
+    rendering = render(ROOT / "tests" / "fixtures" / "strategies-program", project="strategies-program",
+                       stack="prod", config={"aws:region": "eu-west-1"})
+
+    def detection(rendered) -> float:
+        found = next(r for r in rollouts(rendered) if r.name == "can-service")
+        return next(p.seconds for p in found.rollout.rollback if p.label.startswith("detect"))
+
+    # The canary service's alarms: 3 evaluation periods of 60 s.
+    assert detection(rendering) == 3 * 60
+    slower = copy.deepcopy(rendering)
+    for alarm in slower.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        for query in alarm.inputs.get("metricQueries") or []:
+            if query.get("metric"):
+                query["metric"]["period"] = 300
+    assert detection(slower) == 3 * 300
