@@ -484,6 +484,12 @@ ROLLBACK_ALARM = (
     Key("p99LatencyMs", "int", "Also roll back when the 99th percentile of the target group's `TargetResponseTime` "
         "is above this many milliseconds for `evaluationMinutes` minutes in a row: a second alarm, watched like the "
         "5xx one.", **_aws(RollbackAlarmSpec, "p99_latency_ms"), default_text="none (no latency alarm)"),
+    Key("errorRatePercent", "int", "Also roll back when this share of a target group's requests, or more, are answered "
+        "with a target 5xx (`100 × HTTPCode_Target_5XX_Count / RequestCount` per minute) for `evaluationMinutes` "
+        "minutes in a row; with blueGreen, linear or canary the higher of both target groups' shares, so green is "
+        "judged by its own requests. `targetErrorsPerMinute` counts 5xx over both groups: a broken 10 % canary at "
+        "low traffic may never reach it, and its error rate does.",
+        **_aws(RollbackAlarmSpec, "error_rate_percent"), default_text="none (no error-rate alarm)"),
 )
 HOOK = (
     Key("stages", "strings", "The stages of a deployment at which the hook runs, in the order a deployment passes "
@@ -671,7 +677,8 @@ WEB_ONLY = (
         "requests.", default=default_of(ServiceSpec, "deregistration_delay_seconds"),
         **_aws(ServiceSpec, "deregistration_delay_seconds")),
     Key("rollbackAlarm", "object", "A CloudWatch alarm on the target group's `HTTPCode_Target_5XX_Count` (sum per "
-        "minute, missing data is not breaching) that ECS watches during each deployment and rolls back on; with "
+        "minute, missing data is not breaching), with `errorRatePercent` and `p99LatencyMs` an error-rate and a "
+        "latency alarm next to it, that ECS watches during each deployment and rolls back on; with "
         "blueGreen, linear or canary it watches both target groups, which swap roles every deployment. ECS ignores "
         "the alarms for a deployment that starts while one of them is already in ALARM (so that a deployment can "
         "fix a failed one): such a deployment has no alarm rollback.",
@@ -1144,6 +1151,7 @@ def _rollback_alarm(c: _Checker, raw: Any, path: str) -> RollbackAlarmSpec | Non
         target_errors_per_minute=c.read(data, declared(ROLLBACK_ALARM, "targetErrorsPerMinute"), where, default=10),
         evaluation_minutes=c.read(data, declared(ROLLBACK_ALARM, "evaluationMinutes"), where),
         p99_latency_ms=c.read(data, declared(ROLLBACK_ALARM, "p99LatencyMs"), where),
+        error_rate_percent=c.read(data, declared(ROLLBACK_ALARM, "errorRatePercent"), where),
     )
 
 

@@ -59,6 +59,12 @@ class RollbackAlarmSpec:
                                              known_because="it goes into the alarm's description")
     """Also roll back when the 99th percentile of target response time is above this (milliseconds)
     for `evaluation_minutes`; None: no latency alarm."""
+    error_rate_percent: int | None = constrained(None, kind="int", low=1, high=100,
+                                                 known_because="it goes into the alarm's description")
+    """Also roll back when this share (percent) of a target group's requests, or more, are answered
+    with a target 5xx, on the group green runs in, for `evaluation_minutes`: a broken canary fails
+    this whatever its share of the traffic, where `target_errors_per_minute` counts 5xx over both
+    groups. None: no error-rate alarm."""
 
 
 SHIFTED_GROUPS = "actions[*].forward.targetGroups[*]"
@@ -205,6 +211,8 @@ def name_features(svc: ServiceSpec) -> tuple[str, ...]:
         features.append("shifting")
     if isinstance(svc.rollback_alarm, RollbackAlarmSpec) and svc.rollback_alarm.p99_latency_ms is not None:
         features.append("latency")
+    if isinstance(svc.rollback_alarm, RollbackAlarmSpec) and svc.rollback_alarm.error_rate_percent is not None:
+        features.append("rate")
     return tuple(features)
 
 
@@ -585,45 +593,44 @@ class FargateService(pulumi.ComponentResource):
     def _rollback_alarms(self, name: str, svc: ServiceSpec, lb: LoadBalancerAttachment,
                          target_group: aws.lb.TargetGroup, alternate: aws.lb.TargetGroup | None
                          ) -> aws.ecs.ServiceAlarmsArgs:
-        """The alarms ECS watches during each deployment and rolls it back on: target 5xx responses and,
-        with `p99_latency_ms`, the 99th percentile of target response time. With an alternate target
-        group each watches both groups, which swap roles on every deployment."""
+        """The alarms ECS watches during each deployment and rolls it back on: target 5xx responses,
+        with `error_rate_percent` their share of each target group's requests and, with
+        `p99_latency_ms`, the 99th percentile of target response time. With an alternate target group
+        each watches both groups, which swap roles on every deployment."""
         settings = svc.rollback_alarm
-        opts = pulumi.ResourceOptions(parent=self)
         groups = [target_group] if alternate is None else [target_group, alternate]
         both = "" if alternate is None else ", on either target group,"
-        common = dict(
-            evaluation_periods=settings.evaluation_minutes,
-            # No requests means no errors and no slow responses, not an unknown state.
-            treat_missing_data="notBreaching",
-            opts=opts,
-        )
-        errors = aws.cloudwatch.MetricAlarm(
-            f"{name}-5xx",
-            alarm_description=(f"{svc.name}: {settings.target_errors_per_minute}+ target 5xx responses a "
-                               f"minute{both} for {settings.evaluation_minutes} minutes; ECS rolls a deployment back"),
-            threshold=settings.target_errors_per_minute,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            # Both groups: their sum, each filled with 0 where it has no data point (ELB reports a count
-            # only when it is not 0, and metric math leaves out a period missing from either series).
-            **_metric(lb, groups, "HTTPCode_Target_5XX_Count", "Sum", "FILL(primary, 0) + FILL(alternate, 0)",
-                      "Target 5xx responses, both target groups"),
-            **common,
-        )
-        names = [errors.name]
+        names = []
+
+        def alarm(suffix: str, what: str, threshold: float, comparison: str, metric: dict) -> None:
+            names.append(aws.cloudwatch.MetricAlarm(
+                f"{name}-{suffix}",
+                alarm_description=(f"{svc.name}: {what}{both} for {settings.evaluation_minutes} minutes; "
+                                   "ECS rolls a deployment back"),
+                threshold=threshold,
+                comparison_operator=comparison,
+                evaluation_periods=settings.evaluation_minutes,
+                # No requests means no errors and no slow responses, not an unknown state.
+                treat_missing_data="notBreaching",
+                opts=pulumi.ResourceOptions(parent=self),
+                **metric,
+            ).name)
+
+        # Both groups: their sum, each filled with 0 where it has no data point (ELB reports a count
+        # only when it is not 0, and metric math leaves out a period missing from either series).
+        alarm("5xx", f"{settings.target_errors_per_minute}+ target 5xx responses a minute",
+              settings.target_errors_per_minute, "GreaterThanOrEqualToThreshold",
+              _metric(lb, groups, "HTTPCode_Target_5XX_Count", "Sum", "FILL(primary, 0) + FILL(alternate, 0)",
+                      "Target 5xx responses, both target groups"))
+        if settings.error_rate_percent is not None:
+            alarm("5xx-rate", f"{settings.error_rate_percent}%+ of requests answered with a target 5xx",
+                  settings.error_rate_percent, "GreaterThanOrEqualToThreshold", _error_rate(lb, groups))
         if settings.p99_latency_ms is not None:
-            latency = aws.cloudwatch.MetricAlarm(
-                f"{name}-p99",
-                alarm_description=(f"{svc.name}: p99 target response time above {settings.p99_latency_ms} ms"
-                                   f"{both} for {settings.evaluation_minutes} minutes; ECS rolls a deployment back"),
-                # TargetResponseTime is in seconds.
-                threshold=settings.p99_latency_ms / 1000,
-                comparison_operator="GreaterThanThreshold",
-                **_metric(lb, groups, "TargetResponseTime", "p99",
-                          "MAX([FILL(primary, 0), FILL(alternate, 0)])", "p99 target response time, both target groups"),
-                **common,
-            )
-            names.append(latency.name)
+            # TargetResponseTime is in seconds.
+            alarm("p99", f"p99 target response time above {settings.p99_latency_ms} ms",
+                  settings.p99_latency_ms / 1000, "GreaterThanThreshold",
+                  _metric(lb, groups, "TargetResponseTime", "p99", "MAX([FILL(primary, 0), FILL(alternate, 0)])",
+                          "p99 target response time, both target groups"))
         return aws.ecs.ServiceAlarmsArgs(alarm_names=names, enable=True, rollback=True)
 
     def _autoscale(self, name: str, svc: ServiceSpec, args: FargateServiceArgs,
@@ -700,24 +707,65 @@ def _lifecycle_hook(hook: LifecycleHookSpec, role: aws.iam.Role | None
         role_arn=role.arn)
 
 
+GROUP_IDS = ("primary", "alternate")
+"""The metric-math query ids of a service's target groups: the primary (`<name>-tg`) and, for a
+traffic-shifting service, the alternate (`<name>-tg-alt`)."""
+
+
 def _metric(lb: LoadBalancerAttachment, groups: list[aws.lb.TargetGroup], metric: str, statistic: str,
             expression: str, label: str) -> dict:
     """A MetricAlarm's metric arguments: the metric of the one target group, or of both through
     metric math (`expression` over the queries `primary` and `alternate`)."""
-    def dimensions(group: aws.lb.TargetGroup) -> dict:
-        return {"LoadBalancer": lb.arn_suffix, "TargetGroup": group.arn_suffix}
-
     if len(groups) == 1:
         stat = {"extended_statistic": statistic} if statistic.startswith("p") else {"statistic": statistic}
-        return dict(namespace="AWS/ApplicationELB", metric_name=metric, dimensions=dimensions(groups[0]),
+        return dict(namespace="AWS/ApplicationELB", metric_name=metric, dimensions=_dimensions(lb, groups[0]),
                     period=60, **stat)
-    queries = [aws.cloudwatch.MetricAlarmMetricQueryArgs(
+    queries = [_query(lb, query_id, group, metric, statistic) for query_id, group in zip(GROUP_IDS, groups, strict=True)]
+    queries.append(_expression("total" if statistic == "Sum" else "slowest", expression, label))
+    return dict(metric_queries=queries)
+
+
+def _error_rate(lb: LoadBalancerAttachment, groups: list[aws.lb.TargetGroup]) -> dict:
+    """A MetricAlarm's metric arguments for the percentage of requests answered with a target 5xx:
+    per target group `100 * FILL(errors, 0) / FILL(requests, 1)` (ELB reports neither count in a
+    minute without one: no requests is 0 %, never a division by zero), and of both groups the
+    higher (`MAX` of an array of time series is a time series, taken per timestamp): a canary's own
+    error rate, whatever its share of the traffic. Exactly one query, `rate`, returns data."""
+    queries, rates = [], []
+    for group_id, group in zip(GROUP_IDS[:len(groups)], groups, strict=True):
+        errors, requests = f"errors_{group_id}", f"requests_{group_id}"
+        queries += [_query(lb, errors, group, "HTTPCode_Target_5XX_Count", "Sum"),
+                    _query(lb, requests, group, "RequestCount", "Sum")]
+        rates.append((f"rate_{group_id}", f"100 * FILL({errors}, 0) / FILL({requests}, 1)"))
+    if len(rates) == 1:
+        [(_, expression)] = rates
+        label = "Target 5xx responses, % of requests"
+    else:
+        queries += [_expression(rate_id, rate_expression, None, result=False) for rate_id, rate_expression in rates]
+        expression = f"MAX([{', '.join(rate_id for rate_id, _ in rates)}])"
+        label = "Target 5xx responses, % of requests, the higher of both target groups"
+    queries.append(_expression("rate", expression, label))
+    return dict(metric_queries=queries)
+
+
+def _dimensions(lb: LoadBalancerAttachment, group: aws.lb.TargetGroup) -> dict:
+    return {"LoadBalancer": lb.arn_suffix, "TargetGroup": group.arn_suffix}
+
+
+def _query(lb: LoadBalancerAttachment, query_id: str, group: aws.lb.TargetGroup, metric: str, statistic: str
+           ) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """A metric-math query of one target group's load balancer metric, per minute."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
         id=query_id,
         return_data=False,
         metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-            namespace="AWS/ApplicationELB", metric_name=metric, dimensions=dimensions(group), period=60,
+            namespace="AWS/ApplicationELB", metric_name=metric, dimensions=_dimensions(lb, group), period=60,
             stat=statistic),
-    ) for query_id, group in zip(("primary", "alternate"), groups, strict=True)]
-    queries.append(aws.cloudwatch.MetricAlarmMetricQueryArgs(
-        id="total" if statistic == "Sum" else "slowest", expression=expression, label=label, return_data=True))
-    return dict(metric_queries=queries)
+    )
+
+
+def _expression(query_id: str, expression: str, label: str | None, *, result: bool = True
+                ) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """A metric-math expression query; `result`: the one whose data the alarm watches."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(id=query_id, expression=expression, label=label,
+                                                     return_data=result)

@@ -637,16 +637,17 @@ DERIVED_NAMES = (
     ("task", "task definition family", "{family}", "family"),
     ("task", "log group", "/ecs/{family}", "log group"),
     ("latency", "p99 latency rollback alarm", "{name}-p99" + AUTONAME, "alarm"),
+    ("rate", "5xx rate rollback alarm", "{name}-5xx-rate" + AUTONAME, "alarm"),
     ("shifting", "alternate target group", "{name}-tg-alt" + AUTONAME, "target group"),
     ("shifting", "ECS infrastructure role", "{name}-ecs-infra" + AUTONAME, "role"),
     ("shifting", "lifecycle hook role", "{name}-hooks" + AUTONAME, "role"),
     ("shifting", "lifecycle hook role's policy", "{name}-hooks-invoke" + AUTONAME, "inline policy"),
 )
-NAME_FEATURES = ("shifting", "latency")
+NAME_FEATURES = ("shifting", "latency", "rate")
 """Web service features with names of their own, only checked where the service has them (the
 alternate target group's name takes 4 more characters of a name than the primary's):
 `shifting` a traffic-shifting deployment (blueGreen, linear, canary), `latency` a p99 latency
-rollback alarm. `components.fargate_service.name_features(service)` says which a service has."""
+rollback alarm, `rate` a 5xx rate rollback alarm. `components.fargate_service.name_features(service)` says which a service has."""
 
 
 def _derived(name: str, family: str, *, web: bool, own_task: bool, job: bool, features: Collection[str] = ()
