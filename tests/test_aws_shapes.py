@@ -113,7 +113,9 @@ def put_metric_alarm_errors(request: dict) -> list[str]:
     enums) and the rules of the API reference it cannot express: `Metrics` excludes the single-metric
     parameters, exactly one query returns the data the alarm watches (an anomaly-detection alarm,
     with `ThresholdMetricId`, returns its band too), each query is an expression or a metric stat,
-    ids are unique and start with a lowercase letter."""
+    ids are unique and start with a lowercase letter, an expression names only the ids of other
+    queries (functions are upper case: MAX, FILL, IF), and at most 10 queries are metric stats and
+    10 expressions."""
     errors = validation_errors("cloudwatch", "PutMetricAlarm", request)
     queries = request.get("Metrics")
     if not queries:
@@ -131,6 +133,12 @@ def put_metric_alarm_errors(request: dict) -> list[str]:
             errors.append(f"Metrics[{query['Id']}]: one of Expression and MetricStat")
         if not re.fullmatch(r"[a-z][a-zA-Z0-9_]*", query["Id"]):
             errors.append(f"Metrics[{query['Id']}]: an id starts with a lowercase letter (letters, digits, _)")
+        named = set(re.findall(r"\b[a-z][a-zA-Z0-9_]*\b", query.get("Expression", "")))
+        if unknown := sorted(named - (set(ids) - {query["Id"]})):
+            errors.append(f"Metrics[{query['Id']}]: the expression names no other query's id: {unknown}")
+    for kind in ("MetricStat", "Expression"):
+        if sum(kind in q for q in queries) > 10:
+            errors.append(f"Metrics: at most 10 queries with {kind}")
     return errors
 
 
@@ -144,6 +152,9 @@ def test_the_put_metric_alarm_check_catches_what_cloudwatch_refuses():
     assert "MetricName: not allowed with Metrics" in errors and "Statistic: not allowed with Metrics" in errors
     assert any("exactly one query must return data" in e for e in errors)
     assert any("Metrics[Total]: an id starts with a lowercase letter" in e for e in errors)
+    assert any("Metrics[Total]: the expression names no other query's id: ['a', 'b']" in e for e in errors)
+    assert any("the expression names no other query's id: ['e']" in e
+               for e in put_metric_alarm_errors({**both, "Metrics": [{"Id": "e", "Expression": "FILL(e, 0)"}]}))
     assert put_metric_alarm_errors({"AlarmName": "a", "ComparisonOperator": "Above", "EvaluationPeriods": 1,
                                     "Threshold": 1.0, "MetricName": "m", "Namespace": "n", "Statistic": "Sum"})
 
@@ -155,15 +166,19 @@ def test_every_rollback_alarm_is_a_valid_put_metric_alarm_request(stack, request
 
 
 def test_the_rollback_alarm_is_a_valid_put_metric_alarm_request(prod, staging):
-    """Prod's canary api: a 5xx and a p99 latency alarm, each over both target groups through metric
-    math; staging's rolling web service: one 5xx alarm on its one target group."""
+    """Prod's canary api: a 5xx, a 5xx rate and a p99 latency alarm, each over both target groups
+    through metric math; staging's rolling web service: one 5xx alarm on its one target group."""
     alarms = {alarm.name: put_metric_alarm_request(alarm) for alarm in prod.of_type(ALARM)}
-    assert sorted(alarms) == ["api-5xx", "api-p99"]
+    assert sorted(alarms) == ["api-5xx", "api-5xx-rate", "api-p99"]
     for name, built in alarms.items():
         assert put_metric_alarm_errors(built) == [], name
         data = [q for q in built["Metrics"] if q["ReturnData"]]
-        assert [q["Id"] for q in built["Metrics"] if "MetricStat" in q] == ["primary", "alternate"], name
         assert len(data) == 1 and "primary" in data[0]["Expression"] and "alternate" in data[0]["Expression"], name
+    for name in ("api-5xx", "api-p99"):
+        assert [q["Id"] for q in alarms[name]["Metrics"] if "MetricStat" in q] == ["primary", "alternate"], name
+    assert [q["Id"] for q in alarms["api-5xx-rate"]["Metrics"] if "MetricStat" in q] == [
+        "errors_primary", "requests_primary", "errors_alternate", "requests_alternate"]
+    assert alarms["api-5xx-rate"]["Threshold"] == 5.0  # percent
     assert alarms["api-p99"]["Threshold"] == 2.0  # seconds: TargetResponseTime's unit
     [single] = staging.of_type(ALARM)
     built = put_metric_alarm_request(single)
