@@ -178,7 +178,7 @@ def test_cli_as_a_process_prints_a_report_and_exit_codes(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "Mandatory violations (1)" in result.stdout
     assert "[ecs-image-no-latest-tag] aws:ecs/taskDefinition:TaskDefinition api-task" in result.stdout
-    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 91 resources, 1 mandatory")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("Summary: 92 resources, 1 mandatory")
     assert "Traceback" not in result.stderr
 
 
@@ -273,7 +273,7 @@ def test_first_preview_of_prod_skips_exactly_the_rules_that_need_unknown_values(
     # makes them then.
     assert skipped == [
         # The rollback alarms' metric queries name both target groups by ARN suffix.
-        ("aws-api-constraints", "api-5xx"), ("aws-api-constraints", "api-p99"),
+        ("aws-api-constraints", "api-5xx"), ("aws-api-constraints", "api-5xx-rate"), ("aws-api-constraints", "api-p99"),
         # The canary's alternate target group, production rule and infrastructure role, by ARN (the
         # test rule is optional, so no constraint needs its ARN).
         ("aws-api-constraints", "api-service"),

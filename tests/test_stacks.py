@@ -320,19 +320,22 @@ def test_web_task_security_group_admits_only_the_alb_on_the_container_port(prod)
 
 
 def test_deployments_roll_back_on_a_5xx_alarm_of_the_services_target_group(prod, staging):
-    """Prod's canary api: a 5xx alarm and a p99 latency alarm, each over both target groups (they
-    swap roles on every deployment, so green is watched wherever it runs). Staging's rolling web:
-    one 5xx alarm on its one target group."""
+    """Prod's canary api: a 5xx alarm, a 5xx rate alarm and a p99 latency alarm, each over both
+    target groups (they swap roles on every deployment, so green is watched wherever it runs).
+    Staging's rolling web: one 5xx alarm on its one target group."""
     alarms = {alarm.name: alarm for alarm in children_of_type(prod, "api", ALARM)}
-    assert sorted(alarms) == ["api-5xx", "api-p99"]
+    assert sorted(alarms) == ["api-5xx", "api-5xx-rate", "api-p99"]
     balancer = prod.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
     groups = [prod.one(TARGET_GROUP, name).outputs["arnSuffix"] for name in ("api-tg", "api-tg-alt")]
 
-    def over_both_groups(metric: str, stat: str) -> list[dict]:
-        return [{"id": query_id, "returnData": False, "metric": {
+    def query(query_id: str, metric: str, stat: str, group: str) -> dict:
+        return {"id": query_id, "returnData": False, "metric": {
             "namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat, "period": 60,
             "dimensions": {"LoadBalancer": balancer, "TargetGroup": group}}}
-            for query_id, group in zip(("primary", "alternate"), groups, strict=True)]
+
+    def over_both_groups(metric: str, stat: str) -> list[dict]:
+        return [query(query_id, metric, stat, group)
+                for query_id, group in zip(("primary", "alternate"), groups, strict=True)]
 
     errors, latency = alarms["api-5xx"].inputs, alarms["api-p99"].inputs
     assert errors["metricQueries"] == over_both_groups("HTTPCode_Target_5XX_Count", "Sum") + [
@@ -344,11 +347,28 @@ def test_deployments_roll_back_on_a_5xx_alarm_of_the_services_target_group(prod,
          "label": "p99 target response time, both target groups"}]
     # p99LatencyMs 2000; TargetResponseTime is in seconds.
     assert (latency["threshold"], latency["comparisonOperator"]) == (2, "GreaterThanThreshold")
+    # errorRatePercent 5: each group's own share of 5xx, the higher of the two, so a broken 10 % canary
+    # alarms whatever the traffic.
+    rate = alarms["api-5xx-rate"].inputs
+    assert rate["metricQueries"] == [
+        query(f"{counted}_{group_id}", metric, "Sum", group)
+        for group_id, group in zip(("primary", "alternate"), groups, strict=True)
+        for counted, metric in (("errors", "HTTPCode_Target_5XX_Count"), ("requests", "RequestCount"))] + [
+        {"id": "rate_primary", "expression": "100 * FILL(errors_primary, 0) / FILL(requests_primary, 1)",
+         "returnData": False},
+        {"id": "rate_alternate", "expression": "100 * FILL(errors_alternate, 0) / FILL(requests_alternate, 1)",
+         "returnData": False},
+        {"id": "rate", "expression": "MAX([rate_primary, rate_alternate])", "returnData": True,
+         "label": "Target 5xx responses, % of requests, the higher of both target groups"}]
+    assert (rate["threshold"], rate["comparisonOperator"]) == (5, "GreaterThanOrEqualToThreshold")
+    assert "5%+ of requests answered with a target 5xx, on either target group, for 2 minutes" in \
+        rate["alarmDescription"]
     for alarm in alarms.values():
         assert alarm.inputs["evaluationPeriods"] == 2, alarm.urn
         assert alarm.inputs["treatMissingData"] == "notBreaching", "idle services must not roll back"
     service = one_below(prod, "api", SERVICE)
     assert service.inputs["alarms"] == {"alarmNames": [alarms["api-5xx"].outputs["name"],
+                                                       alarms["api-5xx-rate"].outputs["name"],
                                                        alarms["api-p99"].outputs["name"]],
                                         "enable": True, "rollback": True}
     assert "alarms" not in one_below(prod, "worker", SERVICE).inputs
