@@ -113,7 +113,8 @@ def test_rolling_renders_as_before_with_its_strategy_written_out(tmp_path):
                                  "rollback": True}
     # Nothing a traffic-shifting deployment needs.
     names = {r.name for r in rendering.resources}
-    assert not names & {"api-tg-alt", "api-ecs-infra", "api-ecs-infra-lb", "api-hooks", "api-test-rule", "api-p99"}
+    assert not names & {"api-tg-alt", "api-ecs-infra", "api-ecs-infra-lb", "api-hooks", "api-test-rule", "api-p99",
+                        "api-5xx-rate"}
     assert service_of(rendering, "jobs").inputs["deploymentConfiguration"] == {"strategy": "ROLLING"}
 
 
@@ -133,6 +134,32 @@ def test_a_p99_latency_alarm_watches_the_one_target_group_of_a_rolling_service(t
     assert "above 750 ms for 3 minutes" in latency.inputs["alarmDescription"]
     assert service_of(rendering, "api").inputs["alarms"]["alarmNames"] == [
         of(rendering, ALARM, "api-5xx").outputs["name"], latency.outputs["name"]]
+
+
+def test_an_error_rate_alarm_divides_the_one_target_groups_5xx_by_its_requests(tmp_path):
+    from test_aws_shapes import put_metric_alarm_errors, put_metric_alarm_request
+
+    rendering = render_program(tmp_path, """
+        web("api", rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=10, evaluation_minutes=3,
+                                                    error_rate_percent=2))
+    """)
+    rate = of(rendering, ALARM, "api-5xx-rate")
+    dimensions = {"LoadBalancer": of(rendering, "aws:lb/loadBalancer:LoadBalancer", "alb-lb").outputs["arnSuffix"],
+                  "TargetGroup": of(rendering, TARGET_GROUP, "api-tg").outputs["arnSuffix"]}
+    assert {k: v for k, v in rate.inputs.items() if k not in ("alarmDescription", "name")} == {
+        "metricQueries": [
+            {"id": query_id, "returnData": False, "metric": {"namespace": "AWS/ApplicationELB", "metricName": metric,
+                                                             "stat": "Sum", "period": 60, "dimensions": dimensions}}
+            for query_id, metric in (("errors_primary", "HTTPCode_Target_5XX_Count"),
+                                     ("requests_primary", "RequestCount"))] + [
+            {"id": "rate", "expression": "100 * FILL(errors_primary, 0) / FILL(requests_primary, 1)",
+             "returnData": True, "label": "Target 5xx responses, % of requests"}],
+        "evaluationPeriods": 3, "threshold": 2, "comparisonOperator": "GreaterThanOrEqualToThreshold",
+        "treatMissingData": "notBreaching"}
+    assert "api: 2%+ of requests answered with a target 5xx for 3 minutes" in rate.inputs["alarmDescription"]
+    assert put_metric_alarm_errors(put_metric_alarm_request(rate)) == []
+    assert service_of(rendering, "api").inputs["alarms"]["alarmNames"] == [
+        of(rendering, ALARM, "api-5xx").outputs["name"], rate.outputs["name"]]
 
 
 # -- traffic-shifting: resources and properties --------------------------------------------------
@@ -262,13 +289,14 @@ def test_lambda_hooks_get_a_role_that_may_invoke_exactly_their_functions_and_pau
 def test_rollback_alarms_of_a_traffic_shifting_service_watch_both_target_groups(tmp_path):
     rendering = render_program(tmp_path, """
         web("can", DeploymentSpec(strategy="canary"),
-            rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5, evaluation_minutes=3, p99_latency_ms=500))
+            rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5, evaluation_minutes=3, p99_latency_ms=500,
+                                             error_rate_percent=20))
     """)
     balancer = of(rendering, "aws:lb/loadBalancer:LoadBalancer", "alb-lb").outputs["arnSuffix"]
     groups = [of(rendering, TARGET_GROUP, name).outputs["arnSuffix"] for name in ("can-tg", "can-tg-alt")]
 
-    def queries(metric: str, stat: str) -> list[dict]:
-        return [{"id": query_id, "returnData": False, "metric": {
+    def queries(metric: str, stat: str, prefix: str = "") -> list[dict]:
+        return [{"id": prefix + query_id, "returnData": False, "metric": {
             "namespace": "AWS/ApplicationELB", "metricName": metric, "stat": stat, "period": 60,
             "dimensions": {"LoadBalancer": balancer, "TargetGroup": group}}}
             for query_id, group in zip(("primary", "alternate"), groups, strict=True)]
@@ -285,8 +313,21 @@ def test_rollback_alarms_of_a_traffic_shifting_service_watch_both_target_groups(
         {"id": "slowest", "expression": "MAX([FILL(primary, 0), FILL(alternate, 0)])", "returnData": True,
          "label": "p99 target response time, both target groups"}]
     assert (latency["threshold"], latency["comparisonOperator"]) == (0.5, "GreaterThanThreshold")
+    # Each group's own error rate, the higher of the two: the canary's, whatever its share of the traffic.
+    rate = of(rendering, ALARM, "can-5xx-rate").inputs
+    errors_of, requests_of = queries("HTTPCode_Target_5XX_Count", "Sum", "errors_"), queries("RequestCount", "Sum",
+                                                                                              "requests_")
+    assert rate["metricQueries"] == [errors_of[0], requests_of[0], errors_of[1], requests_of[1]] + [
+        {"id": f"rate_{group}", "expression": f"100 * FILL(errors_{group}, 0) / FILL(requests_{group}, 1)",
+         "returnData": False} for group in ("primary", "alternate")] + [
+        {"id": "rate", "expression": "MAX([rate_primary, rate_alternate])", "returnData": True,
+         "label": "Target 5xx responses, % of requests, the higher of both target groups"}]
+    assert (rate["threshold"], rate["evaluationPeriods"], rate["comparisonOperator"], rate["treatMissingData"]) \
+        == (20, 3, "GreaterThanOrEqualToThreshold", "notBreaching")
+    assert "20%+ of requests answered with a target 5xx, on either target group, for 3 minutes" in \
+        rate["alarmDescription"]
     assert service_of(rendering, "can").inputs["alarms"] == {
-        "alarmNames": [of(rendering, ALARM, name).outputs["name"] for name in ("can-5xx", "can-p99")],
+        "alarmNames": [of(rendering, ALARM, name).outputs["name"] for name in ("can-5xx", "can-5xx-rate", "can-p99")],
         "enable": True, "rollback": True}
 
 
@@ -401,13 +442,14 @@ def test_the_names_of_a_traffic_shifting_service_are_the_ones_its_features_predi
     rendering = render_program(tmp_path, """
         web("svc", DeploymentSpec(strategy="canary", test_traffic=True, hooks=(
             LifecycleHookSpec(stages=("POST_SCALE_UP",), function_arn=CHECK),)),
-            rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5, p99_latency_ms=500))
+            rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5, p99_latency_ms=500, error_rate_percent=5))
     """)
     spec = ServiceSpec(name="svc", task=TaskSpec(source=ImageSource(image="nginx:1.27")), port=8080,
                        deployment=DeploymentSpec(strategy="canary", hooks=(
                            LifecycleHookSpec(stages=("POST_SCALE_UP",), function_arn=CHECK),)),
-                       rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5, p99_latency_ms=500))
-    assert name_features(spec) == ("shifting", "latency")
+                       rollback_alarm=RollbackAlarmSpec(target_errors_per_minute=5, p99_latency_ms=500,
+                                                        error_rate_percent=5))
+    assert name_features(spec) == ("shifting", "latency", "rate")
 
     def predicted(features) -> set[str]:
         return {physical for _, physical in derived_names("svc", "user-test-svc", web=True, own_task=True, job=False,
@@ -421,8 +463,18 @@ def test_the_names_of_a_traffic_shifting_service_are_the_ones_its_features_predi
     # Every name rendered is predicted, and the features' own names are all rendered.
     assert rendered <= predicted(name_features(spec)), rendered - predicted(name_features(spec))
     assert predicted(name_features(spec)) - predicted(()) == {
-        "svc-p99-xxxxxxx", "svc-tg-alt-xxxxxxx", "svc-ecs-infra-xxxxxxx", "svc-hooks-xxxxxxx",
+        "svc-p99-xxxxxxx", "svc-5xx-rate-xxxxxxx", "svc-tg-alt-xxxxxxx", "svc-ecs-infra-xxxxxxx", "svc-hooks-xxxxxxx",
         "svc-hooks-invoke-xxxxxxx"} <= rendered
+
+
+def test_the_rate_alarms_name_is_checked_only_for_a_service_that_has_one():
+    """`rate` (a 5xx rate rollback alarm) adds exactly its alarm's name, measured by CloudWatch's rule."""
+    from components.validation import DERIVED_NAMES, derived_names
+
+    def names(features) -> set[tuple[str, str]]:
+        return set(derived_names("svc", "f", web=True, own_task=False, job=False, features=features))
+    assert names(("rate",)) - names(()) == {("5xx rate rollback alarm", "svc-5xx-rate-xxxxxxx")}
+    assert [rule for scope, _, _, rule in DERIVED_NAMES if scope == "rate"] == ["alarm"]
 
 
 # -- switching strategies in place ----------------------------------------------------------------

@@ -111,6 +111,15 @@ def test_p99_latency_reaches_the_rollback_alarm():
     assert parsed(valid(rollbackAlarm={"targetErrorsPerMinute": 5})).services[0].rollback_alarm.p99_latency_ms is None
 
 
+def test_an_error_rate_reaches_the_rollback_alarm():
+    alarm = parsed(valid(rollbackAlarm={"targetErrorsPerMinute": 5, "errorRatePercent": 5})).services[0].rollback_alarm
+    assert (alarm.target_errors_per_minute, alarm.error_rate_percent, alarm.p99_latency_ms) == (5, 5, None)
+    assert parsed(valid(rollbackAlarm={"targetErrorsPerMinute": 5})).services[0].rollback_alarm.error_rate_percent \
+        is None
+    key = settings.declared(settings.ROLLBACK_ALARM, "errorRatePercent")
+    assert (key.kind, key.low, key.high, key.default) == ("int", 1, 100, None)
+
+
 # -- Numbers -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw", [valid({"strategy": "canary", "canaryPercent": value})
@@ -194,6 +203,14 @@ def test_a_number_is_an_int_or_a_float_and_nothing_else(raw, key, message):
      "0 is out of range; valid: 1 to 3600000"),
     (valid(rollbackAlarm={"targetErrorsPerMinute": 5, "p99LatencyMs": 3600001}),
      "services.api.rollbackAlarm.p99LatencyMs", "3600001 is out of range; valid: 1 to 3600000"),
+    (valid(rollbackAlarm={"targetErrorsPerMinute": 5, "errorRatePercent": 0}),
+     "services.api.rollbackAlarm.errorRatePercent", "0 is out of range; valid: 1 to 100"),
+    (valid(rollbackAlarm={"targetErrorsPerMinute": 5, "errorRatePercent": 101}),
+     "services.api.rollbackAlarm.errorRatePercent", "101 is out of range; valid: 1 to 100"),
+    (valid(rollbackAlarm={"targetErrorsPerMinute": 5, "errorRatePercent": 2.5}),
+     "services.api.rollbackAlarm.errorRatePercent", "expected a whole number from 1 to 100, got 2.5"),
+    (valid(rollbackAlarm={"targetErrorsPerMinute": 5, "errorRatePercent": "5%"}),
+     "services.api.rollbackAlarm.errorRatePercent", "expected a whole number from 1 to 100, got '5%'"),
     (valid(rollbackAlarm={"targetErrorsPerMinute": 5, "p99LatencyMS": 100}),
      "services.api.rollbackAlarm.p99LatencyMS", "did you mean 'p99LatencyMs'?"),
     (valid(load_balancer={**TEST_LISTENER, "testListenerPort": 0}), "loadBalancer.testListenerPort",
