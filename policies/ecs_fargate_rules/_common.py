@@ -101,22 +101,38 @@ class ResourceRule(ResourceValidationPolicy):
     Python's SDK has no `validate_resource_of_type`, so the type dispatch lives here, once.
     One rule may check several types, each in the shape that type has (an IAM role carries
     inline policies, a role policy one document). `rationale` (why the rule exists) is plain
-    metadata for the reference table.
+    metadata for the reference table. `context`: what else the checks get as keyword arguments,
+    of `name` (the resource's logical name, for messages and autonames) and `provider` (its
+    provider's inputs: region, default tags; None for the default provider).
     """
 
+    CONTEXT = ("name", "provider")
+
     def __init__(self, *, checks: Mapping[str, ResourceCheck], rationale: str,
-                 security_hub_control: str | None = None, **policy: Any) -> None:
+                 security_hub_control: str | None = None, context: Sequence[str] = (), **policy: Any) -> None:
         super().__init__(validate=self._validate, framework=_framework(security_hub_control), **policy)
+        unknown = set(context) - set(self.CONTEXT)
+        if unknown:
+            raise ValueError(f"unknown check context {sorted(unknown)}; one of {', '.join(self.CONTEXT)}")
         self.checks = dict(checks)
         self.rationale = rationale
+        self.context = tuple(context)
+
+    def check_for(self, resource_type: str) -> ResourceCheck | None:
+        return self.checks.get(resource_type)
 
     def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        check = self.checks.get(args.resource_type)
+        check = self.check_for(args.resource_type)
         if check is None:
             return
         config = config_with_defaults(self.config_schema, args.get_config())
+        extra: dict[str, Any] = {}
+        if "name" in self.context:
+            extra["name"] = args.name
+        if "provider" in self.context:
+            extra["provider"] = args.provider.props if args.provider is not None else None
         try:
-            for message in check(args.props, config):
+            for message in check(args.props, config, **extra):
                 report_violation(message, None)
         except MalformedDocument as error:
             report_violation(str(error), None)

@@ -47,7 +47,6 @@ from ._common import (
     ResourceRule,
     StackRule,
     as_list,
-    config_with_defaults,
     mapping,
     read_container_definitions,
     shown,
@@ -1408,14 +1407,11 @@ class ApiConstraintsRule(ResourceRule):
     check.
     """
 
-    def _validate(self, args, report_violation) -> None:
-        check = judge_provider if args.resource_type == PROVIDER_TYPE else self.checks.get(args.resource_type)
-        if check is None:
-            return
-        config = config_with_defaults(self.config_schema, args.get_config())
-        provider = args.provider.props if args.provider is not None else None
-        for message in check(args.props, config, name=args.name, provider=provider):
-            report_violation(message, None)
+    def __init__(self, **rule) -> None:
+        super().__init__(context=("name", "provider"), **rule)
+
+    def check_for(self, resource_type: str):
+        return judge_provider if resource_type == PROVIDER_TYPE else super().check_for(resource_type)
 
 
 CHECKED_TYPES = sorted(t for t in CATALOGUE.by_type if t != PROVIDER_TYPE)

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, PolicyResource, ResourceValidationArgs, Severity
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, PolicyResource, Severity
 from pulumi_policy.proxy import UnknownValueError
 
 from ._common import (
@@ -32,7 +32,6 @@ from ._common import (
     ResourceRule,
     StackRule,
     as_list,
-    config_with_defaults,
     mapping,
     of_type,
     shown,
@@ -350,21 +349,9 @@ def _what_moves_on(path: str) -> str:
     return "ECS stops the old revision and a rollback becomes a new deployment"
 
 
-class NamedResourceRule(ResourceRule):
-    """A resource rule whose check also gets the resource's logical name, to say which resource
-    a message is about (the engine's own output shows the URN, a bare report does not)."""
-
-    def _validate(self, args: ResourceValidationArgs, report_violation) -> None:
-        check = self.checks.get(args.resource_type)
-        if check is None:
-            return
-        config = config_with_defaults(self.config_schema, args.get_config())
-        for message in check(args.props, config, name=args.name):
-            report_violation(message, None)
-
-
 POLICIES = [
-    NamedResourceRule(
+    ResourceRule(
+        context=("name",),
         name="ecs-deployment-safe-rollback",
         description=("ECS services deployed blue/green, linear or canary must roll back on CloudWatch alarms "
                      "and bake each traffic shift for a minimum time."),

@@ -14,19 +14,15 @@ from collections.abc import Iterator
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
     Severity,
 )
 
 from ._common import (
     TASK_DEFINITION,
     Config,
-    MalformedDocument,
     Props,
     ResourceRule,
     as_list,
-    config_with_defaults,
     containers,
     cpu_units,
     is_set,
@@ -116,22 +112,6 @@ def check_allowed_registries(props: Props, config: Config, provider: Props | Non
             shown_prefixes = ", ".join(allowed)
         yield (f"container '{name}' pulls '{image}' ({location}), which is not under an allowed "
                f"registry prefix: {shown_prefixes}.")
-
-
-class _ProviderAwareRule(ResourceRule):
-    """A resource rule whose check also gets the resource's provider inputs (its region)."""
-
-    def _validate(self, args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        check = self.checks.get(args.resource_type)
-        if check is None:
-            return
-        config = config_with_defaults(self.config_schema, args.get_config())
-        provider = args.provider.props if args.provider is not None else None
-        try:
-            for message in check(args.props, config, provider=provider):
-                report_violation(message, None)
-        except MalformedDocument as error:
-            report_violation(str(error), None)
 
 
 def check_unambiguous_definitions(props: Props, config: Config) -> Iterator[str]:
@@ -341,7 +321,8 @@ POLICIES = [
         remediation_steps=("Reference the image by a version tag (repo:1.4.2) or, better, by "
                            "digest (repo@sha256:...)."),
     ),
-    _ProviderAwareRule(
+    ResourceRule(
+        context=("provider",),
         name="ecs-image-allowed-registries",
         description="Container images must come from an allowed registry (when a list is configured).",
         checks={TASK_DEFINITION: check_allowed_registries},
