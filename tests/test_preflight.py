@@ -187,9 +187,9 @@ def test_print_policy_config_names_the_environments_file(capsys):
     assert capsys.readouterr().out.strip() == "policies/config/prod.json"
 
 
-def foreign_program(tmp_path: Path, main_py: str, stack_yaml: str = "config: {}\n") -> Path:
+def foreign_program(tmp_path: Path, main_py: str, stack_yaml: str = "config: {}\n", stack: str = "test") -> Path:
     (tmp_path / "Pulumi.yaml").write_text("name: scratch\nruntime: python\n")
-    (tmp_path / "Pulumi.test.yaml").write_text(stack_yaml)
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(stack_yaml)
     (tmp_path / "__main__.py").write_text(main_py)
     return tmp_path
 
@@ -383,15 +383,13 @@ def test_print_policy_config_names_the_key_and_the_valid_environments(capsys, tm
 def test_an_autonamed_s3_bucket_has_its_name(capsys, tmp_path, preview):
     """pulumi-aws autonames an S3 bucket's `bucket` (lower-cased, at most 63 characters) in Check, so
     it is known in a first preview too; an access-log bucket given as `bucket.bucket` is a bucket."""
-    program = tmp_path / "logs"
-    program.mkdir()
-    (program / "Pulumi.yaml").write_text("name: logs\nruntime: python\n")
-    (program / "Pulumi.prod.yaml").write_text("config:\n  aws:region: us-east-1\n")
-    (program / "__main__.py").write_text(
+    program = foreign_program(
+        tmp_path,
         "import pulumi_aws as aws\n"
         "bucket = aws.s3.Bucket('ALB-Logs')\n"
         "aws.lb.LoadBalancer('lb', internal=True, subnets=['subnet-1', 'subnet-2'], drop_invalid_header_fields=True,\n"
-        "    enable_deletion_protection=True, access_logs={'bucket': bucket.bucket, 'enabled': True})\n")
+        "    enable_deletion_protection=True, access_logs={'bucket': bucket.bucket, 'enabled': True})\n",
+        "config:\n  aws:region: us-east-1\n", stack="prod")
     code, document = preflight(capsys, "--stack", "prod", "--cwd", str(program), "--policy-config",
                                str(ROOT / "policies" / "config" / "prod.json"), *(["--preview"] if preview else []))
     assert [v for v in document["violations"] if v["policy"] == "alb-access-logs"] == []
@@ -402,14 +400,12 @@ def test_an_autonamed_s3_bucket_has_its_name(capsys, tmp_path, preview):
 def test_a_stack_reference_is_named_not_a_crash(capsys, tmp_path, preview):
     """Another stack's outputs are unreadable offline: before, get_output crashed the update
     ('NoneType' object has no attribute 'get'); now they are unknown and the reference is named."""
-    program = tmp_path / "ref"
-    program.mkdir()
-    (program / "Pulumi.yaml").write_text("name: ref\nruntime: python\n")
-    (program / "Pulumi.prod.yaml").write_text("config:\n  aws:region: us-east-1\n")
-    (program / "__main__.py").write_text(
+    program = foreign_program(
+        tmp_path,
         "import pulumi\nimport pulumi_aws as aws\n"
         "net = pulumi.StackReference('acme/network/prod')\n"
-        "aws.ec2.SecurityGroup('sg', vpc_id=net.require_output('vpcId'), description=net.get_output('d').apply(str))\n")
+        "aws.ec2.SecurityGroup('sg', vpc_id=net.require_output('vpcId'), description=net.get_output('d').apply(str))\n",
+        "config:\n  aws:region: us-east-1\n", stack="prod")
     code, document = preflight(capsys, "--stack", "prod", "--cwd", str(program), *(["--preview"] if preview else []))
     assert code != 2, document
     assert document["answeredWithNothing"] == ["pulumi:pulumi:StackReference acme/network/prod"]
